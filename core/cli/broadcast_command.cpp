@@ -1,0 +1,103 @@
+// broadcast: stream any FFmpeg input to the swarm, without OBS.
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "commands.hpp"
+#include "console.hpp"
+#include "output_file.hpp"
+#include "p2plive/broadcaster.hpp"
+#include "p2plive/link.hpp"
+#include "p2plive/media_input.hpp"
+
+namespace p2plive::cli {
+namespace {
+
+struct BroadcastOptions {
+  std::string key_file, input, format, listen = "0.0.0.0:7000", stats, record;
+  std::vector<std::string> trackers;
+  bool loop = false, quiet = false;
+  double duration_s = 0;
+  int video_kbps = 2000;
+  double keyint_s = 1.0;
+};
+
+// The link viewers use to reach this node: a wildcard listen address becomes loopback here, and the
+// streamer makes the public link with `p2plive link --peer PUBLIC_IP:PORT`.
+Link link_for(const SecretKey& key, Endpoint local, const std::vector<std::string>& trackers) {
+  if (local.address == Endpoint::v4(0, 0).address || local.address == Endpoint{}.address)
+    local = Endpoint::loopback(local.port);
+  return Link{key.public_key(), {local}, trackers};
+}
+
+int run_broadcast(const BroadcastOptions& o) {
+  auto key = SecretKey::load(o.key_file);
+  if (!key) return fail("key " + o.key_file, key.error());
+  auto listen = Endpoint::parse(o.listen);
+  if (!listen) return fail("--listen " + o.listen, listen.error());
+
+  MediaInputConfig in;
+  in.url = o.input;
+  in.format = o.format;
+  in.loop = o.loop;
+  in.video_bitrate_kbps = o.video_kbps;
+  in.keyframe_interval_s = o.keyint_s;
+  in.log = stderr_log(o.quiet);
+  auto input = MediaInput::open(in);
+  if (!input) return fail("input " + o.input, input.error());
+
+  std::shared_ptr<OutputFile> record;
+  if (!o.record.empty()) {
+    auto file = OutputFile::open(o.record);
+    if (!file) return fail("--record " + o.record, file.error());
+    record = *file;
+  }
+
+  block_stop_signals();
+  BroadcasterConfig config{.key = *key};
+  config.listen = *listen;
+  config.trackers = o.trackers;
+  config.stats_path = o.stats;
+  config.log = stderr_log(o.quiet);
+  if (record) config.on_published = [record](std::span<const std::uint8_t> bytes, bool) { record->write(bytes); };
+  auto broadcaster = Broadcaster::start(config, (*input)->streams());
+  if (!broadcaster) return fail("broadcast on " + o.listen, broadcaster.error());
+
+  std::printf("%s\n", link_for(*key, (*broadcaster)->local_endpoint(), o.trackers).to_string().c_str());
+  std::fflush(stdout);
+
+  std::atomic<bool> input_done{false};
+  std::thread reader([&] {
+    while (auto packet = (*input)->read()) (*broadcaster)->push(std::move(*packet));
+    input_done = true;
+  });
+  std::optional<std::chrono::milliseconds> duration;
+  if (o.duration_s > 0) duration = std::chrono::milliseconds(static_cast<long long>(o.duration_s * 1000));
+  wait_until_stopped(duration, &input_done);
+  (*input)->interrupt();
+  reader.join();
+  (*broadcaster)->stop();
+  return 0;
+}
+
+}  // namespace
+
+Command add_broadcast(CLI::App& app) {
+  auto* cmd = app.add_subcommand("broadcast", "Broadcast any FFmpeg input (file, lavfi:GRAPH, pipe:0, srt://...)");
+  auto o = std::make_shared<BroadcastOptions>();
+  cmd->add_option("--key", o->key_file, "Broadcaster key file (from p2plive keygen)")->required();
+  cmd->add_option("--input", o->input, "FFmpeg input URL; lavfi:GRAPH for a filter graph")->required();
+  cmd->add_option("--format", o->format, "Force the input format (e.g. mpegts, flv)");
+  cmd->add_option("--listen", o->listen, "UDP HOST:PORT to listen on")->capture_default_str();
+  cmd->add_option("--tracker", o->trackers, "Tracker URL (repeatable)");
+  cmd->add_option("--stats", o->stats, "Append one JSON stats line a second to FILE");
+  cmd->add_option("--record", o->record, "Also write the published MPEG-TS to FILE");
+  cmd->add_flag("--loop", o->loop, "Loop a file input");
+  cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");
+  cmd->add_option("--video-bitrate", o->video_kbps, "Video bitrate in kbit/s when encoding")->capture_default_str();
+  cmd->add_option("--keyint", o->keyint_s, "Keyframe interval in seconds when encoding")->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "Only print warnings and errors");
+  return [o] { return run_broadcast(*o); };
+}
+
+}  // namespace p2plive::cli

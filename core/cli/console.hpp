@@ -1,0 +1,27 @@
+// What every command shares: one-line errors, a log sink to stderr, and waiting for Ctrl-C.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "p2plive/log.hpp"
+
+namespace p2plive::cli {
+
+// Prints "p2plive: error: <what>: <why>" on one line and returns the exit code to use.
+int fail(const std::string& what, const std::error_code& why);
+int fail(const std::string& what, const std::string& why);
+
+LogSink stderr_log(bool quiet);
+
+// Blocks SIGINT and SIGTERM in this thread and every thread started after it, so they can be waited for.
+void block_stop_signals();
+// Waits until a stop signal, `done` becomes true, or `duration` passes. `every_second` runs once a second.
+void wait_until_stopped(std::optional<std::chrono::milliseconds> duration, const std::atomic<bool>* done = nullptr,
+                        const std::function<void()>& every_second = {});
+
+}  // namespace p2plive::cli

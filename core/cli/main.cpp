@@ -1,0 +1,32 @@
+// p2plive: peer-to-peer live streaming from the command line.
+#include <map>
+
+#include "commands.hpp"
+#include "console.hpp"
+
+int main(int argc, char** argv) {
+  using namespace p2plive::cli;
+  CLI::App app{"p2plive: live streaming where the viewers carry the stream"};
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::simple);
+  app.set_version_flag("--version", "p2plive 0.1.0");
+
+  std::map<const CLI::App*, Command> commands;
+  auto add = [&](Command command) { commands[app.get_subcommands({}).back()] = std::move(command); };
+  add(add_keygen(app));
+  add(add_link(app));
+  add(add_broadcast(app));
+  add(add_watch(app, false));
+  add(add_watch(app, true));
+  add(add_demo(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return fail("usage", std::string(e.what()) + " (see p2plive --help)");
+  }
+  for (const auto& [sub, command] : commands)
+    if (sub->parsed()) return command();
+  return 2;
+}

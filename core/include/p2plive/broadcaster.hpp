@@ -1,0 +1,44 @@
+// A broadcasting node: muxes encoded packets to MPEG-TS, cuts and signs chunks, and publishes them to the
+// swarm over UDP. It runs on its own thread; push() only copies into a bounded queue and never blocks.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "p2plive/endpoint.hpp"
+#include "p2plive/error.hpp"
+#include "p2plive/key.hpp"
+#include "p2plive/log.hpp"
+#include "p2plive/media.hpp"
+#include "p2plive/stats.hpp"
+
+namespace p2plive {
+
+struct BroadcasterConfig {
+  SecretKey key;
+  Endpoint listen = Endpoint::v4(0, 0);   // 0.0.0.0:0 picks any free port
+  std::vector<std::string> trackers{};
+  std::filesystem::path stats_path{};     // empty: no stats file
+  std::size_t queue_limit_bytes = 16u << 20;
+  MediaSink on_published{};               // optional: every published chunk, on the node's thread
+  LogSink log{};
+};
+
+class Broadcaster {
+ public:
+  // Binds the socket and starts the node's thread. Fails with port_in_use, muxer_failed, ...
+  static Result<std::unique_ptr<Broadcaster>> start(BroadcasterConfig config, std::vector<StreamInfo> streams);
+  virtual ~Broadcaster() = default;
+
+  // Thread-safe and non-blocking. When the queue is full it drops (video before audio) and returns false.
+  virtual bool push(EncodedPacket packet) = 0;
+  // Flushes what is queued, says goodbye to peers and joins the thread. Safe to call twice.
+  virtual void stop() = 0;
+  virtual Stats stats() const = 0;
+  virtual Endpoint local_endpoint() const = 0;
+};
+
+}  // namespace p2plive

@@ -1,0 +1,30 @@
+// A stats snapshot, as written once a second to --stats files (JSON Lines).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace p2plive {
+
+struct Stats {
+  std::string role;  // "broadcaster", "viewer" or "relay"
+  std::uint64_t peers = 0;
+  std::uint64_t uploaded_bytes = 0;
+  std::uint64_t downloaded_bytes = 0;
+  std::uint64_t chunks_published = 0;  // broadcaster
+  std::uint64_t chunks_received = 0;   // verified chunks, each counted once
+  std::uint64_t chunks_late = 0;       // arrived after playout had skipped past them
+  std::uint64_t chunks_missing = 0;    // skipped by playout because they never arrived
+  std::uint64_t chunks_played = 0;
+  double delay_ms_p50 = 0;             // chunk signed -> verified here, over the last few seconds
+  double delay_ms_p99 = 0;
+  std::uint64_t forged_rejected = 0;   // chunks whose signature failed
+  std::uint64_t malformed_dropped = 0; // datagrams that failed to parse
+  std::uint64_t packets_dropped = 0;   // encoder packets dropped because the queue was full
+  std::uint64_t bytes_out = 0;         // media bytes handed to the output/player
+};
+
+// One JSON object, no newline. `unix_ms` becomes the "t" field.
+std::string to_json_line(const Stats& stats, std::int64_t unix_ms);
+
+}  // namespace p2plive

@@ -1,0 +1,29 @@
+#include "p2plive/stats.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace p2plive {
+
+std::string to_json_line(const Stats& s, std::int64_t unix_ms) {
+  const nlohmann::ordered_json j = {
+      {"t", unix_ms},
+      {"role", s.role},
+      {"peers", s.peers},
+      {"uploaded_bytes", s.uploaded_bytes},
+      {"downloaded_bytes", s.downloaded_bytes},
+      {"chunks_published", s.chunks_published},
+      {"chunks_received", s.chunks_received},
+      {"chunks_late", s.chunks_late},
+      {"chunks_missing", s.chunks_missing},
+      {"chunks_played", s.chunks_played},
+      {"delay_ms_p50", s.delay_ms_p50},
+      {"delay_ms_p99", s.delay_ms_p99},
+      {"forged_rejected", s.forged_rejected},
+      {"malformed_dropped", s.malformed_dropped},
+      {"packets_dropped", s.packets_dropped},
+      {"bytes_out", s.bytes_out},
+  };
+  return j.dump();
+}
+
+}  // namespace p2plive

@@ -1,0 +1,43 @@
+// What a chunk signature covers (see core/PROTOCOL.md): a domain tag, so a chunk signature can never be
+// replayed as any other signed message; the stream's public key; seq, timestamp, flags; the payload length
+// and the payload.
+#include <cstring>
+
+#include "p2plive/chunk.hpp"
+
+namespace p2plive {
+namespace {
+
+constexpr char domain_tag[16] = {'p', '2', 'p', 'l', 'i', 'v', 'e', ' ', 'c', 'h', 'u', 'n', 'k', ' ', 'v', '1'};
+
+void put_be(std::vector<std::uint8_t>& out, std::uint64_t value, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+}
+
+std::vector<std::uint8_t> signed_message(const PublicKey& key, const Chunk& chunk) {
+  std::vector<std::uint8_t> m;
+  m.reserve(sizeof domain_tag + 32 + 8 + 8 + 1 + 4 + chunk.payload.size());
+  m.insert(m.end(), domain_tag, domain_tag + sizeof domain_tag);
+  m.insert(m.end(), key.bytes.begin(), key.bytes.end());
+  put_be(m, chunk.seq.value, 8);
+  put_be(m, chunk.timestamp_us, 8);
+  put_be(m, chunk.flags, 1);
+  put_be(m, chunk.payload.size(), 4);
+  m.insert(m.end(), chunk.payload.begin(), chunk.payload.end());
+  return m;
+}
+
+}  // namespace
+
+void sign_chunk(const SecretKey& key, Chunk& chunk) {
+  const auto m = signed_message(key.public_key(), chunk);
+  chunk.signature = key.sign(m.data(), m.size());
+}
+
+bool verify_chunk(const PublicKey& key, const Chunk& chunk) {
+  if (chunk.payload.size() > max_chunk_payload || (chunk.flags & ~chunk_flags::known) != 0) return false;
+  const auto m = signed_message(key, chunk);
+  return verify_signature(key, m.data(), m.size(), chunk.signature);
+}
+
+}  // namespace p2plive

@@ -1,0 +1,32 @@
+// Muxes encoded packets to MPEG-TS with libavformat, without re-encoding, and reports where each video
+// keyframe (with the PAT/PMT in front of it) starts in the byte stream, so chunks can be cut there.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "p2plive/error.hpp"
+#include "p2plive/media.hpp"
+
+namespace p2plive {
+
+class TsMuxer {
+ public:
+  // Every TS byte, in order, in whole 188-byte packets.
+  using BytesFn = std::function<void(std::span<const std::uint8_t>)>;
+  // Called between two byte runs: the bytes after this call start a join point (PAT, PMT, keyframe).
+  using JoinPointFn = std::function<void()>;
+
+  static Result<std::unique_ptr<TsMuxer>> create(const std::vector<StreamInfo>& streams, BytesFn on_bytes,
+                                                  JoinPointFn on_join_point);
+  virtual ~TsMuxer() = default;
+  // Packets arrive in decode order across streams. Bad packets are rejected with an error, never a crash.
+  virtual std::error_code write(const EncodedPacket& packet) = 0;
+  // Writes anything buffered (the trailer); the muxer is finished afterwards.
+  virtual void finish() = 0;
+};
+
+}  // namespace p2plive

@@ -1,0 +1,406 @@
+#include "protocol/swarm.hpp"
+
+#include <algorithm>
+
+namespace p2plive {
+namespace {
+
+bool is_broadcaster(const SwarmConfig& c) { return c.role == wire::Role::broadcaster; }
+
+}  // namespace
+
+Swarm::Swarm(SwarmConfig config)
+    : config_(std::move(config)),
+      tag_(wire::stream_tag(config_.stream_key)),
+      rng_(config_.rng_seed),
+      nonce_(static_cast<std::uint32_t>(rng_())),
+      peers_(config_.max_peers),
+      store_(config_.window_chunks, config_.max_partial_chunks) {
+  learn(config_.bootstrap);
+}
+
+// ---- inputs -------------------------------------------------------------------------------------------
+
+void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now) {
+  stats_.downloaded_bytes += datagram.size();
+  if (peers_.is_banned(from, now)) return;
+  auto message = wire::decode(datagram, tag_);
+  if (!message) {
+    ++stats_.malformed_dropped;
+    return;
+  }
+  Peer* peer = peers_.upsert(from);
+  if (!peer) return;  // table full of parents and children: nothing new fits
+  peer->heard = true;
+  peer->last_heard = now;
+  std::visit([&](const auto& m) { on(from, *peer, m, now); }, *message);
+}
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now) {
+  if (m.nonce == nonce_) {  // our own hello came back: that address is us
+    peers_.ban(from, now + 24h * 365, now);
+    return;
+  }
+  peer.said_hello = true;
+  peer.role = m.role;
+  bool accepted = false;
+  if (m.subscribe) {
+    const bool can_take = peer.is_child || (child_count() < config_.max_children && my_depth() != wire::unknown_depth &&
+                                            !peer.is_parent);
+    peer.is_child = accepted = can_take;
+  } else {
+    peer.is_child = false;  // a plain hello from a child means it left us for another parent
+  }
+  send(from, welcome_for(from, m.nonce, accepted));
+}
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
+  peer.depth = m.depth;
+  peer.free_slots = m.free_slots;
+  learn(m.peers);
+  if (is_broadcaster(config_)) return;
+  const bool was_pending = pending_parent_ == from;
+  if (was_pending) pending_parent_.reset();
+  if (!m.accepted) {
+    if (peer.is_parent) drop_parent(now);  // it forgot us (restarted, or timed us out)
+    return;
+  }
+  if (parent_ && *parent_ != from) {
+    send(from, wire::Hello{config_.role, false, nonce_});  // we found a parent meanwhile: release this one
+    return;
+  }
+  if (!parent_) {
+    parent_ = from;
+    peer.is_parent = true;
+    peer.is_child = false;
+    parent_last_chunk_ = now;
+  }
+  parent_depth_ = m.depth;
+  if (!want_from_ && m.has_chunks) want_from_ = m.latest_join_seq;  // join at the newest keyframe
+}
+
+void Swarm::on(const Endpoint&, Peer&, const wire::Peers& m, Time) { learn(m.peers); }
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time now) {
+  if (peer.is_parent) parent_last_chunk_ = now;
+  Chunk chunk;
+  switch (store_.add_fragment(m, now, chunk)) {
+    case ChunkStore::FragmentResult::duplicate:
+    case ChunkStore::FragmentResult::stale:
+      ++stats_.duplicate_fragments;
+      return;
+    case ChunkStore::FragmentResult::stored:
+      return;
+    case ChunkStore::FragmentResult::completed:
+      break;
+  }
+  // Verify before forward: nothing leaves this node, to a peer or a player, before this check.
+  if (!verify_chunk(config_.stream_key, chunk)) {
+    reject_forged(peer, now);
+    return;
+  }
+  accept_verified(std::move(chunk), &from, now);
+}
+
+void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time) {
+  peer.depth = m.depth;
+  peer.free_slots = m.free_slots;
+  peer.have_base = m.base_seq;
+  peer.have_bits = m.bits;
+  if (peer.is_parent) parent_depth_ = m.depth;
+}
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
+  // Only peers that introduced themselves get data: a spoofed source address cannot turn us into an amplifier.
+  if (!peer.said_hello) return;
+  const Chunk* chunk = store_.get(m.seq);
+  if (!chunk) return;
+  ++stats_.requests_served;
+  push_chunk(*chunk, from, m.fragment_mask);
+}
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Bye&, Time now) {
+  if (peer.is_parent) drop_parent(now);
+  peers_.erase(from);
+}
+
+void Swarm::publish(Chunk chunk, Time now) {
+  ++stats_.chunks_published;
+  accept_verified(std::move(chunk), nullptr, now);
+}
+
+void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time) {
+  const auto seq = chunk.seq.value;
+  missing_since_.erase(seq);
+  last_request_.erase(seq);
+  if (!is_broadcaster(config_)) {
+    ++stats_.chunks_received;
+    if (!want_from_ || seq < *want_from_) want_from_ = want_from_ ? std::min(*want_from_, seq) : seq;
+  }
+  peers_.for_each([&](Peer& p) {
+    if (p.is_child && (!from || p.endpoint != *from) && !p.has_chunk(seq)) push_chunk(chunk, p.endpoint, 0xffff);
+  });
+  if (!is_broadcaster(config_)) events_.push_back(ChunkVerified{chunk});
+  store_.insert_verified(std::move(chunk));
+}
+
+void Swarm::reject_forged(Peer& peer, Time now) {
+  ++stats_.forged_rejected;
+  if (++peer.forged_chunks < config_.forged_chunks_before_ban) return;
+  const auto endpoint = peer.endpoint;
+  if (peer.is_parent) drop_parent(now);
+  peers_.ban(endpoint, now + config_.ban_duration, now);  // `peer` is gone after this
+}
+
+void Swarm::learn(const std::vector<Endpoint>& endpoints) {
+  for (const auto& e : endpoints)
+    if (e.port != 0) peers_.upsert(e);
+}
+
+// ---- timers --------------------------------------------------------------------------------------------
+
+void Swarm::handle_timeout(Time now) {
+  if (now < next_tick_) return;
+  next_tick_ = now + config_.tick_interval;
+  expire_peers(now);
+  if (!is_broadcaster(config_)) maintain_parent(now);
+  if (now - last_have_ >= config_.have_interval) send_haves(now);
+  if (now - last_peer_exchange_ >= config_.peer_exchange_interval) exchange_peers(now);
+  if (!is_broadcaster(config_)) repair(now);
+}
+
+void Swarm::expire_peers(Time now) {
+  std::vector<Endpoint> gone;
+  peers_.for_each([&](Peer& p) {
+    const bool is_bootstrap = std::find(config_.bootstrap.begin(), config_.bootstrap.end(), p.endpoint) !=
+                              config_.bootstrap.end();
+    if (p.heard && now - p.last_heard > config_.peer_timeout) {
+      if (is_bootstrap) {
+        p.heard = p.said_hello = p.is_child = false;  // keep it to ask again later
+      } else {
+        gone.push_back(p.endpoint);
+      }
+    }
+  });
+  for (const auto& e : gone) {
+    if (parent_ == e) drop_parent(now);
+    peers_.erase(e);
+  }
+}
+
+void Swarm::maintain_parent(Time now) {
+  if (parent_ && now - parent_last_chunk_ > config_.parent_silence_timeout) drop_parent(now);
+  if (pending_parent_ && now - pending_since_ > config_.subscribe_timeout) pending_parent_.reset();
+
+  const bool hello_due = now - last_hello_ >= config_.hello_interval;
+  if (parent_) {
+    // Subscribing again is the keepalive: it also tells the parent we still want the stream.
+    if (hello_due) {
+      send(*parent_, wire::Hello{config_.role, true, nonce_});
+      last_hello_ = now;
+    }
+    return;
+  }
+  if (pending_parent_) return;
+
+  // Pick the closest peer to the broadcaster that has room; ties are broken at random.
+  Peer* best = nullptr;
+  std::uint64_t best_rank = 0;
+  peers_.for_each([&](Peer& p) {
+    if (!p.heard || p.is_child || p.depth == wire::unknown_depth || p.free_slots == 0) return;
+    if (now - p.last_subscribe_attempt < 3 * config_.hello_interval) return;
+    const std::uint64_t rank = (std::uint64_t{p.depth} << 32) | (rng_() & 0xffffffffu);
+    if (!best || rank < best_rank) {
+      best = &p;
+      best_rank = rank;
+    }
+  });
+  if (best) {
+    best->last_subscribe_attempt = now;
+    pending_parent_ = best->endpoint;
+    pending_since_ = now;
+    send(best->endpoint, wire::Hello{config_.role, true, nonce_});
+    return;
+  }
+  if (!hello_due) return;
+  // Nobody known with room: ask the bootstrap peers to take us, and probe a few others to learn their depth.
+  last_hello_ = now;
+  for (const auto& b : config_.bootstrap) send(b, wire::Hello{config_.role, true, nonce_});
+  std::vector<Endpoint> unknown;
+  peers_.for_each([&](Peer& p) {
+    if (p.depth == wire::unknown_depth && !p.is_child) unknown.push_back(p.endpoint);
+  });
+  std::sort(unknown.begin(), unknown.end());
+  std::shuffle(unknown.begin(), unknown.end(), rng_);
+  for (std::size_t i = 0; i < unknown.size() && i < 4; ++i) send(unknown[i], wire::Hello{config_.role, false, nonce_});
+}
+
+void Swarm::drop_parent(Time now) {
+  if (!parent_) return;
+  if (auto* p = peers_.find(*parent_)) {
+    p->is_parent = false;
+    p->last_subscribe_attempt = now;  // don't pick it again at once
+  }
+  parent_.reset();
+  parent_depth_ = wire::unknown_depth;
+}
+
+void Swarm::send_haves(Time now) {
+  last_have_ = now;
+  wire::Have have;
+  have.depth = my_depth();
+  have.free_slots = free_slots();
+  const std::size_t count = std::min<std::size_t>(wire::max_have_bits, config_.window_chunks);
+  have.base_seq = store_.latest_seq() >= count ? store_.latest_seq() - count + 1 : 0;
+  have.bits = store_.have_bits(have.base_seq, count);
+  const auto bytes = wire::encode(tag_, have);
+  // Neighbours first (they repair from us); then a few others so they know whom to ask.
+  std::vector<Endpoint> targets;
+  peers_.for_each([&](Peer& p) {
+    if (p.heard && (p.is_child || p.is_parent || p.said_hello)) targets.push_back(p.endpoint);
+  });
+  std::sort(targets.begin(), targets.end());
+  std::shuffle(targets.begin(), targets.end(), rng_);
+  if (targets.size() > config_.peers_per_message) targets.resize(config_.peers_per_message);
+  for (const auto& t : targets) send_bytes(t, bytes);
+}
+
+void Swarm::exchange_peers(Time now) {
+  last_peer_exchange_ = now;
+  const auto targets = peers_.sample_heard(1, nullptr, rng_);
+  for (const auto& t : targets) send(t, wire::Peers{peers_.sample_heard(config_.peers_per_message, &t, rng_)});
+}
+
+void Swarm::repair(Time now) {
+  if (!want_from_) return;
+  // The newest chunk anyone claims to have bounds what we look for.
+  std::uint64_t horizon = store_.empty() ? *want_from_ : store_.latest_seq();
+  const Peer* parent = parent_ ? peers_.find(*parent_) : nullptr;
+  peers_.for_each([&](Peer& p) {
+    if (!p.have_bits.empty()) {
+      for (std::size_t i = p.have_bits.size(); i-- > 0;) {
+        if (p.have_bits[i]) {
+          horizon = std::max(horizon, p.have_base + i);
+          break;
+        }
+      }
+    }
+  });
+  std::uint64_t from = std::max(*want_from_, store_.floor_seq());
+  if (horizon >= config_.window_chunks && from < horizon - config_.window_chunks + 1)
+    from = horizon - config_.window_chunks + 1;
+
+  std::size_t sent = 0;
+  for (std::uint64_t seq = from; seq <= horizon && sent < config_.max_requests_per_tick; ++seq) {
+    if (store_.has(seq)) continue;
+    auto [it, inserted] = missing_since_.try_emplace(seq, now);
+    if (now - it->second < config_.repair_delay) continue;
+    const auto last = last_request_.find(seq);
+    if (last != last_request_.end() && now - last->second < config_.repair_retry) continue;
+
+    // Ask the parent if it has it, otherwise any peer that says it does.
+    const Endpoint* source = nullptr;
+    if (parent && parent->has_chunk(seq)) {
+      source = &parent->endpoint;
+    } else {
+      std::vector<const Endpoint*> holders;
+      peers_.for_each([&](Peer& p) {
+        if (p.heard && p.has_chunk(seq)) holders.push_back(&p.endpoint);
+      });
+      if (!holders.empty()) source = holders[rng_() % holders.size()];
+    }
+    if (!source) continue;
+    last_request_[seq] = now;
+    ++stats_.requests_sent;
+    ++sent;
+    send(*source, wire::Request{seq, store_.missing_fragments(seq)});
+  }
+  // Forget bookkeeping for holes that fell out of the window.
+  while (!missing_since_.empty() && missing_since_.begin()->first < from) missing_since_.erase(missing_since_.begin());
+  while (!last_request_.empty() && last_request_.begin()->first < from) last_request_.erase(last_request_.begin());
+}
+
+// ---- outputs -------------------------------------------------------------------------------------------
+
+void Swarm::close(Time) {
+  peers_.for_each([&](Peer& p) {
+    if (p.is_child || p.is_parent || p.said_hello) send(p.endpoint, wire::Bye{});
+  });
+}
+
+std::optional<Transmit> Swarm::poll_transmit() {
+  if (transmits_.empty()) return std::nullopt;
+  auto t = std::move(transmits_.front());
+  transmits_.pop_front();
+  return t;
+}
+
+std::optional<SwarmEvent> Swarm::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  auto e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+SwarmStats Swarm::stats(Time now) const {
+  SwarmStats s = stats_;
+  s.peers = 0;
+  s.children = 0;
+  const_cast<PeerTable&>(peers_).for_each([&](Peer& p) {
+    if (p.heard && now - p.last_heard <= config_.peer_timeout) ++s.peers;
+    if (p.is_child) ++s.children;
+  });
+  s.has_parent = parent_.has_value();
+  s.depth = my_depth();
+  return s;
+}
+
+std::uint8_t Swarm::my_depth() const {
+  if (is_broadcaster(config_)) return 0;
+  if (!parent_ || parent_depth_ >= wire::unknown_depth - 1) return wire::unknown_depth;
+  return static_cast<std::uint8_t>(parent_depth_ + 1);
+}
+
+std::size_t Swarm::child_count() const {
+  std::size_t n = 0;
+  const_cast<PeerTable&>(peers_).for_each([&](Peer& p) { n += p.is_child ? 1 : 0; });
+  return n;
+}
+
+std::uint8_t Swarm::free_slots() const {
+  if (my_depth() == wire::unknown_depth) return 0;
+  const auto used = child_count();
+  return static_cast<std::uint8_t>(used >= config_.max_children ? 0 : std::min<std::size_t>(255, config_.max_children - used));
+}
+
+wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, bool accepted) {
+  wire::Welcome w;
+  w.nonce = nonce;
+  w.accepted = accepted;
+  w.depth = my_depth();
+  w.free_slots = free_slots();
+  w.has_chunks = !store_.empty();
+  w.latest_seq = store_.latest_seq();
+  w.latest_join_seq = store_.latest_join_seq().value_or(store_.latest_seq());
+  w.peers = peers_.sample_heard(config_.peers_per_message, &to, rng_);
+  return w;
+}
+
+void Swarm::push_chunk(const Chunk& chunk, const Endpoint& to, std::uint16_t fragment_mask) {
+  const auto count = wire::fragment_count(chunk.payload.size());
+  for (std::size_t i = 0; i < count; ++i)
+    if (fragment_mask & (1u << i)) send_bytes(to, wire::encode_fragment(tag_, chunk, i));
+}
+
+void Swarm::send(const Endpoint& to, const wire::Message& message) { send_bytes(to, wire::encode(tag_, message)); }
+
+void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes) {
+  if (transmits_.size() >= config_.max_queued_datagrams) {
+    ++stats_.send_queue_dropped;
+    return;
+  }
+  stats_.uploaded_bytes += bytes.size();
+  transmits_.push_back(Transmit{to, std::move(bytes)});
+}
+
+}  // namespace p2plive

@@ -1,0 +1,275 @@
+#include "protocol/wire.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace p2plive::wire {
+namespace {
+
+enum class Type : std::uint8_t { hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7 };
+
+constexpr std::uint8_t magic0 = 'P', magic1 = 'L';
+constexpr std::size_t endpoint_size = 18;
+
+class Writer {
+ public:
+  explicit Writer(std::vector<std::uint8_t>& out) : out_(out) {}
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u16(std::uint16_t v) { be(v, 2); }
+  void u32(std::uint32_t v) { be(v, 4); }
+  void u64(std::uint64_t v) { be(v, 8); }
+  void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void endpoint(const Endpoint& e) {
+    bytes(e.address);
+    u16(e.port);
+  }
+
+ private:
+  void be(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  std::vector<std::uint8_t>& out_;
+};
+
+// Reads big-endian fields; any read past the end sets failed() and returns zeros.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
+  bool failed() const { return failed_; }
+  std::size_t remaining() const { return failed_ ? 0 : in_.size() - pos_; }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(be(1)); }
+  std::uint16_t u16() { return static_cast<std::uint16_t>(be(2)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(be(4)); }
+  std::uint64_t u64() { return be(8); }
+  std::span<const std::uint8_t> bytes(std::size_t n) {
+    if (!take(n)) return {};
+    return in_.subspan(pos_ - n, n);
+  }
+  Endpoint endpoint() {
+    Endpoint e;
+    const auto a = bytes(e.address.size());
+    if (!a.empty()) std::copy(a.begin(), a.end(), e.address.begin());
+    e.port = u16();
+    return e;
+  }
+
+ private:
+  bool take(std::size_t n) {
+    if (failed_ || in_.size() - pos_ < n) {
+      failed_ = true;
+      return false;
+    }
+    pos_ += n;
+    return true;
+  }
+  std::uint64_t be(std::size_t n) {
+    if (!take(n)) return 0;
+    std::uint64_t v = 0;
+    for (std::size_t i = pos_ - n; i < pos_; ++i) v = (v << 8) | in_[i];
+    return v;
+  }
+  std::span<const std::uint8_t> in_;
+  std::size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+void header(Writer& w, const StreamTag& tag, Type type) {
+  w.u8(magic0);
+  w.u8(magic1);
+  w.u8(version);
+  w.u8(static_cast<std::uint8_t>(type));
+  w.bytes(tag);
+}
+
+void endpoints(Writer& w, const std::vector<Endpoint>& list) {
+  const auto n = std::min(list.size(), max_peers_per_message);
+  w.u8(static_cast<std::uint8_t>(n));
+  for (std::size_t i = 0; i < n; ++i) w.endpoint(list[i]);
+}
+
+std::optional<std::vector<Endpoint>> read_endpoints(Reader& r) {
+  const std::size_t n = r.u8();
+  if (n > max_peers_per_message || r.remaining() < n * endpoint_size) return std::nullopt;
+  std::vector<Endpoint> list(n);
+  for (auto& e : list) e = r.endpoint();
+  return list;
+}
+
+struct Encoder {
+  Writer& w;
+  const StreamTag& tag;
+  void operator()(const Hello& m) {
+    header(w, tag, Type::hello);
+    w.u8(static_cast<std::uint8_t>(m.role));
+    w.u8(m.subscribe ? 1 : 0);
+    w.u32(m.nonce);
+  }
+  void operator()(const Welcome& m) {
+    header(w, tag, Type::welcome);
+    w.u32(m.nonce);
+    w.u8(static_cast<std::uint8_t>((m.accepted ? 1 : 0) | (m.has_chunks ? 2 : 0)));
+    w.u8(m.depth);
+    w.u8(m.free_slots);
+    w.u64(m.latest_seq);
+    w.u64(m.latest_join_seq);
+    endpoints(w, m.peers);
+  }
+  void operator()(const Peers& m) {
+    header(w, tag, Type::peers);
+    endpoints(w, m.peers);
+  }
+  void operator()(const Fragment& m) {
+    header(w, tag, Type::fragment);
+    w.u64(m.seq);
+    w.u64(m.timestamp_us);
+    w.u8(m.flags);
+    w.u16(m.payload_size);
+    w.u8(m.index);
+    w.u8(m.count);
+    w.bytes(m.body);
+  }
+  void operator()(const Have& m) {
+    header(w, tag, Type::have);
+    w.u8(m.depth);
+    w.u8(m.free_slots);
+    w.u64(m.base_seq);
+    const auto n = std::min(m.bits.size(), max_have_bits);
+    w.u16(static_cast<std::uint16_t>(n));
+    for (std::size_t byte = 0; byte < (n + 7) / 8; ++byte) {
+      std::uint8_t v = 0;
+      for (std::size_t bit = 0; bit < 8 && byte * 8 + bit < n; ++bit)
+        if (m.bits[byte * 8 + bit]) v = static_cast<std::uint8_t>(v | (1u << bit));
+      w.u8(v);
+    }
+  }
+  void operator()(const Request& m) {
+    header(w, tag, Type::request);
+    w.u64(m.seq);
+    w.u16(m.fragment_mask);
+  }
+  void operator()(const Bye&) { header(w, tag, Type::bye); }
+};
+
+std::optional<Message> decode_body(Type type, Reader& r) {
+  switch (type) {
+    case Type::hello: {
+      Hello m;
+      const auto role = r.u8();
+      if (role > static_cast<std::uint8_t>(Role::broadcaster)) return std::nullopt;
+      m.role = static_cast<Role>(role);
+      m.subscribe = (r.u8() & 1) != 0;
+      m.nonce = r.u32();
+      return m;
+    }
+    case Type::welcome: {
+      Welcome m;
+      m.nonce = r.u32();
+      const auto flags = r.u8();
+      m.accepted = (flags & 1) != 0;
+      m.has_chunks = (flags & 2) != 0;
+      m.depth = r.u8();
+      m.free_slots = r.u8();
+      m.latest_seq = r.u64();
+      m.latest_join_seq = r.u64();
+      auto list = read_endpoints(r);
+      if (!list) return std::nullopt;
+      m.peers = std::move(*list);
+      return m;
+    }
+    case Type::peers: {
+      auto list = read_endpoints(r);
+      if (!list) return std::nullopt;
+      return Peers{std::move(*list)};
+    }
+    case Type::fragment: {
+      Fragment m;
+      m.seq = r.u64();
+      m.timestamp_us = r.u64();
+      m.flags = r.u8();
+      m.payload_size = r.u16();
+      m.index = r.u8();
+      m.count = r.u8();
+      if (r.failed() || m.payload_size > max_chunk_payload || m.count != fragment_count(m.payload_size) ||
+          m.index >= m.count)
+        return std::nullopt;
+      const std::size_t total = m.payload_size + std::size_t{64};
+      const std::size_t expected = std::min(fragment_body_size, total - m.index * fragment_body_size);
+      m.body = r.bytes(expected);
+      if (r.failed()) return std::nullopt;
+      return m;
+    }
+    case Type::have: {
+      Have m;
+      m.depth = r.u8();
+      m.free_slots = r.u8();
+      m.base_seq = r.u64();
+      const std::size_t n = r.u16();
+      if (n > max_have_bits) return std::nullopt;
+      const auto bytes = r.bytes((n + 7) / 8);
+      if (r.failed()) return std::nullopt;
+      m.bits.resize(n);
+      for (std::size_t i = 0; i < n; ++i) m.bits[i] = (bytes[i / 8] >> (i % 8)) & 1;
+      return m;
+    }
+    case Type::request: {
+      Request m;
+      m.seq = r.u64();
+      m.fragment_mask = r.u16();
+      return m;
+    }
+    case Type::bye:
+      return Bye{};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+StreamTag stream_tag(const PublicKey& key) { return {key.bytes[0], key.bytes[1], key.bytes[2], key.bytes[3]}; }
+
+std::size_t fragment_count(std::size_t payload_size) {
+  return (payload_size + 64 + fragment_body_size - 1) / fragment_body_size;
+}
+
+std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag) {
+  if (datagram.size() < header_size || datagram.size() > max_datagram) return std::nullopt;
+  if (datagram[0] != magic0 || datagram[1] != magic1 || datagram[2] != version) return std::nullopt;
+  if (!std::equal(tag.begin(), tag.end(), datagram.begin() + 4)) return std::nullopt;
+  const auto type = datagram[3];
+  if (type < 1 || type > static_cast<std::uint8_t>(Type::bye)) return std::nullopt;
+  Reader r(datagram.subspan(header_size));
+  auto message = decode_body(static_cast<Type>(type), r);
+  // Trailing bytes mean a sender that does not speak this version's format: reject, don't guess.
+  if (!message || r.failed() || r.remaining() != 0) return std::nullopt;
+  return message;
+}
+
+std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message) {
+  std::vector<std::uint8_t> out;
+  out.reserve(64);
+  Writer w(out);
+  std::visit(Encoder{w, tag}, message);
+  return out;
+}
+
+std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index) {
+  const std::size_t total = chunk.payload.size() + chunk.signature.size();
+  const std::size_t begin = index * fragment_body_size;
+  const std::size_t end = std::min(total, begin + fragment_body_size);
+  // The body spans payload then signature; gather it into one contiguous piece.
+  std::vector<std::uint8_t> body;
+  body.reserve(end - begin);
+  for (std::size_t i = begin; i < end; ++i)
+    body.push_back(i < chunk.payload.size() ? chunk.payload[i] : chunk.signature[i - chunk.payload.size()]);
+  Fragment f;
+  f.seq = chunk.seq.value;
+  f.timestamp_us = chunk.timestamp_us;
+  f.flags = chunk.flags;
+  f.payload_size = static_cast<std::uint16_t>(chunk.payload.size());
+  f.index = static_cast<std::uint8_t>(index);
+  f.count = static_cast<std::uint8_t>(fragment_count(chunk.payload.size()));
+  f.body = body;
+  return encode(tag, f);
+}
+
+}  // namespace p2plive::wire

@@ -1,0 +1,96 @@
+// The wire format (core/PROTOCOL.md): one message per UDP datagram, at most max_datagram bytes.
+// Every datagram starts with an 8-byte header: magic "PL", version, message type, and a 4-byte stream tag
+// (the first bytes of the stream's public key) so stray traffic from other swarms is dropped at once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <variant>
+#include <vector>
+
+#include "p2plive/chunk.hpp"
+#include "p2plive/endpoint.hpp"
+
+namespace p2plive::wire {
+
+inline constexpr std::size_t max_datagram = 1200;
+inline constexpr std::uint8_t version = 1;
+inline constexpr std::size_t header_size = 8;
+inline constexpr std::size_t fragment_header_size = 21;
+// A chunk travels as its payload followed by its 64-byte signature, cut into fragments of this size.
+inline constexpr std::size_t fragment_body_size = max_datagram - header_size - fragment_header_size;
+inline constexpr std::size_t max_fragments = 16;
+inline constexpr std::size_t max_peers_per_message = 32;
+inline constexpr std::size_t max_have_bits = 512;
+
+using StreamTag = std::array<std::uint8_t, 4>;
+StreamTag stream_tag(const PublicKey& key);
+
+enum class Role : std::uint8_t { viewer = 0, relay = 1, broadcaster = 2 };
+inline constexpr std::uint8_t unknown_depth = 0xff;
+
+// A viewer asks a peer for its state; with `subscribe`, it asks to be pushed the stream.
+struct Hello {
+  Role role = Role::viewer;
+  bool subscribe = false;
+  std::uint32_t nonce = 0;
+};
+
+// The answer to Hello: whether the subscription was accepted, where the live edge is, and some peers.
+struct Welcome {
+  std::uint32_t nonce = 0;
+  bool accepted = false;
+  std::uint8_t depth = unknown_depth;   // hops from the broadcaster; 0 is the broadcaster
+  std::uint8_t free_slots = 0;          // children it could still take
+  std::uint64_t latest_seq = 0;
+  std::uint64_t latest_join_seq = 0;
+  bool has_chunks = false;
+  std::vector<Endpoint> peers;
+};
+
+struct Peers {
+  std::vector<Endpoint> peers;
+};
+
+// One fragment of a signed chunk.
+struct Fragment {
+  std::uint64_t seq = 0;
+  std::uint64_t timestamp_us = 0;
+  std::uint8_t flags = 0;
+  std::uint16_t payload_size = 0;  // of the whole chunk, without the signature
+  std::uint8_t index = 0;
+  std::uint8_t count = 0;
+  std::span<const std::uint8_t> body;  // points into the datagram being decoded
+};
+
+// A buffer map: bit i says the sender holds chunk base_seq + i.
+struct Have {
+  std::uint8_t depth = unknown_depth;
+  std::uint8_t free_slots = 0;
+  std::uint64_t base_seq = 0;
+  std::vector<bool> bits;
+};
+
+// Please send these fragments of chunk `seq` (bit i = fragment i).
+struct Request {
+  std::uint64_t seq = 0;
+  std::uint16_t fragment_mask = 0;
+};
+
+struct Bye {};
+
+using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye>;
+
+// nullopt for anything malformed: wrong magic, version or tag, truncated, oversized, bad counts.
+std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag);
+
+std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message);
+
+// Number of fragments a chunk with this payload size travels in.
+std::size_t fragment_count(std::size_t payload_size);
+// Fragment `index` of a chunk, encoded.
+std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index);
+
+}  // namespace p2plive::wire

@@ -1,0 +1,172 @@
+// The broadcasting node: packets queue up from any thread; the node's thread muxes, chunks, signs and
+// publishes them. The queue is bounded and push() never blocks.
+#include <asio/post.hpp>
+#include <atomic>
+#include <deque>
+#include <mutex>
+
+#include "media/chunker.hpp"
+#include "media/ts_muxer.hpp"
+#include "p2plive/broadcaster.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/node_runtime.hpp"
+
+namespace p2plive {
+namespace {
+
+class BroadcasterNode final : public Broadcaster {
+ public:
+  BroadcasterNode(BroadcasterConfig config, std::vector<StreamInfo> streams)
+      : config_(std::move(config)), streams_(std::move(streams)), runtime_(config_.log) {}
+  ~BroadcasterNode() override { stop(); }
+
+  std::error_code open() {
+    auto muxer = TsMuxer::create(
+        streams_, [this](std::span<const std::uint8_t> bytes) { chunker_.append(bytes, media_time_); },
+        [this] { chunker_.mark_join_point(); });
+    if (!muxer) return muxer.error();
+    muxer_ = std::move(muxer).value();
+
+    SwarmConfig swarm;
+    swarm.stream_key = config_.key.public_key();
+    swarm.role = wire::Role::broadcaster;
+    swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us());
+    swarm.max_children = 4;
+    if (auto ec = runtime_.open(config_.listen, std::move(swarm), {})) return ec;
+    return runtime_.start(config_.stats_path, [this] { return collect(); });
+  }
+
+  bool push(EncodedPacket packet) override {
+    if (packet.stream_index < 0 || static_cast<std::size_t>(packet.stream_index) >= streams_.size()) return false;
+    const bool is_video = streams_[packet.stream_index].kind == MediaKind::video;
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (closing_) return false;
+      // After a dropped video packet, the following frames cannot decode until the next keyframe.
+      if (is_video && dropping_video_ && !packet.keyframe) {
+        ++packets_dropped_;
+        return false;
+      }
+      dropping_video_ = false;
+      while (queued_bytes_ + packet.data.size() > config_.queue_limit_bytes) {
+        if (!drop_one_for(is_video)) {
+          ++packets_dropped_;
+          if (is_video) dropping_video_ = true;
+          return false;
+        }
+      }
+      queued_bytes_ += packet.data.size();
+      queue_.push_back(std::move(packet));
+    }
+    if (!wake_posted_.exchange(true)) asio::post(runtime_.io(), [this] { drain(); });
+    return true;
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (closing_) return;
+      closing_ = true;
+    }
+    runtime_.stop([this] {
+      drain();
+      muxer_->finish();
+      chunker_.flush();
+      publish_ready();
+    });
+  }
+
+  Stats stats() const override { return runtime_.snapshot(); }
+  Endpoint local_endpoint() const override { return const_cast<NodeRuntime&>(runtime_).host().local_endpoint(); }
+
+ private:
+  // Makes room by dropping queued video (audio goes last: a gap in sound is worse than a frozen frame).
+  bool drop_one_for(bool incoming_is_video) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (streams_[it->stream_index].kind == MediaKind::video) {
+        queued_bytes_ -= it->data.size();
+        queue_.erase(it);
+        ++packets_dropped_;
+        dropping_video_ = true;
+        return true;
+      }
+    }
+    if (incoming_is_video || queue_.empty()) return false;
+    queued_bytes_ -= queue_.front().data.size();
+    queue_.pop_front();
+    ++packets_dropped_;
+    return true;
+  }
+
+  void drain() {
+    wake_posted_ = false;
+    std::deque<EncodedPacket> batch;
+    {
+      std::lock_guard lock(queue_mutex_);
+      batch.swap(queue_);
+      queued_bytes_ = 0;
+    }
+    for (const auto& packet : batch) {
+      const auto& s = streams_[packet.stream_index];
+      media_time_ = std::chrono::microseconds(packet.dts * 1'000'000 * s.timebase_num / std::max(1, s.timebase_den));
+      if (auto ec = muxer_->write(packet)) {
+        ++mux_errors_;
+        continue;
+      }
+      publish_ready();
+    }
+    runtime_.host().pump();
+  }
+
+  void publish_ready() {
+    while (chunker_.has_chunk()) {
+      auto chunk = chunker_.pop_chunk();
+      chunk.timestamp_us = static_cast<std::uint64_t>(unix_now_us());
+      sign_chunk(config_.key, chunk);
+      if (config_.on_published) config_.on_published(chunk.payload, chunk.is_join_point());
+      runtime_.host().swarm().publish(std::move(chunk), steady_now());
+    }
+  }
+
+  Stats collect() {
+    const auto s = runtime_.host().swarm().stats(steady_now());
+    Stats out;
+    out.role = "broadcaster";
+    out.peers = s.peers;
+    out.uploaded_bytes = s.uploaded_bytes;
+    out.downloaded_bytes = s.downloaded_bytes;
+    out.chunks_published = s.chunks_published;
+    out.forged_rejected = s.forged_rejected;
+    out.malformed_dropped = s.malformed_dropped;
+    std::lock_guard lock(queue_mutex_);
+    out.packets_dropped = packets_dropped_;
+    return out;
+  }
+
+  BroadcasterConfig config_;
+  std::vector<StreamInfo> streams_;
+  std::unique_ptr<TsMuxer> muxer_;
+  Chunker chunker_;
+  std::chrono::microseconds media_time_{0};
+  std::uint64_t mux_errors_ = 0;
+
+  std::mutex queue_mutex_;
+  std::deque<EncodedPacket> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::uint64_t packets_dropped_ = 0;
+  bool dropping_video_ = false;
+  bool closing_ = false;
+  std::atomic<bool> wake_posted_{false};
+
+  NodeRuntime runtime_;  // the destructor stops its thread before any member goes away
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Broadcaster>> Broadcaster::start(BroadcasterConfig config, std::vector<StreamInfo> streams) {
+  auto node = std::make_unique<BroadcasterNode>(std::move(config), std::move(streams));
+  if (auto ec = node->open()) return ec;
+  return std::unique_ptr<Broadcaster>(std::move(node));
+}
+
+}  // namespace p2plive

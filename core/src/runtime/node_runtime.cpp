@@ -1,0 +1,68 @@
+#include "runtime/node_runtime.hpp"
+
+#include <asio/post.hpp>
+#include <future>
+
+#include "runtime/clock.hpp"
+
+namespace p2plive {
+
+std::error_code NodeRuntime::open(const Endpoint& listen, SwarmConfig config, SwarmHost::EventFn on_event) {
+  auto host = SwarmHost::open(io_, listen, std::move(config), std::move(on_event));
+  if (!host) return host.error();
+  host_ = std::move(host).value();
+  return {};
+}
+
+std::error_code NodeRuntime::start(const std::filesystem::path& stats_path, CollectFn collect) {
+  if (!stats_path.empty()) {
+    stats_file_.open(stats_path, std::ios::app);
+    if (!stats_file_) return Errc::output_open_failed;
+  }
+  collect_ = std::move(collect);
+  refresh_stats();
+  schedule_stats();
+  thread_ = std::thread([this] { io_.run(); });
+  return {};
+}
+
+void NodeRuntime::schedule_stats() {
+  stats_timer_.expires_after(std::chrono::seconds(1));
+  stats_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    refresh_stats();
+    schedule_stats();
+  });
+}
+
+void NodeRuntime::refresh_stats() {
+  if (!collect_) return;
+  const auto s = collect_();
+  if (stats_file_.is_open()) {
+    stats_file_ << to_json_line(s, unix_now_us() / 1000) << '\n';
+    stats_file_.flush();
+  }
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = s;
+}
+
+Stats NodeRuntime::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+void NodeRuntime::stop(std::function<void()> before_close) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this, before_close = std::move(before_close)] {
+    if (before_close) before_close();
+    if (host_) host_->close();
+    stats_timer_.cancel();
+    refresh_stats();
+    io_.stop();
+  });
+  thread_.join();
+}
+
+}  // namespace p2plive

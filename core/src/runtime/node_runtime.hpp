@@ -1,0 +1,56 @@
+// What every node shares: one io_context on one thread, the swarm host, and a stats snapshot that is
+// refreshed (and appended to the --stats file) once a second.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "p2plive/log.hpp"
+#include "p2plive/stats.hpp"
+#include "runtime/swarm_host.hpp"
+
+namespace p2plive {
+
+class NodeRuntime {
+ public:
+  using CollectFn = std::function<Stats()>;
+
+  explicit NodeRuntime(LogSink log) : log_(std::move(log)), stats_timer_(io_) {}
+  ~NodeRuntime() { stop({}); }
+
+  std::error_code open(const Endpoint& listen, SwarmConfig config, SwarmHost::EventFn on_event);
+  // Starts the thread. `collect` runs on it once a second.
+  std::error_code start(const std::filesystem::path& stats_path, CollectFn collect);
+  // Runs `before_close` on the node's thread, says goodbye to peers, writes a last stats line, joins.
+  void stop(std::function<void()> before_close);
+
+  asio::io_context& io() { return io_; }
+  SwarmHost& host() { return *host_; }
+  Stats snapshot() const;
+  void log(LogLevel level, std::string_view message) const {
+    if (log_) log_(level, message);
+  }
+
+ private:
+  void refresh_stats();
+  void schedule_stats();
+
+  LogSink log_;
+  asio::io_context io_;
+  asio::steady_timer stats_timer_;
+  std::unique_ptr<SwarmHost> host_;
+  std::thread thread_;
+  CollectFn collect_;
+  std::ofstream stats_file_;
+  mutable std::mutex snapshot_mutex_;
+  Stats snapshot_;
+  bool stopped_ = false;
+};
+
+}  // namespace p2plive

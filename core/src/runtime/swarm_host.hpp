@@ -1,0 +1,52 @@
+// The asio driver of the sans-IO Swarm: one UDP socket and one timer on one io_context.
+// After every input it drains the swarm's datagrams and events and re-arms the timer at poll_timeout().
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <array>
+#include <functional>
+#include <memory>
+
+#include "p2plive/endpoint.hpp"
+#include "p2plive/error.hpp"
+#include "protocol/swarm.hpp"
+
+namespace p2plive {
+
+class SwarmHost {
+ public:
+  using EventFn = std::function<void(SwarmEvent&&)>;
+
+  // Binds the socket. Fails with port_in_use or socket_failed.
+  static Result<std::unique_ptr<SwarmHost>> open(asio::io_context& io, const Endpoint& listen,
+                                                 SwarmConfig config, EventFn on_event);
+
+  Swarm& swarm() { return swarm_; }
+  // Call after feeding the swarm from outside (e.g. publish): sends, delivers events, re-arms the timer.
+  void pump();
+  void close();
+  Endpoint local_endpoint() const { return local_; }
+  std::uint64_t send_errors() const { return send_errors_; }
+
+  SwarmHost(asio::io_context& io, asio::ip::udp::socket socket, SwarmConfig config, EventFn on_event);
+
+ private:
+  void receive();
+  void on_datagram(const asio::ip::udp::endpoint& from, std::size_t size);
+  void arm_timer();
+
+  asio::ip::udp::socket socket_;
+  asio::steady_timer timer_;
+  Swarm swarm_;
+  EventFn on_event_;
+  Endpoint local_;
+  std::array<std::uint8_t, 2048> buffer_{};
+  asio::ip::udp::endpoint sender_;
+  std::uint64_t send_errors_ = 0;
+  bool closed_ = false;
+  bool v4_ = true;
+};
+
+}  // namespace p2plive

@@ -1,0 +1,103 @@
+// A tiny in-memory network for protocol tests: swarms exchange datagrams with a fixed one-way delay and an
+// optional loss rate, in virtual time. (The full simulator, with capacities and churn, lives elsewhere.)
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+
+#include "protocol/swarm.hpp"
+
+namespace p2plive::test {
+
+class Net {
+ public:
+  explicit Net(Time one_way_delay = 5ms, double loss = 0.0, std::uint64_t seed = 1)
+      : delay_(one_way_delay), loss_(loss), rng_(seed) {}
+
+  Swarm& add(const Endpoint& at, SwarmConfig config) {
+    auto& node = nodes_[at];
+    node.swarm = std::make_unique<Swarm>(std::move(config));
+    node.swarm->handle_timeout(now_);
+    flush(at);
+    return *node.swarm;
+  }
+  void remove(const Endpoint& at) { nodes_.erase(at); }
+  Swarm& at(const Endpoint& e) { return *nodes_.at(e).swarm; }
+  std::vector<Chunk>& delivered(const Endpoint& e) { return nodes_.at(e).delivered; }
+  Time now() const { return now_; }
+
+  // Every datagram in flight, by arrival time; a hook may inspect (and drop) each one.
+  std::function<bool(const Endpoint& from, const Endpoint& to, std::span<const std::uint8_t>)> on_datagram;
+
+  void inject(const Endpoint& from, const Endpoint& to, std::vector<std::uint8_t> bytes) {
+    queue_.push({now_ + delay_, seq_++, from, to, std::move(bytes)});
+  }
+
+  void publish(const Endpoint& broadcaster, Chunk chunk) {
+    nodes_.at(broadcaster).swarm->publish(std::move(chunk), now_);
+    flush(broadcaster);
+  }
+
+  void run_until(Time end) {
+    while (true) {
+      Time next = end;
+      if (!queue_.empty()) next = std::min(next, queue_.top().at);
+      for (auto& [e, n] : nodes_) next = std::min(next, n.swarm->poll_timeout());
+      if (next >= end && (queue_.empty() || queue_.top().at > end)) {
+        now_ = end;
+        break;
+      }
+      now_ = std::max(now_, next);
+      while (!queue_.empty() && queue_.top().at <= now_) {
+        auto d = queue_.top();
+        queue_.pop();
+        auto it = nodes_.find(d.to);
+        if (it == nodes_.end()) continue;
+        if (on_datagram && !on_datagram(d.from, d.to, d.bytes)) continue;
+        it->second.swarm->handle_datagram(d.from, d.bytes, now_);
+        flush(d.to);
+      }
+      for (auto& [e, n] : nodes_) {
+        if (n.swarm->poll_timeout() <= now_) {
+          n.swarm->handle_timeout(now_);
+          flush(e);
+        }
+      }
+    }
+  }
+
+ private:
+  struct Datagram {
+    Time at;
+    std::uint64_t order;
+    Endpoint from, to;
+    std::vector<std::uint8_t> bytes;
+    bool operator>(const Datagram& o) const { return at != o.at ? at > o.at : order > o.order; }
+  };
+  struct Node {
+    std::unique_ptr<Swarm> swarm;
+    std::vector<Chunk> delivered;
+  };
+
+  void flush(const Endpoint& e) {
+    auto& n = nodes_.at(e);
+    while (auto t = n.swarm->poll_transmit()) {
+      if (loss_ > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < loss_) continue;
+      queue_.push({now_ + delay_, seq_++, e, t->to, std::move(t->bytes)});
+    }
+    while (auto ev = n.swarm->poll_event()) n.delivered.push_back(std::get<ChunkVerified>(*ev).chunk);
+  }
+
+  Time delay_;
+  double loss_;
+  std::mt19937_64 rng_;
+  Time now_{0};
+  std::uint64_t seq_ = 0;
+  std::map<Endpoint, Node> nodes_;
+  std::priority_queue<Datagram, std::vector<Datagram>, std::greater<>> queue_;
+};
+
+}  // namespace p2plive::test

@@ -1,0 +1,215 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "swarm_harness.hpp"
+
+namespace p2plive {
+namespace {
+
+using test::Net;
+
+struct SwarmTest : ::testing::Test {
+  SecretKey key = SecretKey::generate();
+  Endpoint broadcaster = Endpoint::loopback(1000);
+  std::uint64_t next_seq = 0;
+
+  SwarmConfig config(wire::Role role, std::uint64_t seed) {
+    SwarmConfig c;
+    c.stream_key = key.public_key();
+    c.role = role;
+    c.rng_seed = seed;
+    if (role != wire::Role::broadcaster) c.bootstrap = {broadcaster};
+    return c;
+  }
+
+  Chunk make_chunk(std::size_t size = 3000) {
+    Chunk c;
+    c.seq = ChunkSeq{next_seq};
+    c.flags = next_seq % 20 == 0 ? chunk_flags::join_point : 0;
+    c.timestamp_us = next_seq;
+    c.payload.assign(size, static_cast<std::uint8_t>(next_seq));
+    ++next_seq;
+    sign_chunk(key, c);
+    return c;
+  }
+
+  std::vector<Endpoint> add_viewers(Net& net, int n, std::uint16_t first_port = 2000) {
+    std::vector<Endpoint> v;
+    for (int i = 0; i < n; ++i) {
+      v.push_back(Endpoint::loopback(static_cast<std::uint16_t>(first_port + i)));
+      net.add(v.back(), config(wire::Role::viewer, 100 + static_cast<std::uint64_t>(first_port + i)));
+    }
+    return v;
+  }
+
+  // Publishes one chunk every 50 ms until `end`.
+  void stream(Net& net, Time end, std::size_t size = 3000) {
+    while (net.now() + 50ms <= end) {
+      net.publish(broadcaster, make_chunk(size));
+      net.run_until(net.now() + 50ms);
+    }
+  }
+
+  static std::set<std::uint64_t> seqs(const std::vector<Chunk>& chunks) {
+    std::set<std::uint64_t> s;
+    for (const auto& c : chunks) s.insert(c.seq.value);
+    return s;
+  }
+};
+
+TEST_F(SwarmTest, EveryViewerGetsEveryChunkAfterJoining) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 12);
+  net.run_until(2s);  // joins happen before the stream starts
+  stream(net, 12s);
+  net.run_until(net.now() + 1s);
+
+  for (const auto& v : viewers) {
+    const auto got = seqs(net.delivered(v));
+    EXPECT_EQ(got.size(), next_seq) << v.to_string();
+    EXPECT_EQ(net.delivered(v).size(), got.size()) << "each chunk is delivered once";
+    EXPECT_EQ(net.at(v).stats(net.now()).forged_rejected, 0u);
+  }
+  // The broadcaster feeds only its own children: far less than one copy per viewer.
+  const auto up = net.at(broadcaster).stats(net.now()).uploaded_bytes;
+  const std::uint64_t stream_bytes = next_seq * 3000;
+  EXPECT_LT(up, stream_bytes * 5);
+  EXPECT_GT(up, stream_bytes);
+}
+
+TEST_F(SwarmTest, RepairFillsHolesLeftByLoss) {
+  Net net(5ms, 0.03, 9);
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 8);
+  net.run_until(3s);
+  stream(net, 13s);
+  net.run_until(net.now() + 2s);
+  for (const auto& v : viewers) {
+    const auto got = seqs(net.delivered(v));
+    EXPECT_GE(got.size(), next_seq * 99 / 100) << v.to_string();
+    EXPECT_GT(net.at(v).stats(net.now()).requests_sent, 0u);
+  }
+}
+
+TEST_F(SwarmTest, ALateJoinerStartsAtTheLatestJoinPoint) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  add_viewers(net, 3);
+  net.run_until(1s);
+  stream(net, 4s);  // 60 chunks; join points at 0, 20, 40
+  const auto late = Endpoint::loopback(3000);
+  net.add(late, config(wire::Role::viewer, 77));
+  stream(net, 7s);
+  net.run_until(net.now() + 1s);
+  const auto got = seqs(net.delivered(late));
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(*got.begin() % 20, 0u) << "first chunk " << *got.begin();
+  EXPECT_GE(*got.begin(), 40u);
+  EXPECT_EQ(*got.rbegin(), next_seq - 1);
+}
+
+TEST_F(SwarmTest, AViewerWhoseParentLeavesFindsAnother) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 10);
+  net.run_until(2s);
+  stream(net, 5s);
+  // Remove a viewer that has children, without a goodbye (a crash).
+  Endpoint parent_of_someone{};
+  for (const auto& v : viewers)
+    if (net.at(v).stats(net.now()).children > 0) parent_of_someone = v;
+  ASSERT_NE(parent_of_someone.port, 0);
+  net.remove(parent_of_someone);
+  const auto cut = next_seq;
+  stream(net, 12s);
+  net.run_until(net.now() + 1s);
+  for (const auto& v : viewers) {
+    if (v == parent_of_someone) continue;
+    const auto got = seqs(net.delivered(v));
+    // Everything from the crash on arrives, by push from a new parent or by repair.
+    for (auto s = cut; s < next_seq; ++s) EXPECT_TRUE(got.count(s)) << v.to_string() << " seq " << s;
+    EXPECT_TRUE(net.at(v).stats(net.now()).has_parent);
+  }
+}
+
+TEST_F(SwarmTest, ForgedChunksAreCountedAndNeverForwardedOrDelivered) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 6);
+  net.run_until(2s);
+  stream(net, 3s);
+
+  const auto tag = wire::stream_tag(key.public_key());
+  const auto attacker = Endpoint::loopback(6666);
+  std::set<std::uint64_t> forged_seqs;
+  // Altered payload, forged signature, and a chunk signed by another key, each sent to every viewer.
+  for (int kind = 0; kind < 3; ++kind) {
+    auto c = make_chunk();
+    forged_seqs.insert(c.seq.value);
+    if (kind == 0) c.payload[10] ^= 1;
+    if (kind == 1) c.signature[0] ^= 1;
+    if (kind == 2) sign_chunk(SecretKey::generate(), c);
+    for (const auto& v : viewers)
+      for (std::size_t i = 0; i < wire::fragment_count(c.payload.size()); ++i)
+        net.inject(attacker, v, wire::encode_fragment(tag, c, i));
+  }
+  // Watch every datagram between honest nodes: none may carry a forged seq.
+  bool forwarded = false;
+  net.on_datagram = [&](const Endpoint& from, const Endpoint&, std::span<const std::uint8_t> bytes) {
+    if (from == attacker) return true;
+    auto m = wire::decode(bytes, tag);
+    if (m && std::holds_alternative<wire::Fragment>(*m) && forged_seqs.count(std::get<wire::Fragment>(*m).seq))
+      forwarded = true;
+    return true;
+  };
+  net.run_until(net.now() + 500ms);
+  EXPECT_FALSE(forwarded);
+  for (const auto& v : viewers) {
+    EXPECT_EQ(net.at(v).stats(net.now()).forged_rejected, 3u);
+    for (const auto& c : net.delivered(v)) EXPECT_FALSE(forged_seqs.count(c.seq.value));
+  }
+}
+
+TEST_F(SwarmTest, MalformedDatagramsAreCountedAndDropped) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto v = add_viewers(net, 1)[0];
+  net.inject(Endpoint::loopback(9), v, {1, 2, 3});
+  net.inject(Endpoint::loopback(9), v, std::vector<std::uint8_t>(1500, 0));
+  net.run_until(100ms);
+  EXPECT_EQ(net.at(v).stats(net.now()).malformed_dropped, 2u);
+}
+
+TEST_F(SwarmTest, ChildrenAreCapped) {
+  Net net;
+  auto bc = config(wire::Role::broadcaster, 1);
+  bc.max_children = 2;
+  net.add(broadcaster, bc);
+  const auto viewers = add_viewers(net, 10);
+  net.run_until(3s);
+  EXPECT_EQ(net.at(broadcaster).stats(net.now()).children, 2u);
+  for (const auto& v : viewers) EXPECT_LE(net.at(v).stats(net.now()).children, 4u);
+}
+
+TEST_F(SwarmTest, OneSeedGivesTheSameRun) {
+  auto run = [&] {
+    next_seq = 0;
+    Net net(5ms, 0.02, 3);
+    net.add(broadcaster, config(wire::Role::broadcaster, 1));
+    const auto viewers = add_viewers(net, 5);
+    net.run_until(1s);
+    stream(net, 3s);
+    std::vector<std::uint64_t> figures;
+    for (const auto& v : viewers) {
+      const auto s = net.at(v).stats(net.now());
+      figures.insert(figures.end(), {s.uploaded_bytes, s.downloaded_bytes, s.requests_sent, s.depth});
+    }
+    return figures;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+}  // namespace
+}  // namespace p2plive
