@@ -16,7 +16,7 @@ namespace {
 struct BroadcastOptions {
   std::string key_file, input, format, listen = "0.0.0.0:7000", stats, record;
   std::vector<std::string> trackers;
-  bool loop = false, quiet = false;
+  bool loop = false, verbose = false;
   double duration_s = 0;
   int video_kbps = 2000;
   double keyint_s = 1.0;
@@ -42,9 +42,16 @@ int run_broadcast(const BroadcastOptions& o) {
   in.loop = o.loop;
   in.video_bitrate_kbps = o.video_kbps;
   in.keyframe_interval_s = o.keyint_s;
-  in.log = stderr_log(o.quiet);
+  // While opening, keep FFmpeg's reason for a failure so the one error line can say it.
+  auto reason = std::make_shared<std::string>();
+  auto opened = std::make_shared<std::atomic<bool>>(false);
+  in.log = [reason, opened, print = stderr_log(o.verbose)](LogLevel level, std::string_view message) {
+    if (level == LogLevel::error && !*opened) *reason = message;
+    else print(level, message);
+  };
   auto input = MediaInput::open(in);
-  if (!input) return fail("input " + o.input, input.error());
+  *opened = true;
+  if (!input) return fail("input " + o.input, reason->empty() ? input.error().message() : *reason + "; " + input.error().message());
 
   std::shared_ptr<OutputFile> record;
   if (!o.record.empty()) {
@@ -58,7 +65,7 @@ int run_broadcast(const BroadcastOptions& o) {
   config.listen = *listen;
   config.trackers = o.trackers;
   config.stats_path = o.stats;
-  config.log = stderr_log(o.quiet);
+  config.log = stderr_log(o.verbose);
   if (record) config.on_published = [record](std::span<const std::uint8_t> bytes, bool) { record->write(bytes); };
   auto broadcaster = Broadcaster::start(config, (*input)->streams());
   if (!broadcaster) return fail("broadcast on " + o.listen, broadcaster.error());
@@ -96,7 +103,7 @@ Command add_broadcast(CLI::App& app) {
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");
   cmd->add_option("--video-bitrate", o->video_kbps, "Video bitrate in kbit/s when encoding")->capture_default_str();
   cmd->add_option("--keyint", o->keyint_s, "Keyframe interval in seconds when encoding")->capture_default_str();
-  cmd->add_flag("--quiet", o->quiet, "Only print warnings and errors");
+  cmd->add_flag("--verbose", o->verbose, "Also print informational messages");
   return [o] { return run_broadcast(*o); };
 }
 

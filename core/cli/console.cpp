@@ -13,9 +13,9 @@ int fail(const std::string& what, const std::string& why) {
 
 int fail(const std::string& what, const std::error_code& why) { return fail(what, why.message()); }
 
-LogSink stderr_log(bool quiet) {
-  return [quiet](LogLevel level, std::string_view message) {
-    if (quiet && level < LogLevel::warning) return;
+LogSink stderr_log(bool verbose) {
+  return [verbose](LogLevel level, std::string_view message) {
+    if (!verbose && level < LogLevel::warning) return;
     static constexpr const char* names[] = {"debug", "info", "warning", "error"};
     std::fprintf(stderr, "p2plive: %s: %.*s\n", names[static_cast<int>(level)], static_cast<int>(message.size()),
                  message.data());

@@ -16,7 +16,8 @@ namespace p2plive::cli {
 int fail(const std::string& what, const std::error_code& why);
 int fail(const std::string& what, const std::string& why);
 
-LogSink stderr_log(bool quiet);
+// Warnings and errors always; info only when `verbose`.
+LogSink stderr_log(bool verbose);
 
 // Blocks SIGINT and SIGTERM in this thread and every thread started after it, so they can be waited for.
 void block_stop_signals();

@@ -27,14 +27,14 @@ int run_demo(const DemoOptions& o) {
   MediaInputConfig in;
   in.url = o.input;
   in.video_bitrate_kbps = 1500;
-  in.log = stderr_log(true);
+  in.log = stderr_log(false);
   auto input = MediaInput::open(in);
   if (!input) return fail("demo input", input.error());
 
   block_stop_signals();
   BroadcasterConfig bc{.key = SecretKey::generate()};
   bc.listen = Endpoint::loopback(0);
-  bc.log = stderr_log(true);
+  bc.log = stderr_log(false);
   auto broadcaster = Broadcaster::start(bc, (*input)->streams());
   if (!broadcaster) return fail("demo broadcaster", broadcaster.error());
 
@@ -47,7 +47,7 @@ int run_demo(const DemoOptions& o) {
   for (int i = 0; i < o.viewers; ++i) {
     ViewerConfig vc{.link = link};
     vc.listen = Endpoint::loopback(0);
-    vc.log = stderr_log(true);
+    vc.log = stderr_log(false);
     auto viewer = Viewer::start(vc);
     if (!viewer) return fail("demo viewer", viewer.error());
     viewers.push_back(std::move(viewer).value());

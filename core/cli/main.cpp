@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "console.hpp"
+#include "p2plive/media_input.hpp"
 
 int main(int argc, char** argv) {
   using namespace p2plive::cli;
@@ -26,6 +27,13 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return fail("usage", std::string(e.what()) + " (see p2plive --help)");
   }
+  // x264's banner and per-frame notes are noise on a terminal; --verbose shows them.
+  bool verbose = false;
+  for (const auto* sub : app.get_subcommands()) {
+    const auto* flag = sub->get_option_no_throw("--verbose");
+    verbose = verbose || (flag && flag->count() > 0);
+  }
+  p2plive::set_ffmpeg_log_level(verbose ? p2plive::LogLevel::info : p2plive::LogLevel::error);
   for (const auto& [sub, command] : commands)
     if (sub->parsed()) return command();
   return 2;

@@ -12,7 +12,7 @@ namespace {
 struct WatchOptions {
   std::string link, listen = "0.0.0.0:0", out, stats;
   double duration_s = 0;
-  bool quiet = false;
+  bool verbose = false;
 };
 
 int run_watch(const WatchOptions& o, bool relay) {
@@ -33,7 +33,7 @@ int run_watch(const WatchOptions& o, bool relay) {
   config.listen = *listen;
   config.relay = relay;
   config.stats_path = o.stats;
-  config.log = stderr_log(o.quiet);
+  config.log = stderr_log(o.verbose);
   if (out) config.sink = [out](std::span<const std::uint8_t> bytes, bool) { out->write(bytes); };
   auto viewer = Viewer::start(config);
   if (!viewer) return fail(std::string(relay ? "relay" : "watch") + " on " + o.listen, viewer.error());
@@ -56,7 +56,7 @@ Command add_watch(CLI::App& app, bool relay) {
   cmd->add_option("--stats", o->stats, "Append one JSON stats line a second to FILE");
   if (!relay) cmd->add_option("--out", o->out, "Write the verified MPEG-TS to FILE (- for stdout)");
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");
-  cmd->add_flag("--quiet", o->quiet, "Only print warnings and errors");
+  cmd->add_flag("--verbose", o->verbose, "Also print informational messages");
   return [o, relay] { return run_watch(*o, relay); };
 }
 

@@ -460,9 +460,11 @@ TEST_F(MediaPathTest, BadPacketsAreRejectedAndTheMuxerKeepsWorking) {
 TEST_F(MediaPathTest, KeyframesWithoutInBandParameterSetsGetThemFromExtradata) {
   Recording obs_style = recording();
   for (EncodedPacket& packet : obs_style.packets) {
-    if (packet.stream_index == 0 && packet.keyframe) packet.data = without_parameter_sets(packet.data);
+    if (packet.stream_index != 0 || !packet.keyframe) continue;
+    packet.data = without_parameter_sets(packet.data);
+    ASSERT_FALSE(has_nal(packet.data, 7));
+    ASSERT_TRUE(has_nal(packet.data, 5));
   }
-  ASSERT_FALSE(has_nal(obs_style.packets.front().data, 7) && obs_style.packets.front().stream_index == 0);
   const MuxedTs out = mux(obs_style);
   ASSERT_GE(out.join_offsets.size(), 5u);
   for (std::size_t offset : out.join_offsets) {

@@ -1,6 +1,13 @@
 // Reads any FFmpeg input (a file, "lavfi:<filtergraph>", pipe:0, srt://...) as encoded packets, paced in
 // real time. Inputs that are already h264/aac pass through untouched; raw or other codecs are encoded with
 // libx264 (zerolatency) and AAC.
+//
+// The best video and the best audio stream are used (either may be missing); streams() lists video first.
+// Passed-through streams keep the demuxer's time base and framing (MP4 gives avcC extradata and
+// length-prefixed NAL units; TsMuxer takes both). Encoded video is Annex B with SPS/PPS in the extradata
+// and before every keyframe, in the input stream's time base; encoded audio is 48 kHz stereo AAC in
+// 1/48000 with an AudioSpecificConfig. Packets come in decode order per stream and interleaved by DTS
+// across streams; with loop, later passes are shifted so timestamps keep increasing.
 #pragma once
 
 #include <memory>
@@ -35,5 +42,13 @@ class MediaInput {
   // Makes a blocked read() return soon; safe from any thread.
   virtual void interrupt() = 0;
 };
+
+}  // namespace p2plive
+
+namespace p2plive {
+
+// FFmpeg logs to stderr for the whole process. Programs (not the OBS plugin, which shares the process with
+// OBS) choose how much of it they want: warnings and errors by default.
+void set_ffmpeg_log_level(LogLevel level);
 
 }  // namespace p2plive

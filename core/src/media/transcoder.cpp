@@ -48,8 +48,16 @@ std::error_code Transcoder::finish(std::vector<EncodedPacket>& out) {
 }
 
 std::error_code Transcoder::decode(const AVPacket* packet, std::vector<EncodedPacket>& out) {
-  // A packet the decoder refuses (corrupt data, or a second drain) is skipped; the stream goes on.
-  if (avcodec_send_packet(decoder_.get(), packet) < 0) return {};
+  if (avcodec_send_packet(decoder_.get(), packet) == AVERROR(EAGAIN)) {
+    // Frames still wait in the decoder (a broken one ended the last pass): take them, then retry.
+    if (std::error_code error = receive_frames(out)) return error;
+    avcodec_send_packet(decoder_.get(), packet);
+  }
+  // Any other refusal (corrupt data, a second drain) skips the packet; the stream goes on.
+  return receive_frames(out);
+}
+
+std::error_code Transcoder::receive_frames(std::vector<EncodedPacket>& out) {
   for (;;) {
     const int result = avcodec_receive_frame(decoder_.get(), decoded_.get());
     if (result < 0) return {};  // EAGAIN (needs input), EOF (drained) or a broken frame

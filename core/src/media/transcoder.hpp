@@ -57,6 +57,7 @@ class Transcoder {
 
  private:
   std::error_code decode(const AVPacket* packet, std::vector<EncodedPacket>& out);
+  std::error_code receive_frames(std::vector<EncodedPacket>& out);
 
   ff::FramePtr decoded_;
   ff::PacketPtr encoded_;

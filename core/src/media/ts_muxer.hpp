@@ -18,6 +18,8 @@ class TsMuxer {
   // Every TS byte, in order, in whole 188-byte packets.
   using BytesFn = std::function<void(std::span<const std::uint8_t>)>;
   // Called between two byte runs: the bytes after this call start a join point (PAT, PMT, keyframe).
+  // Every video keyframe is one; a stream without video gets one about every second of audio.
+  // Both callbacks run inside write() and finish(), on the caller's thread, and must not throw.
   using JoinPointFn = std::function<void()>;
 
   static Result<std::unique_ptr<TsMuxer>> create(const std::vector<StreamInfo>& streams, BytesFn on_bytes,

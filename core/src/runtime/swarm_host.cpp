@@ -35,7 +35,7 @@ Result<std::unique_ptr<SwarmHost>> SwarmHost::open(asio::io_context& io, const E
   socket.open(local.protocol(), ec);
   if (ec) return Errc::socket_failed;
   socket.bind(local, ec);
-  if (ec == std::errc::address_in_use) return Errc::port_in_use;
+  if (ec == asio::error::address_in_use) return Errc::port_in_use;
   if (ec) return Errc::socket_failed;
   socket.non_blocking(true, ec);
   // Bursts of fragments to several children must not overflow the kernel's buffers; failures are harmless.

@@ -1,0 +1,129 @@
+// A hostile swarm member for tests. It subscribes to a real broadcaster, and for every chunk it receives it
+// sends its victims three forgeries of a chunk they don't have yet: an altered payload under the real
+// signature, a garbage signature, and a signature by another key. Usage:
+//   hostile_peer LINK VICTIM_HOST:PORT... --seconds N
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "p2plive/link.hpp"
+#include "protocol/wire.hpp"
+
+using namespace p2plive;
+
+namespace {
+
+sockaddr_in to_sockaddr(const Endpoint& e) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(e.port);
+  std::memcpy(&a.sin_addr, e.address.data() + 12, 4);
+  return a;
+}
+
+void send_to(int fd, const Endpoint& to, const std::vector<std::uint8_t>& bytes) {
+  const auto a = to_sockaddr(to);
+  ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+}
+
+void send_chunk(int fd, const wire::StreamTag& tag, const Endpoint& to, const Chunk& c) {
+  for (std::size_t i = 0; i < wire::fragment_count(c.payload.size()); ++i) send_to(fd, to, wire::encode_fragment(tag, c, i));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: hostile_peer LINK VICTIM... [--seconds N]\n");
+    return 2;
+  }
+  auto link = Link::parse(argv[1]);
+  if (!link || link->peers.empty()) {
+    std::fprintf(stderr, "hostile_peer: bad link\n");
+    return 2;
+  }
+  std::vector<Endpoint> victims;
+  double seconds = 10;
+  for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--seconds" && i + 1 < argc) {
+      seconds = std::stod(argv[++i]);
+    } else {
+      auto v = Endpoint::parse(argv[i]);
+      if (!v) return 2;
+      victims.push_back(*v);
+    }
+  }
+  const auto tag = wire::stream_tag(link->key);
+  const auto broadcaster = link->peers.front();
+  const auto other_key = SecretKey::generate();
+
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
+
+  struct Partial {
+    wire::Fragment header;
+    std::vector<std::uint8_t> body;
+    std::uint32_t received = 0;
+  };
+  std::map<std::uint64_t, Partial> partial;
+  std::uint64_t forgeries = 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto last_hello = start - std::chrono::seconds(10);
+  std::vector<std::uint8_t> buffer(2048);
+
+  while (std::chrono::steady_clock::now() - start < std::chrono::duration<double>(seconds)) {
+    if (std::chrono::steady_clock::now() - last_hello > std::chrono::milliseconds(500)) {
+      send_to(fd, broadcaster, wire::encode(tag, wire::Hello{wire::Role::viewer, true, 0x0bad0bad}));
+      last_hello = std::chrono::steady_clock::now();
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n <= 0) continue;
+    auto m = wire::decode(std::span(buffer.data(), static_cast<std::size_t>(n)), tag);
+    if (!m || !std::holds_alternative<wire::Fragment>(*m)) continue;
+    const auto& f = std::get<wire::Fragment>(*m);
+    auto& part = partial[f.seq];
+    if (part.body.empty()) {
+      part.header = f;
+      part.body.resize(f.payload_size + std::size_t{64});
+    }
+    std::memcpy(part.body.data() + f.index * wire::fragment_body_size, f.body.data(), f.body.size());
+    part.received |= 1u << f.index;
+    if (part.received != (1u << f.count) - 1) continue;
+
+    Chunk real;
+    real.seq = ChunkSeq{f.seq};
+    real.timestamp_us = part.header.timestamp_us;
+    real.flags = part.header.flags;
+    real.payload.assign(part.body.begin(), part.body.begin() + part.header.payload_size);
+    std::memcpy(real.signature.data(), part.body.data() + part.header.payload_size, 64);
+    partial.erase(f.seq);
+
+    // Forge chunks a few sequence numbers ahead, so victims have not verified them yet.
+    for (int kind = 0; kind < 3; ++kind) {
+      Chunk fake = real;
+      fake.seq = ChunkSeq{real.seq.value + 3 + static_cast<std::uint64_t>(kind)};
+      if (kind == 0 && !fake.payload.empty()) fake.payload[fake.payload.size() / 2] ^= 0x5a;
+      if (kind == 1) fake.signature.fill(0x42);
+      if (kind == 2) sign_chunk(other_key, fake);
+      for (const auto& v : victims) send_chunk(fd, tag, v, fake);
+      ++forgeries;
+    }
+  }
+  std::printf("forgeries %llu\n", static_cast<unsigned long long>(forgeries));
+  ::close(fd);
+  return forgeries > 0 ? 0 : 1;
+}

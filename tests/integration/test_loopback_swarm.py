@@ -1,0 +1,79 @@
+"""A loopback swarm: one broadcaster (test pattern + tone) and 20 viewers for 20 s, through real UDP.
+Every viewer's file is a playable MPEG-TS of about the time it watched, made only of bytes the broadcaster
+published; a viewer that joins mid-stream starts at a keyframe; the viewers carry the stream between them."""
+
+import os
+import signal
+import time
+
+from harness import (TEST_SOURCE, check, ffprobe, first_line, first_video_packet_is_keyframe, free_udp_port,
+                     parse_args, passed, start, stats_lines, ts_packets, wait_exit, wait_for)
+
+VIEWERS = 20
+WATCH_S = 20.0
+LATE_JOIN_S = 6.0
+
+args = parse_args()
+wd = args.workdir
+p2plive = args.p2plive
+
+
+def path(name):
+    return os.path.join(wd, name)
+
+
+start([p2plive, "keygen", "--out", path("stream.key")], wd, "keygen").wait(30)
+port = free_udp_port()
+broadcaster = start([p2plive, "broadcast", "--key", path("stream.key"), "--input", TEST_SOURCE,
+                     "--listen", f"127.0.0.1:{port}", "--record", path("published.ts"),
+                     "--stats", path("broadcaster.jsonl")], wd, "broadcaster")
+link = wait_for(lambda: first_line(path("broadcaster.out")), 30, "the broadcaster's link")
+check(link.startswith("p2plive:1:") and f"p=127.0.0.1:{port}" in link, f"unexpected link {link!r}")
+
+viewers = []
+for i in range(VIEWERS):
+    if i == VIEWERS - 1:
+        time.sleep(LATE_JOIN_S)  # the last one joins mid-stream
+    name = f"viewer{i:02d}"
+    proc = start([p2plive, "watch", link, "--listen", "127.0.0.1:0", "--out", path(name + ".ts"),
+                  "--stats", path(name + ".jsonl"), "--duration", str(WATCH_S)], wd, name)
+    viewers.append((name, proc, time.monotonic()))
+
+for name, proc, began in viewers:
+    code = wait_exit(proc, WATCH_S + 60)
+    check(code == 0, f"{name} exited with {code}: {open(path(name + '.err')).read()}")
+
+broadcaster.send_signal(signal.SIGINT)
+check(wait_exit(broadcaster, 30) == 0, "the broadcaster did not stop cleanly on Ctrl-C")
+
+published = set(ts_packets(path("published.ts")))
+check(len(published) > 1000, "the broadcaster published almost nothing")
+cases = 0
+total_viewer_upload = 0
+for name, proc, began in viewers:
+    info = ffprobe(path(name + ".ts"))
+    kinds = sorted(s["codec_type"] for s in info["streams"])
+    check(kinds == ["audio", "video"], f"{name}: streams {kinds}")
+    duration = float(info["format"]["duration"])
+    check(abs(duration - WATCH_S) <= 0.1 * WATCH_S, f"{name}: {duration:.2f} s of media for {WATCH_S} s watched")
+    foreign = [p for p in ts_packets(path(name + ".ts")) if p not in published]
+    check(not foreign, f"{name}: {len(foreign)} TS packets that the broadcaster never published")
+    check(first_video_packet_is_keyframe(path(name + ".ts")), f"{name}: does not start at a keyframe")
+    stats = stats_lines(path(name + ".jsonl"))
+    check(len(stats) >= WATCH_S - 2, f"{name}: only {len(stats)} stats lines")
+    last = stats[-1]
+    check(last["role"] == "viewer" and last["chunks_received"] > 0 and last["forged_rejected"] == 0,
+          f"{name}: bad final stats {last}")
+    total_viewer_upload += last["uploaded_bytes"]
+    cases += 5
+
+b = stats_lines(path("broadcaster.jsonl"))[-1]
+published_bytes = os.path.getsize(path("published.ts"))
+# The viewers carry the stream: the broadcaster sends far less than a copy per viewer.
+check(b["uploaded_bytes"] < 6 * published_bytes,
+      f"broadcaster uploaded {b['uploaded_bytes']} bytes for {published_bytes} published")
+check(total_viewer_upload > 5 * published_bytes, f"viewers relayed only {total_viewer_upload} bytes")
+cases += 2
+print(f"broadcaster upload / published = {b['uploaded_bytes'] / published_bytes:.2f}, "
+      f"viewers relayed {total_viewer_upload / published_bytes:.2f} stream copies")
+passed(cases, "loopback_swarm")
