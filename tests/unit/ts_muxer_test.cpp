@@ -16,7 +16,6 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/log.h>
 }
 
 #include "p2plive/media_input.hpp"
@@ -233,7 +232,7 @@ FirstVideo decode_first_video(TsReader& reader) {
 class MediaPathTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    av_log_set_level(AV_LOG_ERROR);  // x264 and the probes are chatty at info level
+    set_ffmpeg_log_level(LogLevel::error);  // x264 and the probes are chatty at info level
     auto input = MediaInput::open(input_config(three_second_source));
     ASSERT_TRUE(input) << input.error().message();
     recording_ = new Recording(record(**input));

@@ -17,7 +17,7 @@ const char* codec_name(Codec codec);
 struct StreamInfo {
   MediaKind kind = MediaKind::video;
   Codec codec = Codec::h264;
-  std::vector<std::uint8_t> extradata;  // Annex B SPS/PPS or AudioSpecificConfig, as the encoder gives it
+  std::vector<std::uint8_t> extradata;  // as the encoder or demuxer gives it: SPS/PPS (Annex B or avcC), AudioSpecificConfig
   int timebase_num = 1;                 // packet timestamps are in timebase_num / timebase_den seconds
   int timebase_den = 1000;
   int width = 0, height = 0;                  // video

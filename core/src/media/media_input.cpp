@@ -8,13 +8,13 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 extern "C" {
 #include <libavdevice/avdevice.h>
 #include <libavutil/mathematics.h>
 }
 
-#include "media/codec.hpp"
 #include "media/ffmpeg_ptr.hpp"
 #include "media/transcoder.hpp"
 
