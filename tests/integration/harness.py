@@ -16,6 +16,8 @@ STATS_FIELDS = ["t", "role", "peers", "uploaded_bytes", "downloaded_bytes", "chu
                 "chunks_missing", "delay_ms_p50", "delay_ms_p99", "forged_rejected"]
 TEST_SOURCE = "lavfi:testsrc2=size=320x240:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
 TS_PACKET = 188
+# Sanitizer builds run several times slower: tests that load the machine scale down their swarm there.
+SANITIZED = os.environ.get("P2PLIVE_SANITIZED") == "1"
 
 _children = []
 

@@ -1,4 +1,5 @@
-"""A loopback swarm: one broadcaster (test pattern + tone) and 20 viewers for 20 s, through real UDP.
+"""A loopback swarm: one broadcaster (test pattern + tone) and 20 viewers (6 on a
+sanitizer build) for 20 s, through real UDP.
 Every viewer's file is a playable MPEG-TS of about the time it watched, made only of bytes the broadcaster
 published; a viewer that joins mid-stream starts at a keyframe; the viewers carry the stream between them."""
 
@@ -6,10 +7,10 @@ import os
 import signal
 import time
 
-from harness import (TEST_SOURCE, check, ffprobe, first_line, first_video_packet_is_keyframe, free_udp_port,
+from harness import (SANITIZED, TEST_SOURCE, check, ffprobe, first_line, first_video_packet_is_keyframe, free_udp_port,
                      parse_args, passed, start, stats_lines, ts_packets, wait_exit, wait_for)
 
-VIEWERS = 20
+VIEWERS = 6 if SANITIZED else 20
 WATCH_S = 20.0
 LATE_JOIN_S = 6.0
 
@@ -72,7 +73,7 @@ published_bytes = os.path.getsize(path("published.ts"))
 # The viewers carry the stream: the broadcaster sends far less than a copy per viewer.
 check(b["uploaded_bytes"] < 6 * published_bytes,
       f"broadcaster uploaded {b['uploaded_bytes']} bytes for {published_bytes} published")
-check(total_viewer_upload > 5 * published_bytes, f"viewers relayed only {total_viewer_upload} bytes")
+check(total_viewer_upload > (VIEWERS // 4) * published_bytes, f"viewers relayed only {total_viewer_upload} bytes")
 cases += 2
 print(f"broadcaster upload / published = {b['uploaded_bytes'] / published_bytes:.2f}, "
       f"viewers relayed {total_viewer_upload / published_bytes:.2f} stream copies")
