@@ -1,0 +1,25 @@
+# Installs p2p-live for the current user, where OBS Studio looks for user plugins:
+#   ${XDG_CONFIG_HOME:-~/.config}/obs-studio/plugins/p2p-live/bin/64bit/p2p-live.so
+#   ${XDG_CONFIG_HOME:-~/.config}/obs-studio/plugins/p2p-live/data/locale/*.ini
+# Usage: cmake -DMODULE=<path to p2p-live.so> -DDATA=<repo>/data [-DDEST=<plugins folder>] -P install-user-plugin.cmake
+if(NOT MODULE OR NOT EXISTS "${MODULE}")
+  message(FATAL_ERROR "install-user-plugin: MODULE=<path to p2p-live.so> is missing or does not exist (build the p2p-live target first)")
+endif()
+if(NOT DATA OR NOT IS_DIRECTORY "${DATA}/locale")
+  message(FATAL_ERROR "install-user-plugin: DATA=<repo>/data must contain locale/")
+endif()
+if(NOT DEST)
+  if(DEFINED ENV{XDG_CONFIG_HOME} AND NOT "$ENV{XDG_CONFIG_HOME}" STREQUAL "")
+    set(DEST "$ENV{XDG_CONFIG_HOME}/obs-studio/plugins")
+  elseif(DEFINED ENV{HOME})
+    set(DEST "$ENV{HOME}/.config/obs-studio/plugins")
+  else()
+    message(FATAL_ERROR "install-user-plugin: neither HOME nor XDG_CONFIG_HOME is set; pass -DDEST=<plugins folder>")
+  endif()
+endif()
+set(_root "${DEST}/p2p-live")
+file(MAKE_DIRECTORY "${_root}/bin/64bit" "${_root}/data")
+file(COPY_FILE "${MODULE}" "${_root}/bin/64bit/p2p-live.so" ONLY_IF_DIFFERENT)
+file(REMOVE_RECURSE "${_root}/data/locale")
+file(COPY "${DATA}/locale" DESTINATION "${_root}/data")
+message(STATUS "Installed ${_root}/bin/64bit/p2p-live.so and ${_root}/data/locale")

@@ -1,0 +1,428 @@
+// headless_stream: real libobs, no UI. Renders a color source (OpenGL under X/Xvfb) and a sine tone, encodes
+// them with OBS's own x264 and AAC encoders, and streams through the p2p-live module's service and output.
+//
+//   headless_stream --plugin BUILD/plugin/p2p-live.so --key-file KEY --listen 127.0.0.1:7000 --seconds 15
+//
+// stdout carries only protocol lines for the test script:
+//   LISTENING <listen>   once the output has started (then LINK <viewer link>); STARTED for other outputs
+//   STOPPED code=<obs stop code> bytes=<uploaded> frames=<video frames> stop_ms=<stop to signal>   per stop
+// Everything libobs logs goes to stderr (or --log FILE). Exit 0 on success, 1 with "error: ..." otherwise.
+//
+// --output ffmpeg_muxer --out FILE.mp4 checks the libobs setup with OBS's own file output instead.
+// --cycles N starts and stops the same output N times (stop, then start again, must work); --stop force or
+// alternate uses obs_output_force_stop for all or every second stop.
+#include <X11/Xlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <obs-module.h>
+#include <obs-nix-platform.h>
+#include <obs.h>
+#include <util/platform.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+// Sanitizer builds: libobs unloads every module in obs_shutdown(), after which LeakSanitizer can neither
+// symbolize the modules' allocations nor see memory that their globals still reference, and reports the
+// third-party modules' exit-time leftovers as anonymous leaks. Keeping modules mapped (this definition
+// interposes libobs's dlclose; CMake exports it) leaves real leaks, ours included, reported with names.
+extern "C" int dlclose(void*) { return 0; }
+#endif
+
+namespace {
+
+constexpr const char* obs_plugin_dir_default = "/usr/lib/x86_64-linux-gnu/obs-plugins";
+constexpr const char* obs_data_dir_default = "/usr/share/obs/obs-plugins";
+constexpr std::uint32_t width = 640, height = 360, fps = 30;
+constexpr std::uint32_t sample_rate = 48000;
+
+struct Options {
+  std::string plugin;             // our p2p-live.so
+  std::string plugin_data;        // its data folder (holds locale/)
+  std::string key_file;
+  std::string listen = "127.0.0.1:7000";
+  std::string server;
+  std::string output = "p2p_live_output";
+  std::string out_file;           // for --output ffmpeg_muxer
+  std::string log_file;
+  std::string obs_plugin_dir = obs_plugin_dir_default;
+  std::string obs_data_dir = obs_data_dir_default;
+  double seconds = 10;
+  int cycles = 1;
+  std::string stop_mode = "normal";  // normal: obs_output_stop; force: obs_output_force_stop; alternate
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  std::fflush(stderr);
+  std::exit(1);
+}
+
+void usage_and_exit() {
+  std::fprintf(stderr,
+               "usage: headless_stream --plugin P2P_LIVE_SO [--plugin-data DIR] --key-file FILE [--listen HOST:PORT]\n"
+               "                       [--server TEXT] [--seconds N] [--cycles N] [--stop normal|force|alternate]\n"
+               "                       [--log FILE]\n"
+               "                       [--output ID [--out FILE]] [--obs-plugins DIR] [--obs-data DIR]\n");
+  std::exit(2);
+}
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) fail(std::string(arg) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--plugin") options.plugin = value();
+    else if (arg == "--plugin-data") options.plugin_data = value();
+    else if (arg == "--key-file") options.key_file = value();
+    else if (arg == "--listen") options.listen = value();
+    else if (arg == "--server") options.server = value();
+    else if (arg == "--seconds") options.seconds = std::stod(value());
+    else if (arg == "--cycles") options.cycles = std::stoi(value());
+    else if (arg == "--stop") options.stop_mode = value();
+    else if (arg == "--output") options.output = value();
+    else if (arg == "--out") options.out_file = value();
+    else if (arg == "--log") options.log_file = value();
+    else if (arg == "--obs-plugins") options.obs_plugin_dir = value();
+    else if (arg == "--obs-data") options.obs_data_dir = value();
+    else if (arg == "--help" || arg == "-h") usage_and_exit();
+    else fail("unknown argument " + std::string(arg));
+  }
+  if (options.plugin_data.empty()) options.plugin_data = P2PLIVE_SOURCE_DATA_DIR;
+  if (options.cycles < 1 || options.seconds <= 0) fail("--cycles and --seconds must be positive");
+  if (options.stop_mode != "normal" && options.stop_mode != "force" && options.stop_mode != "alternate") {
+    fail("--stop is normal, force or alternate");
+  }
+  const bool ours = options.output == "p2p_live_output";
+  if (ours && (options.plugin.empty() || options.key_file.empty())) fail("--plugin and --key-file are required");
+  if (!ours && options.out_file.empty()) fail("--output " + options.output + " needs --out FILE");
+  return options;
+}
+
+std::string read_key(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("cannot read the key file " + path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// ---- libobs log -> stderr or a file ---------------------------------------------------------------------
+
+FILE* log_stream = stderr;
+
+void log_to_stream(int level, const char* format, va_list args, void*) {
+  if (level > LOG_INFO) return;  // no debug lines
+  const char* tag = level <= LOG_ERROR ? "error" : level <= LOG_WARNING ? "warning" : "info";
+  std::fprintf(log_stream, "[obs %s] ", tag);
+  std::vfprintf(log_stream, format, args);
+  std::fputc('\n', log_stream);
+  std::fflush(log_stream);
+}
+
+// ---- a sine tone source, registered by this program ----------------------------------------------------
+
+class SineSource {
+ public:
+  explicit SineSource(obs_source_t* source) : source_(source), thread_([this] { run(); }) {}
+  ~SineSource() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    constexpr std::uint32_t block = sample_rate / 100;  // 10 ms
+    constexpr double tone_hz = 440.0;
+    std::vector<float> left(block), right(block);
+    const std::uint64_t start_ns = os_gettime_ns();
+    std::uint64_t frames_sent = 0;
+    while (!stop_) {
+      for (std::uint32_t i = 0; i < block; ++i) {
+        const double t = static_cast<double>(frames_sent + i) / sample_rate;
+        left[i] = right[i] = static_cast<float>(0.2 * std::sin(2.0 * M_PI * tone_hz * t));
+      }
+      obs_source_audio audio = {};
+      audio.data[0] = reinterpret_cast<const std::uint8_t*>(left.data());
+      audio.data[1] = reinterpret_cast<const std::uint8_t*>(right.data());
+      audio.frames = block;
+      audio.speakers = SPEAKERS_STEREO;
+      audio.format = AUDIO_FORMAT_FLOAT_PLANAR;
+      audio.samples_per_sec = sample_rate;
+      audio.timestamp = start_ns + frames_sent * 1000000000ull / sample_rate;
+      obs_source_output_audio(source_, &audio);
+      frames_sent += block;
+      // Pace by the audio clock: sleep until the next block is due.
+      const std::uint64_t due_ns = start_ns + frames_sent * 1000000000ull / sample_rate;
+      const std::uint64_t now_ns = os_gettime_ns();
+      if (due_ns > now_ns) std::this_thread::sleep_for(std::chrono::nanoseconds(due_ns - now_ns));
+    }
+  }
+
+  obs_source_t* source_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void register_sine_source() {
+  obs_source_info info = {};
+  info.id = "p2plive_test_sine";
+  info.type = OBS_SOURCE_TYPE_INPUT;
+  info.output_flags = OBS_SOURCE_AUDIO;
+  info.get_name = [](void*) { return "Sine (test)"; };
+  info.create = [](obs_data_t*, obs_source_t* source) -> void* { return new SineSource(source); };
+  info.destroy = [](void* data) { delete static_cast<SineSource*>(data); };
+  obs_register_source(&info);
+}
+
+// ---- output signals -------------------------------------------------------------------------------------
+
+struct OutputEvents {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int starts = 0;
+  int stops = 0;
+  long long last_code = 0;
+  std::string last_error;
+
+  static void on_start(void* data, calldata_t*) {
+    auto* self = static_cast<OutputEvents*>(data);
+    std::lock_guard lock(self->mutex);
+    ++self->starts;
+    self->changed.notify_all();
+  }
+  static void on_stop(void* data, calldata_t* params) {
+    auto* self = static_cast<OutputEvents*>(data);
+    std::lock_guard lock(self->mutex);
+    ++self->stops;
+    self->last_code = calldata_int(params, "code");
+    const char* error = calldata_string(params, "last_error");
+    self->last_error = error ? error : "";
+    self->changed.notify_all();
+  }
+};
+
+// ---- libobs setup ---------------------------------------------------------------------------------------
+
+void load_module(const std::string& binary, const std::string& data) {
+  obs_module_t* module = nullptr;
+  const int code = obs_open_module(&module, binary.c_str(), data.c_str());
+  if (code != MODULE_SUCCESS) fail("obs_open_module(" + binary + ") failed with code " + std::to_string(code));
+  if (!obs_init_module(module)) fail("obs_init_module(" + binary + ") failed");
+}
+
+struct Scene {
+  obs_source_t* color = nullptr;
+  obs_source_t* sine = nullptr;
+};
+
+Scene make_scene() {
+  Scene scene;
+  obs_data_t* color_settings = obs_data_create();
+  obs_data_set_int(color_settings, "color", 0xFF3366CC);  // ABGR
+  obs_data_set_int(color_settings, "width", width);
+  obs_data_set_int(color_settings, "height", height);
+  scene.color = obs_source_create("color_source", "color", color_settings, nullptr);
+  obs_data_release(color_settings);
+  if (!scene.color) fail("cannot create color_source (is image-source.so loaded?)");
+  scene.sine = obs_source_create("p2plive_test_sine", "sine", nullptr, nullptr);
+  if (!scene.sine) fail("cannot create the sine source");
+  obs_set_output_source(0, scene.color);
+  obs_set_output_source(1, scene.sine);
+  return scene;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse_options(argc, argv);
+  if (!options.log_file.empty()) {
+    log_stream = std::fopen(options.log_file.c_str(), "a");
+    if (!log_stream) fail("cannot open the log file " + options.log_file);
+  }
+  base_set_log_handler(log_to_stream, nullptr);
+
+  // libobs-opengl on Linux talks EGL to an X display: Xvfb in tests.
+  XInitThreads();
+  Display* display = XOpenDisplay(nullptr);
+  if (!display) {
+    const char* name = std::getenv("DISPLAY");
+    fail(std::string("cannot open the X display '") + (name ? name : "") + "'; run under Xvfb (xvfb-run -a ...)");
+  }
+  obs_set_nix_platform(OBS_NIX_PLATFORM_X11_EGL);
+  obs_set_nix_platform_display(display);
+
+  if (!obs_startup("en-US", nullptr, nullptr)) fail("obs_startup failed");
+
+  obs_video_info video = {};
+  video.graphics_module = "libobs-opengl";
+  video.fps_num = fps;
+  video.fps_den = 1;
+  video.base_width = video.output_width = width;
+  video.base_height = video.output_height = height;
+  video.output_format = VIDEO_FORMAT_NV12;
+  video.adapter = 0;
+  video.gpu_conversion = true;
+  video.colorspace = VIDEO_CS_709;
+  video.range = VIDEO_RANGE_PARTIAL;
+  video.scale_type = OBS_SCALE_BICUBIC;
+  if (const int code = obs_reset_video(&video); code != OBS_VIDEO_SUCCESS) {
+    fail("obs_reset_video failed with code " + std::to_string(code) + " (no OpenGL/EGL on this display?)");
+  }
+  obs_audio_info audio = {sample_rate, SPEAKERS_STEREO};
+  if (!obs_reset_audio(&audio)) fail("obs_reset_audio failed");
+
+  for (const char* name : {"image-source", "obs-x264", "obs-ffmpeg"}) {
+    load_module(options.obs_plugin_dir + "/" + name + ".so", options.obs_data_dir + "/" + name);
+  }
+  if (!options.plugin.empty()) load_module(options.plugin, options.plugin_data);
+  obs_post_load_modules();
+  register_sine_source();
+
+  Scene scene = make_scene();
+
+  obs_data_t* video_settings = obs_data_create();
+  obs_data_set_string(video_settings, "rate_control", "CBR");
+  obs_data_set_int(video_settings, "bitrate", 1000);
+  obs_data_set_int(video_settings, "keyint_sec", 1);
+  obs_data_set_string(video_settings, "preset", "veryfast");
+  obs_data_t* audio_settings = obs_data_create();
+  obs_data_set_string(audio_settings, "rate_control", "CBR");
+  obs_data_set_int(audio_settings, "bitrate", 128);
+
+  obs_service_t* service = nullptr;
+  if (options.output == "p2p_live_output") {
+    obs_data_t* service_settings = obs_data_create();
+    const std::string key = read_key(options.key_file);
+    obs_data_set_string(service_settings, "key", key.c_str());
+    obs_data_set_string(service_settings, "listen", options.listen.c_str());
+    obs_data_set_string(service_settings, "server", options.server.c_str());
+    service = obs_service_create("p2p_live_service", "p2p live", service_settings, nullptr);
+    obs_data_release(service_settings);
+    if (!service) fail("cannot create p2p_live_service (did the p2p-live module load?)");
+    // As OBS's frontend does before it updates the streaming encoders.
+    obs_service_apply_encoder_settings(service, video_settings, audio_settings);
+  }
+
+  obs_encoder_t* video_encoder = obs_video_encoder_create("obs_x264", "x264", video_settings, nullptr);
+  obs_encoder_t* audio_encoder = obs_audio_encoder_create("ffmpeg_aac", "aac", audio_settings, 0, nullptr);
+  obs_data_release(video_settings);
+  obs_data_release(audio_settings);
+  if (!video_encoder) fail("cannot create the obs_x264 encoder");
+  if (!audio_encoder) fail("cannot create the ffmpeg_aac encoder");
+  obs_encoder_set_video(video_encoder, obs_get_video());
+  obs_encoder_set_audio(audio_encoder, obs_get_audio());
+
+  obs_data_t* output_settings = obs_data_create();
+  if (!options.out_file.empty()) obs_data_set_string(output_settings, "path", options.out_file.c_str());
+  obs_output_t* output = obs_output_create(options.output.c_str(), "headless", output_settings, nullptr);
+  obs_data_release(output_settings);
+  if (!output) fail("cannot create the output " + options.output);
+  obs_output_set_video_encoder(output, video_encoder);
+  obs_output_set_audio_encoder(output, audio_encoder, 0);
+  if (service) obs_output_set_service(output, service);
+
+  OutputEvents events;
+  signal_handler_t* signals = obs_output_get_signal_handler(output);
+  signal_handler_connect(signals, "start", OutputEvents::on_start, &events);
+  signal_handler_connect(signals, "stop", OutputEvents::on_stop, &events);
+
+  int exit_code = 0;
+  for (int cycle = 0; cycle < options.cycles && exit_code == 0; ++cycle) {
+    if (!obs_output_start(output)) {
+      const char* error = obs_output_get_last_error(output);
+      std::fprintf(stderr, "error: the output did not start: %s\n", error && *error ? error : "(no message)");
+      exit_code = 1;
+      break;
+    }
+    {
+      std::unique_lock lock(events.mutex);
+      if (!events.changed.wait_for(lock, std::chrono::seconds(10), [&] { return events.starts > cycle; })) {
+        std::fprintf(stderr, "error: the output did not signal start within 10 s\n");
+        exit_code = 1;
+        break;
+      }
+    }
+    if (!service) std::printf("STARTED\n");
+    if (service) {
+      std::printf("LISTENING %s\n", options.listen.c_str());
+      calldata_t params = {};
+      proc_handler_call(obs_output_get_proc_handler(output), "get_viewer_link", &params);
+      const char* link = calldata_string(&params, "link");
+      std::printf("LINK %s\n", link ? link : "");
+      calldata_free(&params);
+    }
+    std::fflush(stdout);
+
+    // Stream; an early stop signal is a failure.
+    {
+      std::unique_lock lock(events.mutex);
+      const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.seconds);
+      if (events.changed.wait_until(lock, until, [&] { return events.stops > cycle; })) {
+        std::fprintf(stderr, "error: the output stopped by itself (code %lld): %s\n", events.last_code,
+                     events.last_error.c_str());
+        exit_code = 1;
+        break;
+      }
+    }
+    const bool force = options.stop_mode == "force" || (options.stop_mode == "alternate" && cycle % 2 == 1);
+    const auto stop_requested = std::chrono::steady_clock::now();
+    if (force) {
+      obs_output_force_stop(output);
+    } else {
+      obs_output_stop(output);
+    }
+    {
+      std::unique_lock lock(events.mutex);
+      if (!events.changed.wait_for(lock, std::chrono::seconds(15), [&] { return events.stops > cycle; })) {
+        std::fprintf(stderr, "error: the output did not signal stop within 15 s\n");
+        exit_code = 1;
+        break;
+      }
+      if (events.last_code != OBS_OUTPUT_SUCCESS) {
+        std::fprintf(stderr, "error: the output stopped with code %lld: %s\n", events.last_code,
+                     events.last_error.c_str());
+        exit_code = 1;
+      }
+    }
+    const auto stop_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                               stop_requested);
+    std::printf("STOPPED code=%lld bytes=%llu frames=%d stop_ms=%lld%s\n", events.last_code,
+                static_cast<unsigned long long>(obs_output_get_total_bytes(output)),
+                obs_output_get_total_frames(output), static_cast<long long>(stop_ms.count()), force ? " forced" : "");
+    std::fflush(stdout);
+    // The next start waits inside libobs until the previous stop has fully ended.
+  }
+
+  signal_handler_disconnect(signals, "start", OutputEvents::on_start, &events);
+  signal_handler_disconnect(signals, "stop", OutputEvents::on_stop, &events);
+  obs_output_release(output);
+  obs_service_release(service);
+  obs_encoder_release(video_encoder);
+  obs_encoder_release(audio_encoder);
+  obs_set_output_source(0, nullptr);
+  obs_set_output_source(1, nullptr);
+  obs_source_release(scene.color);
+  obs_source_release(scene.sine);
+  obs_shutdown();
+  XCloseDisplay(display);
+  if (log_stream != stderr) std::fclose(log_stream);
+  return exit_code;
+}
