@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add(add_watch(app, false));
   add(add_watch(app, true));
   add(add_demo(app));
+  add(add_sim(app));
 
   try {
     app.parse(argc, argv);

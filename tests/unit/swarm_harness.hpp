@@ -84,11 +84,11 @@ class Net {
 
   void flush(const Endpoint& e) {
     auto& n = nodes_.at(e);
-    while (auto t = n.swarm->poll_transmit()) {
+    while (auto t = n.swarm->poll_transmit(now_)) {
       if (loss_ > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < loss_) continue;
       queue_.push({now_ + delay_, seq_++, e, t->to, std::move(t->bytes)});
     }
-    while (auto ev = n.swarm->poll_event()) n.delivered.push_back(std::get<ChunkVerified>(*ev).chunk);
+    while (auto ev = n.swarm->poll_event()) n.delivered.push_back(*std::get<ChunkVerified>(*ev).chunk);
   }
 
   Time delay_;

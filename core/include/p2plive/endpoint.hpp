@@ -3,6 +3,7 @@
 
 #include <array>
 #include <compare>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +24,13 @@ struct Endpoint {
   bool is_v4() const;
   std::string to_string() const;
   friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
+  // Equality is on every hot path of the protocol (peer lookups): compare as two words and a port.
+  friend bool operator==(const Endpoint& a, const Endpoint& b) {
+    std::uint64_t x[2], y[2];
+    std::memcpy(x, a.address.data(), 16);
+    std::memcpy(y, b.address.data(), 16);
+    return a.port == b.port && x[0] == y[0] && x[1] == y[1];
+  }
 };
 
 struct EndpointHash {

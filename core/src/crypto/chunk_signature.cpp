@@ -10,20 +10,22 @@ namespace {
 
 constexpr char domain_tag[16] = {'p', '2', 'p', 'l', 'i', 'v', 'e', ' ', 'c', 'h', 'u', 'n', 'k', ' ', 'v', '1'};
 
-void put_be(std::vector<std::uint8_t>& out, std::uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+void put_be(std::uint8_t* out, std::uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)));
 }
 
+constexpr std::size_t prefix_size = sizeof domain_tag + 32 + 8 + 8 + 1 + 4;
+
 std::vector<std::uint8_t> signed_message(const PublicKey& key, const Chunk& chunk) {
-  std::vector<std::uint8_t> m;
-  m.reserve(sizeof domain_tag + 32 + 8 + 8 + 1 + 4 + chunk.payload.size());
-  m.insert(m.end(), domain_tag, domain_tag + sizeof domain_tag);
-  m.insert(m.end(), key.bytes.begin(), key.bytes.end());
-  put_be(m, chunk.seq.value, 8);
-  put_be(m, chunk.timestamp_us, 8);
-  put_be(m, chunk.flags, 1);
-  put_be(m, chunk.payload.size(), 4);
-  m.insert(m.end(), chunk.payload.begin(), chunk.payload.end());
+  std::vector<std::uint8_t> m(prefix_size + chunk.payload.size());
+  std::uint8_t* p = m.data();
+  std::memcpy(p, domain_tag, sizeof domain_tag);
+  std::memcpy(p + 16, key.bytes.data(), 32);
+  put_be(p + 48, chunk.seq.value, 8);
+  put_be(p + 56, chunk.timestamp_us, 8);
+  put_be(p + 64, chunk.flags, 1);
+  put_be(p + 65, chunk.payload.size(), 4);
+  if (!chunk.payload.empty()) std::memcpy(p + prefix_size, chunk.payload.data(), chunk.payload.size());
   return m;
 }
 

@@ -6,7 +6,7 @@
 namespace p2plive {
 
 ChunkStore::ChunkStore(std::size_t window_chunks, std::size_t max_partial)
-    : window_chunks_(window_chunks), max_partial_(max_partial) {}
+    : window_chunks_(window_chunks), max_partial_(max_partial), ring_(window_chunks) {}
 
 ChunkStore::Partial ChunkStore::start_partial(const wire::Fragment& f, Time now) {
   Partial p{f.timestamp_us, f.flags, f.payload_size, f.count, 0, {}, now};
@@ -15,7 +15,7 @@ ChunkStore::Partial ChunkStore::start_partial(const wire::Fragment& f, Time now)
 }
 
 ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, Time now, Chunk& completed) {
-  if (verified_.count(f.seq)) return FragmentResult::duplicate;
+  if (has(f.seq)) return FragmentResult::duplicate;
   if (is_stale(f.seq)) return FragmentResult::stale;
 
   auto it = partial_.find(f.seq);
@@ -48,29 +48,27 @@ ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, Tim
   return FragmentResult::completed;
 }
 
-void ChunkStore::insert_verified(Chunk chunk) {
-  const auto seq = chunk.seq.value;
+void ChunkStore::insert_verified(std::shared_ptr<const Chunk> chunk) {
+  const auto seq = chunk->seq.value;
   partial_.erase(seq);
-  latest_seq_ = verified_.empty() ? seq : std::max(latest_seq_, seq);
-  verified_.emplace(seq, std::move(chunk));
+  if (is_stale(seq) || has(seq)) return;
+  if (!any_ || seq > latest_seq_) latest_seq_ = seq;
+  any_ = true;
+  if (chunk->is_join_point() && (!latest_join_seq_ || seq > *latest_join_seq_)) latest_join_seq_ = seq;
+  ring_[seq % window_chunks_] = std::move(chunk);  // the slot's previous chunk is below the window now
   evict();
 }
 
 void ChunkStore::evict() {
   const auto floor = floor_seq();
-  while (!verified_.empty() && verified_.begin()->first < floor) verified_.erase(verified_.begin());
   while (!partial_.empty() && partial_.begin()->first < floor) partial_.erase(partial_.begin());
+  if (latest_join_seq_ && *latest_join_seq_ < floor) latest_join_seq_.reset();
 }
 
 const Chunk* ChunkStore::get(std::uint64_t seq) const {
-  const auto it = verified_.find(seq);
-  return it == verified_.end() ? nullptr : &it->second;
-}
-
-std::optional<std::uint64_t> ChunkStore::latest_join_seq() const {
-  for (auto it = verified_.rbegin(); it != verified_.rend(); ++it)
-    if (it->second.is_join_point()) return it->first;
-  return std::nullopt;
+  if (empty() || seq > latest_seq_ || seq < floor_seq()) return nullptr;
+  const auto& slot = ring_[seq % window_chunks_];
+  return slot && slot->seq.value == seq ? slot.get() : nullptr;
 }
 
 std::uint64_t ChunkStore::floor_seq() const {
@@ -84,10 +82,16 @@ std::uint16_t ChunkStore::missing_fragments(std::uint64_t seq) const {
   return static_cast<std::uint16_t>(all & ~it->second.received_mask);
 }
 
+std::vector<std::uint64_t> ChunkStore::missing(std::uint64_t from, std::uint64_t to, std::size_t limit) const {
+  std::vector<std::uint64_t> holes;
+  for (std::uint64_t seq = from; seq <= to && holes.size() < limit; ++seq)
+    if (!has(seq)) holes.push_back(seq);
+  return holes;
+}
+
 std::vector<bool> ChunkStore::have_bits(std::uint64_t base, std::size_t count) const {
   std::vector<bool> bits(count);
-  for (auto it = verified_.lower_bound(base); it != verified_.end() && it->first < base + count; ++it)
-    bits[it->first - base] = true;
+  for (std::size_t i = 0; i < count; ++i) bits[i] = has(base + i);
   return bits;
 }
 

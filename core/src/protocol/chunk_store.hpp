@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -22,21 +23,23 @@ class ChunkStore {
   // chunk and the partial entry is gone. A fragment whose header disagrees with the partial chunk replaces it.
   FragmentResult add_fragment(const wire::Fragment& fragment, Time now, Chunk& completed);
 
-  void insert_verified(Chunk chunk);
-  bool has(std::uint64_t seq) const { return verified_.count(seq) != 0; }
+  void insert_verified(std::shared_ptr<const Chunk> chunk);
+  bool has(std::uint64_t seq) const { return get(seq) != nullptr; }
   const Chunk* get(std::uint64_t seq) const;
-  bool empty() const { return verified_.empty(); }
+  bool empty() const { return !any_; }
   std::uint64_t latest_seq() const { return latest_seq_; }
-  std::optional<std::uint64_t> latest_join_seq() const;
+  std::optional<std::uint64_t> latest_join_seq() const { return latest_join_seq_; }
   // Lowest sequence number still inside the window.
   std::uint64_t floor_seq() const;
-  bool is_stale(std::uint64_t seq) const { return !verified_.empty() && seq < floor_seq(); }
+  bool is_stale(std::uint64_t seq) const { return !empty() && seq < floor_seq(); }
 
   // Fragments still missing from a partial chunk (all bits set if there is no partial entry).
   std::uint16_t missing_fragments(std::uint64_t seq) const;
   bool is_partial(std::uint64_t seq) const { return partial_.count(seq) != 0; }
   // Bit i: holds chunk base + i.
   std::vector<bool> have_bits(std::uint64_t base, std::size_t count) const;
+  // Sequence numbers in [from, to] this store lacks, lowest first, at most `limit` of them.
+  std::vector<std::uint64_t> missing(std::uint64_t from, std::uint64_t to, std::size_t limit) const;
 
  private:
   struct Partial {
@@ -53,7 +56,10 @@ class ChunkStore {
 
   std::size_t window_chunks_;
   std::size_t max_partial_;
-  std::map<std::uint64_t, Chunk> verified_;
+  // Verified chunks in a ring indexed by seq: the stream is dense, so lookups and scans are O(1) a chunk.
+  std::vector<std::shared_ptr<const Chunk>> ring_;
+  bool any_ = false;  // has held a chunk (the window then trails the newest)
+  std::optional<std::uint64_t> latest_join_seq_;
   std::map<std::uint64_t, Partial> partial_;
   std::uint64_t latest_seq_ = 0;
 };

@@ -15,13 +15,15 @@ Swarm::Swarm(SwarmConfig config)
       rng_(config_.rng_seed),
       nonce_(static_cast<std::uint32_t>(rng_())),
       peers_(config_.max_peers),
-      store_(config_.window_chunks, config_.max_partial_chunks) {
+      store_(config_.window_chunks, config_.max_partial_chunks),
+      send_queue_(SendQueueConfig{.upload_cap_bps = config_.upload_cap_bps, .max_datagrams = config_.max_queued_datagrams}) {
   learn(config_.bootstrap);
 }
 
 // ---- inputs -------------------------------------------------------------------------------------------
 
 void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now) {
+  now_ = now;
   stats_.downloaded_bytes += datagram.size();
   if (peers_.is_banned(from, now)) return;
   auto message = wire::decode(datagram, tag_);
@@ -59,6 +61,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   peer.free_slots = m.free_slots;
   learn(m.peers);
   if (is_broadcaster(config_)) return;
+  // Join at the newest keyframe: repair starts fetching it now, whether or not this peer takes us.
+  if (!want_from_ && m.has_chunks) want_from_ = m.latest_join_seq;
   const bool was_pending = pending_parent_ == from;
   if (was_pending) pending_parent_.reset();
   if (!m.accepted) {
@@ -76,7 +80,6 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
     parent_last_chunk_ = now;
   }
   parent_depth_ = m.depth;
-  if (!want_from_ && m.has_chunks) want_from_ = m.latest_join_seq;  // join at the newest keyframe
 }
 
 void Swarm::on(const Endpoint&, Peer&, const wire::Peers& m, Time) { learn(m.peers); }
@@ -95,7 +98,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
       break;
   }
   // Verify before forward: nothing leaves this node, to a peer or a player, before this check.
-  if (!verify_chunk(config_.stream_key, chunk)) {
+  const bool genuine = config_.verify ? config_.verify(chunk) : verify_chunk(config_.stream_key, chunk);
+  if (!genuine) {
     reject_forged(peer, now);
     return;
   }
@@ -116,7 +120,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
   const Chunk* chunk = store_.get(m.seq);
   if (!chunk) return;
   ++stats_.requests_served;
-  push_chunk(*chunk, from, m.fragment_mask);
+  push_chunk(*chunk, from, m.fragment_mask, SendClass::repair);
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Bye&, Time now) {
@@ -125,6 +129,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Bye&, Time now) {
 }
 
 void Swarm::publish(Chunk chunk, Time now) {
+  now_ = now;
   ++stats_.chunks_published;
   accept_verified(std::move(chunk), nullptr, now);
 }
@@ -138,10 +143,11 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time) {
     if (!want_from_ || seq < *want_from_) want_from_ = want_from_ ? std::min(*want_from_, seq) : seq;
   }
   peers_.for_each([&](Peer& p) {
-    if (p.is_child && (!from || p.endpoint != *from) && !p.has_chunk(seq)) push_chunk(chunk, p.endpoint, 0xffff);
+    if (p.is_child && (!from || p.endpoint != *from) && !p.has_chunk(seq)) push_chunk(chunk, p.endpoint, 0xffff, SendClass::push);
   });
-  if (!is_broadcaster(config_)) events_.push_back(ChunkVerified{chunk});
-  store_.insert_verified(std::move(chunk));
+  auto shared = std::make_shared<const Chunk>(std::move(chunk));
+  if (!is_broadcaster(config_)) events_.push_back(ChunkVerified{shared, from ? *from : Endpoint{}});
+  store_.insert_verified(std::move(shared));
 }
 
 void Swarm::reject_forged(Peer& peer, Time now) {
@@ -160,6 +166,7 @@ void Swarm::learn(const std::vector<Endpoint>& endpoints) {
 // ---- timers --------------------------------------------------------------------------------------------
 
 void Swarm::handle_timeout(Time now) {
+  now_ = now;
   if (now < next_tick_) return;
   next_tick_ = now + config_.tick_interval;
   expire_peers(now);
@@ -222,17 +229,23 @@ void Swarm::maintain_parent(Time now) {
     send(best->endpoint, wire::Hello{config_.role, true, nonce_});
     return;
   }
-  if (!hello_due) return;
-  // Nobody known with room: ask the bootstrap peers to take us, and probe a few others to learn their depth.
-  last_hello_ = now;
-  for (const auto& b : config_.bootstrap) send(b, wire::Hello{config_.role, true, nonce_});
+  // Nobody known with room: probe peers we know nothing of yet (each at most once a second) to learn their
+  // depth and room, and once a second ask the bootstrap peers to take us.
+  if (hello_due) {
+    last_hello_ = now;
+    for (const auto& b : config_.bootstrap) send(b, wire::Hello{config_.role, true, nonce_});
+  }
   std::vector<Endpoint> unknown;
   peers_.for_each([&](Peer& p) {
-    if (p.depth == wire::unknown_depth && !p.is_child) unknown.push_back(p.endpoint);
+    if (p.depth == wire::unknown_depth && !p.is_child && now - p.last_subscribe_attempt >= config_.hello_interval)
+      unknown.push_back(p.endpoint);
   });
   std::sort(unknown.begin(), unknown.end());
   std::shuffle(unknown.begin(), unknown.end(), rng_);
-  for (std::size_t i = 0; i < unknown.size() && i < 4; ++i) send(unknown[i], wire::Hello{config_.role, false, nonce_});
+  for (std::size_t i = 0; i < unknown.size() && i < 4; ++i) {
+    peers_.find(unknown[i])->last_subscribe_attempt = now;
+    send(unknown[i], wire::Hello{config_.role, false, nonce_});
+  }
 }
 
 void Swarm::drop_parent(Time now) {
@@ -273,10 +286,12 @@ void Swarm::exchange_peers(Time now) {
 
 void Swarm::repair(Time now) {
   if (!want_from_) return;
-  // The newest chunk anyone claims to have bounds what we look for.
+  // With a parent, a hole below the newest chunk it pushed us is a loss; newer chunks are still on their
+  // way down the tree and asking for them early would only pull them out of the broadcaster. Without a
+  // parent, the newest chunk anyone claims to have bounds what we look for.
   std::uint64_t horizon = store_.empty() ? *want_from_ : store_.latest_seq();
   const Peer* parent = parent_ ? peers_.find(*parent_) : nullptr;
-  peers_.for_each([&](Peer& p) {
+  if (!parent || store_.empty()) peers_.for_each([&](Peer& p) {
     if (!p.have_bits.empty()) {
       for (std::size_t i = p.have_bits.size(); i-- > 0;) {
         if (p.have_bits[i]) {
@@ -287,27 +302,32 @@ void Swarm::repair(Time now) {
     }
   });
   std::uint64_t from = std::max(*want_from_, store_.floor_seq());
-  if (horizon >= config_.window_chunks && from < horizon - config_.window_chunks + 1)
-    from = horizon - config_.window_chunks + 1;
+  if (horizon >= config_.repair_window_chunks && from < horizon - config_.repair_window_chunks + 1)
+    from = horizon - config_.repair_window_chunks + 1;
 
   std::size_t sent = 0;
-  for (std::uint64_t seq = from; seq <= horizon && sent < config_.max_requests_per_tick; ++seq) {
-    if (store_.has(seq)) continue;
+  for (const auto seq : store_.missing(from, horizon, 4 * config_.max_requests_per_tick)) {
+    if (sent >= config_.max_requests_per_tick) break;
     auto [it, inserted] = missing_since_.try_emplace(seq, now);
     if (now - it->second < config_.repair_delay) continue;
     const auto last = last_request_.find(seq);
     if (last != last_request_.end() && now - last->second < config_.repair_retry) continue;
 
-    // Ask the parent if it has it, otherwise any peer that says it does.
+    // Ask the parent if it has it, otherwise any viewer that says it does: the broadcaster's upload is the
+    // scarcest in the swarm, so it is asked only when nobody else has the chunk.
     const Endpoint* source = nullptr;
     if (parent && parent->has_chunk(seq)) {
       source = &parent->endpoint;
     } else {
       std::vector<const Endpoint*> holders;
+      const Endpoint* root = nullptr;
       peers_.for_each([&](Peer& p) {
-        if (p.heard && p.has_chunk(seq)) holders.push_back(&p.endpoint);
+        if (!p.heard || !p.has_chunk(seq)) return;
+        if (p.depth == 0) root = &p.endpoint;
+        else holders.push_back(&p.endpoint);
       });
-      if (!holders.empty()) source = holders[rng_() % holders.size()];
+      std::sort(holders.begin(), holders.end(), [](const Endpoint* a, const Endpoint* b) { return *a < *b; });
+      source = holders.empty() ? root : holders[rng_() % holders.size()];
     }
     if (!source) continue;
     last_request_[seq] = now;
@@ -322,28 +342,31 @@ void Swarm::repair(Time now) {
 
 // ---- outputs -------------------------------------------------------------------------------------------
 
-void Swarm::close(Time) {
+void Swarm::close(Time now) {
+  now_ = now;
   peers_.for_each([&](Peer& p) {
     if (p.is_child || p.is_parent || p.said_hello) send(p.endpoint, wire::Bye{});
   });
 }
 
-std::optional<Transmit> Swarm::poll_transmit() {
-  if (transmits_.empty()) return std::nullopt;
-  auto t = std::move(transmits_.front());
-  transmits_.pop_front();
-  return t;
+std::optional<Transmit> Swarm::poll_transmit(Time now) { return send_queue_.poll(now); }
+
+Time Swarm::poll_timeout() const {
+  const auto ready = send_queue_.next_ready();
+  return ready ? std::min(*ready, next_tick_) : next_tick_;
 }
 
 std::optional<SwarmEvent> Swarm::poll_event() {
   if (events_.empty()) return std::nullopt;
-  auto e = std::move(events_.front());
+  std::optional<SwarmEvent> e(std::in_place, std::move(events_.front()));
   events_.pop_front();
   return e;
 }
 
 SwarmStats Swarm::stats(Time now) const {
   SwarmStats s = stats_;
+  s.uploaded_bytes = send_queue_.sent_bytes();
+  s.send_queue_dropped = send_queue_.dropped();
   s.peers = 0;
   s.children = 0;
   const_cast<PeerTable&>(peers_).for_each([&](Peer& p) {
@@ -386,21 +409,16 @@ wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, bool a
   return w;
 }
 
-void Swarm::push_chunk(const Chunk& chunk, const Endpoint& to, std::uint16_t fragment_mask) {
+void Swarm::push_chunk(const Chunk& chunk, const Endpoint& to, std::uint16_t fragment_mask, SendClass cls) {
   const auto count = wire::fragment_count(chunk.payload.size());
   for (std::size_t i = 0; i < count; ++i)
-    if (fragment_mask & (1u << i)) send_bytes(to, wire::encode_fragment(tag_, chunk, i));
+    if (fragment_mask & (1u << i)) send_bytes(to, wire::encode_fragment(tag_, chunk, i), cls);
 }
 
 void Swarm::send(const Endpoint& to, const wire::Message& message) { send_bytes(to, wire::encode(tag_, message)); }
 
-void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes) {
-  if (transmits_.size() >= config_.max_queued_datagrams) {
-    ++stats_.send_queue_dropped;
-    return;
-  }
-  stats_.uploaded_bytes += bytes.size();
-  transmits_.push_back(Transmit{to, std::move(bytes)});
+void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls) {
+  send_queue_.enqueue(cls, Transmit{to, std::move(bytes)}, now_);
 }
 
 }  // namespace p2plive

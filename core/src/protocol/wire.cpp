@@ -253,23 +253,26 @@ std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message) {
 }
 
 std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index) {
-  const std::size_t total = chunk.payload.size() + chunk.signature.size();
+  const std::size_t payload = chunk.payload.size();
+  const std::size_t total = payload + chunk.signature.size();
   const std::size_t begin = index * fragment_body_size;
   const std::size_t end = std::min(total, begin + fragment_body_size);
-  // The body spans payload then signature; gather it into one contiguous piece.
-  std::vector<std::uint8_t> body;
-  body.reserve(end - begin);
-  for (std::size_t i = begin; i < end; ++i)
-    body.push_back(i < chunk.payload.size() ? chunk.payload[i] : chunk.signature[i - chunk.payload.size()]);
-  Fragment f;
-  f.seq = chunk.seq.value;
-  f.timestamp_us = chunk.timestamp_us;
-  f.flags = chunk.flags;
-  f.payload_size = static_cast<std::uint16_t>(chunk.payload.size());
-  f.index = static_cast<std::uint8_t>(index);
-  f.count = static_cast<std::uint8_t>(fragment_count(chunk.payload.size()));
-  f.body = body;
-  return encode(tag, f);
+  std::vector<std::uint8_t> out;
+  out.reserve(header_size + fragment_header_size + (end - begin));
+  Writer w(out);
+  header(w, tag, Type::fragment);
+  w.u64(chunk.seq.value);
+  w.u64(chunk.timestamp_us);
+  w.u8(chunk.flags);
+  w.u16(static_cast<std::uint16_t>(payload));
+  w.u8(static_cast<std::uint8_t>(index));
+  w.u8(static_cast<std::uint8_t>(fragment_count(payload)));
+  // The body spans the end of the payload and the start of the signature.
+  if (begin < payload) out.insert(out.end(), chunk.payload.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  chunk.payload.begin() + static_cast<std::ptrdiff_t>(std::min(end, payload)));
+  if (end > payload) out.insert(out.end(), chunk.signature.begin() + static_cast<std::ptrdiff_t>(std::max(begin, payload) - payload),
+                                chunk.signature.begin() + static_cast<std::ptrdiff_t>(end - payload));
+  return out;
 }
 
 }  // namespace p2plive::wire

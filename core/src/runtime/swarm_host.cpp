@@ -77,7 +77,7 @@ void SwarmHost::on_datagram(const asio::ip::udp::endpoint& from, std::size_t siz
 
 void SwarmHost::pump() {
   if (closed_) return;
-  while (auto t = swarm_.poll_transmit()) {
+  while (auto t = swarm_.poll_transmit(steady_now())) {
     std::error_code ec;
     socket_.send_to(asio::buffer(t->bytes), to_asio(t->to, v4_), 0, ec);
     if (ec) ++send_errors_;  // UDP: a full buffer or an unreachable peer loses this datagram only

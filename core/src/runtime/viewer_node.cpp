@@ -27,7 +27,7 @@ class ViewerNode final : public Viewer {
     swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us()) ^ std::hash<const void*>{}(this);
     if (config_.relay) swarm.max_children = 8;
     auto on_event = [this](SwarmEvent&& event) {
-      if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(std::move(verified->chunk));
+      if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(*verified->chunk);
     };
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), std::move(on_event))) return ec;
     schedule_playout();
@@ -41,10 +41,10 @@ class ViewerNode final : public Viewer {
   Endpoint local_endpoint() const override { return const_cast<NodeRuntime&>(runtime_).host().local_endpoint(); }
 
  private:
-  void on_verified(Chunk chunk) {
+  void on_verified(const Chunk& chunk) {
     const double delay_ms = static_cast<double>(unix_now_us() - static_cast<std::int64_t>(chunk.timestamp_us)) / 1000.0;
     delays_.add(delay_ms);
-    playout_.push(std::move(chunk), steady_now());
+    playout_.push(chunk, steady_now());
     deliver();
   }
 

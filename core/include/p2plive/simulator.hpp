@@ -1,0 +1,62 @@
+// A discrete-event simulation of a whole swarm: one broadcaster and many viewers, each the unchanged Swarm
+// state machine, on a modelled network in virtual time. Deterministic for a seed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <chrono>
+
+#include "p2plive/histogram.hpp"
+
+namespace p2plive::sim {
+
+using Time = std::chrono::microseconds;
+using namespace std::chrono_literals;
+
+struct Scenario {
+  std::size_t viewers = 100;
+  Time duration = 30s;
+  Time join_window = 5s;              // viewers arrive spread over this window (a flash crowd: short)
+  double churn_per_minute = 0;        // share of viewers that leave (and are replaced) per minute
+  double withholding_share = 0;       // viewers that take the stream but never forward a chunk
+  double bitrate_bps = 2e6;
+  Time chunk_interval = 50ms;
+  int chunks_per_keyframe = 20;
+  double loss = 0;
+  double share_below_bitrate = 0.2;
+  std::size_t broadcaster_children = 2;
+  Time on_time_deadline = 1s;
+  Time warmup = 3s;                   // a viewer's first seconds are its join, not its steady state
+  bool fan_out = false;               // baseline: the broadcaster sends every viewer everything itself
+  std::uint64_t seed = 1;
+};
+
+struct Report {
+  Scenario scenario;
+  std::uint64_t viewers_total = 0;    // including replacements under churn
+  std::uint64_t chunks_published = 0;
+  Histogram delay_ms;                 // chunk published -> verified, every viewer, every chunk
+  Histogram join_ms;                  // viewer arrives -> first join point verified
+  std::uint64_t chunks_expected = 0;  // chunks each viewer should have had on time, summed
+  std::uint64_t chunks_on_time = 0;
+  std::uint64_t viewers_never_joined = 0;
+  double broadcaster_upload_ratio = 0;  // broadcaster upload / stream bitrate
+  int max_hops = 0;
+  double overhead_ratio = 0;          // bytes on the wire beyond the media payload, over the payload
+  double duplicate_ratio = 0;         // fragments received twice, over fragments received
+  std::uint64_t datagrams = 0;
+  std::uint64_t queue_drops = 0;
+  std::uint64_t events = 0;
+  double wall_seconds = 0;
+
+  double on_time_ratio() const {
+    return chunks_expected ? static_cast<double>(chunks_on_time) / static_cast<double>(chunks_expected) : 0;
+  }
+  // One JSON object: the scenario, the figures, and (with cdf) the delay and join CDFs for plots.
+  std::string to_json(bool with_cdf = false) const;
+};
+
+Report simulate(const Scenario& scenario);
+
+}  // namespace p2plive::sim

@@ -1,0 +1,67 @@
+#include "protocol/send_queue.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace p2plive {
+
+void SendQueue::refill(Time now) {
+  if (config_.upload_cap_bps <= 0 || now <= refilled_at_) return;
+  const double earned = config_.upload_cap_bps * static_cast<double>((now - refilled_at_).count()) / 8e6;
+  tokens_bytes_ = std::min(budget_bytes(config_.burst), tokens_bytes_ + earned);
+  refilled_at_ = now;
+}
+
+bool SendQueue::enqueue(SendClass cls, Transmit transmit, Time now) {
+  const auto c = static_cast<std::size_t>(cls);
+  bool fits = queued_datagrams_ < config_.max_datagrams;
+  if (fits && config_.upload_cap_bps > 0 && cls != SendClass::control) {
+    refill(now);
+    // Bytes that must leave before this one, against what the cap moves within the class's budget.
+    double ahead = static_cast<double>(queued_bytes_[0] + queued_bytes_[1]);
+    if (cls == SendClass::repair) ahead += static_cast<double>(queued_bytes_[2]);
+    const auto budget = cls == SendClass::push ? config_.push_budget : config_.repair_budget;
+    fits = ahead + static_cast<double>(transmit.bytes.size()) - tokens_bytes_ <= budget_bytes(budget);
+  }
+  if (!fits) {
+    ++dropped_;
+    return false;
+  }
+  queued_bytes_[c] += transmit.bytes.size();
+  ++queued_datagrams_;
+  queues_[c].push_back(std::move(transmit));
+  return true;
+}
+
+std::optional<Transmit> SendQueue::poll(Time now) {
+  refill(now);
+  for (std::size_t c = 0; c < queues_.size(); ++c) {
+    auto& q = queues_[c];
+    if (q.empty()) continue;
+    const auto size = static_cast<double>(q.front().bytes.size());
+    // Control messages go at once (they may borrow against the cap); data waits for its tokens.
+    if (config_.upload_cap_bps > 0 && c != 0 && tokens_bytes_ < size) return std::nullopt;
+    if (config_.upload_cap_bps > 0) tokens_bytes_ -= size;
+    auto t = std::move(q.front());
+    q.pop_front();
+    queued_bytes_[c] -= t.bytes.size();
+    --queued_datagrams_;
+    sent_bytes_ += t.bytes.size();
+    return t;
+  }
+  return std::nullopt;
+}
+
+std::optional<Time> SendQueue::next_ready() const {
+  if (!queues_[0].empty()) return refilled_at_;
+  for (std::size_t c = 1; c < queues_.size(); ++c) {
+    if (queues_[c].empty()) continue;
+    if (config_.upload_cap_bps <= 0) return refilled_at_;
+    const double deficit = static_cast<double>(queues_[c].front().bytes.size()) - tokens_bytes_;
+    if (deficit <= 0) return refilled_at_;
+    return refilled_at_ + Time{static_cast<std::int64_t>(std::ceil(deficit * 8e6 / config_.upload_cap_bps))};
+  }
+  return std::nullopt;
+}
+
+}  // namespace p2plive
