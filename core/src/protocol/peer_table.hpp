@@ -28,6 +28,8 @@ struct Peer {
   std::uint64_t have_base = 0;
   std::vector<bool> have_bits;
   std::uint32_t forged_chunks = 0;
+  std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment
+  Time avoid_until{0};                    // a parent that went silent is not chosen again before this
 
   bool has_chunk(std::uint64_t seq) const {
     return seq >= have_base && seq - have_base < have_bits.size() && have_bits[seq - have_base];

@@ -66,13 +66,23 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   const bool was_pending = pending_parent_ == from;
   if (was_pending) pending_parent_.reset();
   if (!m.accepted) {
+    if (was_pending) switching_ = false;
     if (peer.is_parent) drop_parent(now);  // it forgot us (restarted, or timed us out)
     return;
   }
   if (parent_ && *parent_ != from) {
-    send(from, wire::Hello{config_.role, false, nonce_});  // we found a parent meanwhile: release this one
-    return;
+    if (!(was_pending && switching_)) {
+      send(from, wire::Hello{config_.role, false, nonce_});  // we found a parent meanwhile: release this one
+      return;
+    }
+    // Moving up the tree: take the new parent, then release the old one.
+    if (auto* old = peers_.find(*parent_)) {
+      old->is_parent = false;
+      send(old->endpoint, wire::Hello{config_.role, false, nonce_});
+    }
+    parent_.reset();
   }
+  if (was_pending) switching_ = false;
   if (!parent_) {
     parent_ = from;
     peer.is_parent = true;
@@ -86,6 +96,7 @@ void Swarm::on(const Endpoint&, Peer&, const wire::Peers& m, Time) { learn(m.pee
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time now) {
   if (peer.is_parent) parent_last_chunk_ = now;
+  peer.unanswered_requests = 0;
   Chunk chunk;
   switch (store_.add_fragment(m, now, chunk)) {
     case ChunkStore::FragmentResult::duplicate:
@@ -106,11 +117,16 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
   accept_verified(std::move(chunk), &from, now);
 }
 
-void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time) {
+void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   peer.depth = m.depth;
   peer.free_slots = m.free_slots;
   peer.have_base = m.base_seq;
   peer.have_bits = m.bits;
+  for (std::size_t i = m.bits.size(); i-- > 0;) {
+    if (!m.bits[i]) continue;
+    note_newest(m.base_seq + i, now);
+    break;
+  }
   if (peer.is_parent) parent_depth_ = m.depth;
 }
 
@@ -134,8 +150,17 @@ void Swarm::publish(Chunk chunk, Time now) {
   accept_verified(std::move(chunk), nullptr, now);
 }
 
-void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time) {
+void Swarm::note_newest(std::uint64_t seq, Time now) {
+  if (seq < newest_seen_ && now - stream_last_seen_ < config_.parent_silence_timeout) return;
+  if (seq > newest_seen_ || stream_last_seen_ < Time{0}) {
+    newest_seen_ = std::max(newest_seen_, seq);
+    stream_last_seen_ = now;
+  }
+}
+
+void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   const auto seq = chunk.seq.value;
+  note_newest(seq, now);
   missing_since_.erase(seq);
   last_request_.erase(seq);
   if (!is_broadcaster(config_)) {
@@ -196,8 +221,19 @@ void Swarm::expire_peers(Time now) {
 }
 
 void Swarm::maintain_parent(Time now) {
-  if (parent_ && now - parent_last_chunk_ > config_.parent_silence_timeout) drop_parent(now);
-  if (pending_parent_ && now - pending_since_ > config_.subscribe_timeout) pending_parent_.reset();
+  // A parent that has sent nothing for a while is dropped once the stream has started (before that, every
+  // parent is quiet). If others show the stream flowing meanwhile, the parent is broken or withholding, and
+  // it is avoided for a while; if nobody has anything new, the broadcast may just have paused.
+  const bool stream_started = stream_last_seen_ >= Time{0};
+  const bool stream_flowing = now - stream_last_seen_ <= config_.parent_silence_timeout;
+  if (parent_ && stream_started && now - parent_last_chunk_ > config_.parent_silence_timeout) {
+    if (auto* p = peers_.find(*parent_); p && stream_flowing) p->avoid_until = now + config_.silent_parent_penalty;
+    drop_parent(now);
+  }
+  if (pending_parent_ && now - pending_since_ > config_.subscribe_timeout) {
+    pending_parent_.reset();
+    switching_ = false;
+  }
 
   const bool hello_due = now - last_hello_ >= config_.hello_interval;
   if (parent_) {
@@ -206,27 +242,22 @@ void Swarm::maintain_parent(Time now) {
       send(*parent_, wire::Hello{config_.role, true, nonce_});
       last_hello_ = now;
     }
+    // Trees built during a flash crowd come out deep; now and then, move up if a peer two levels closer
+    // to the broadcaster has room. A closer peer cannot be our own descendant.
+    if (!pending_parent_ && now - last_optimize_ >= config_.optimize_interval) {
+      last_optimize_ = now;
+      Peer* best = best_parent_candidate(now);
+      if (best && parent_depth_ != wire::unknown_depth && best->depth + 1 < parent_depth_) {
+        switching_ = true;
+        subscribe(*best, now);
+      }
+    }
     return;
   }
   if (pending_parent_) return;
 
-  // Pick the closest peer to the broadcaster that has room; ties are broken at random.
-  Peer* best = nullptr;
-  std::uint64_t best_rank = 0;
-  peers_.for_each([&](Peer& p) {
-    if (!p.heard || p.is_child || p.depth == wire::unknown_depth || p.free_slots == 0) return;
-    if (now - p.last_subscribe_attempt < 3 * config_.hello_interval) return;
-    const std::uint64_t rank = (std::uint64_t{p.depth} << 32) | (rng_() & 0xffffffffu);
-    if (!best || rank < best_rank) {
-      best = &p;
-      best_rank = rank;
-    }
-  });
-  if (best) {
-    best->last_subscribe_attempt = now;
-    pending_parent_ = best->endpoint;
-    pending_since_ = now;
-    send(best->endpoint, wire::Hello{config_.role, true, nonce_});
+  if (Peer* best = best_parent_candidate(now)) {
+    subscribe(*best, now);
     return;
   }
   // Nobody known with room: probe peers we know nothing of yet (each at most once a second) to learn their
@@ -246,6 +277,29 @@ void Swarm::maintain_parent(Time now) {
     peers_.find(unknown[i])->last_subscribe_attempt = now;
     send(unknown[i], wire::Hello{config_.role, false, nonce_});
   }
+}
+
+// The closest peer to the broadcaster that has room; ties are broken at random.
+Peer* Swarm::best_parent_candidate(Time now) {
+  Peer* best = nullptr;
+  std::uint64_t best_rank = 0;
+  peers_.for_each([&](Peer& p) {
+    if (!p.heard || p.is_child || p.is_parent || p.depth == wire::unknown_depth || p.free_slots == 0) return;
+    if (now < p.avoid_until || now - p.last_subscribe_attempt < 3 * config_.hello_interval) return;
+    const std::uint64_t rank = (std::uint64_t{p.depth} << 32) | (rng_() & 0xffffffffu);
+    if (!best || rank < best_rank) {
+      best = &p;
+      best_rank = rank;
+    }
+  });
+  return best;
+}
+
+void Swarm::subscribe(Peer& candidate, Time now) {
+  candidate.last_subscribe_attempt = now;
+  pending_parent_ = candidate.endpoint;
+  pending_since_ = now;
+  send(candidate.endpoint, wire::Hello{config_.role, true, nonce_});
 }
 
 void Swarm::drop_parent(Time now) {
@@ -310,29 +364,38 @@ void Swarm::repair(Time now) {
     if (sent >= config_.max_requests_per_tick) break;
     auto [it, inserted] = missing_since_.try_emplace(seq, now);
     if (now - it->second < config_.repair_delay) continue;
-    const auto last = last_request_.find(seq);
-    if (last != last_request_.end() && now - last->second < config_.repair_retry) continue;
+    auto& request = last_request_[seq];
+    if (request.attempts > 0 && now - request.at < config_.repair_retry) continue;
 
     // Ask the parent if it has it, otherwise any viewer that says it does: the broadcaster's upload is the
     // scarcest in the swarm, so it is asked only when nobody else has the chunk.
     const Endpoint* source = nullptr;
-    if (parent && parent->has_chunk(seq)) {
+    // Only the first attempt goes to the parent: a parent busy pushing may keep dropping repair answers.
+    if (parent && parent->has_chunk(seq) && request.attempts == 0) {
       source = &parent->endpoint;
     } else {
-      std::vector<const Endpoint*> holders;
+      // Peers that ignore our requests (withholding, or overloaded) are asked only when nobody else can be.
+      std::vector<const Endpoint*> holders, unresponsive;
       const Endpoint* root = nullptr;
       peers_.for_each([&](Peer& p) {
         if (!p.heard || !p.has_chunk(seq)) return;
         if (p.depth == 0) root = &p.endpoint;
+        else if (p.unanswered_requests >= config_.max_unanswered_requests) unresponsive.push_back(&p.endpoint);
         else holders.push_back(&p.endpoint);
       });
-      std::sort(holders.begin(), holders.end(), [](const Endpoint* a, const Endpoint* b) { return *a < *b; });
-      source = holders.empty() ? root : holders[rng_() % holders.size()];
+      const auto by_endpoint = [](const Endpoint* a, const Endpoint* b) { return *a < *b; };
+      std::sort(holders.begin(), holders.end(), by_endpoint);
+      std::sort(unresponsive.begin(), unresponsive.end(), by_endpoint);
+      if (!holders.empty()) source = holders[rng_() % holders.size()];
+      else if (root) source = root;
+      else if (!unresponsive.empty()) source = unresponsive[rng_() % unresponsive.size()];
     }
     if (!source) continue;
-    last_request_[seq] = now;
+    request.at = now;
+    ++request.attempts;
     ++stats_.requests_sent;
     ++sent;
+    if (auto* asked = peers_.find(*source)) ++asked->unanswered_requests;
     send(*source, wire::Request{seq, store_.missing_fragments(seq)});
   }
   // Forget bookkeeping for holes that fell out of the window.

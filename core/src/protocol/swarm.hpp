@@ -46,11 +46,14 @@ struct SwarmConfig {
   Time have_interval = 250ms;
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
-  Time parent_silence_timeout = 2s;      // no chunk from the parent for this long: find another
+  Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long (15 chunks): find another
+  Time silent_parent_penalty = 30s;      // ...and do not pick that one again for this long
+  std::uint32_t max_unanswered_requests = 3;  // a peer that ignores this many is asked only as a last resort
   Time peer_timeout = 6s;
   Time repair_delay = 60ms;              // how long a hole may stay before it is requested
   Time repair_retry = 300ms;
   Time ban_duration = 60s;
+  Time optimize_interval = 2s;           // how often a viewer looks for a parent closer to the broadcaster
   std::uint32_t forged_chunks_before_ban = 3;
   // Checks a reassembled chunk. Empty means Ed25519 against stream_key; the simulator injects a cheaper
   // check so that 100,000 simulated peers do not spend their time in signature arithmetic.
@@ -109,6 +112,7 @@ class Swarm {
 
   void accept_verified(Chunk chunk, const Endpoint* from, Time now);
   void reject_forged(Peer& peer, Time now);
+  void note_newest(std::uint64_t seq, Time now);
   void learn(const std::vector<Endpoint>& endpoints);
 
   void expire_peers(Time now);
@@ -118,6 +122,8 @@ class Swarm {
   void repair(Time now);
 
   void drop_parent(Time now);
+  Peer* best_parent_candidate(Time now);
+  void subscribe(Peer& candidate, Time now);
   std::uint8_t my_depth() const;
   std::uint8_t free_slots() const;
   std::size_t child_count() const;
@@ -136,12 +142,20 @@ class Swarm {
   std::optional<Endpoint> parent_;
   std::optional<Endpoint> pending_parent_;  // subscription asked for, no answer yet
   Time pending_since_{0};
+  bool switching_ = false;                  // the pending subscription replaces the current parent
+  Time last_optimize_{0};
   Time parent_last_chunk_{0};
+  Time stream_last_seen_{-3600s};  // when a new chunk last appeared anywhere (verified, or in a buffer map)
+  std::uint64_t newest_seen_ = 0;
   std::uint8_t parent_depth_ = wire::unknown_depth;
 
   std::optional<std::uint64_t> want_from_;  // lowest seq this viewer still wants (its join point)
   std::map<std::uint64_t, Time> missing_since_;
-  std::map<std::uint64_t, Time> last_request_;
+  struct RequestState {
+    Time at;
+    std::uint32_t attempts = 0;
+  };
+  std::map<std::uint64_t, RequestState> last_request_;
 
   Time next_tick_{0};
   Time last_hello_{-3600s};

@@ -38,6 +38,8 @@ std::string Report::to_json(bool with_cdf) const {
   j["join_ms_p95"] = join_ms.percentile(0.95);
   j["chunks_on_time"] = on_time_ratio();
   j["viewers_never_joined"] = viewers_never_joined;
+  j["min_viewer_received"] = min_viewer_received;
+  j["max_stall_ms"] = max_stall_ms;
   j["broadcaster_upload_ratio"] = broadcaster_upload_ratio;
   j["max_hops"] = max_hops;
   j["overhead_ratio"] = overhead_ratio;

@@ -64,6 +64,9 @@ struct Peer {
   Time timer_due{-1};
   bool has_joined = false;  // verified its first join point
   std::uint64_t on_time = 0;
+  std::uint64_t received = 0;  // in its measured window, on time or not
+  Time last_chunk{-1};
+  Time max_stall{0};
   std::array<std::uint8_t, hop_ring> hops{};
 };
 
@@ -261,7 +264,11 @@ class Simulation {
         from == broadcaster_index ? 1 : static_cast<std::uint8_t>(std::min(254, peers_[from].hops[seq % hop_ring] + 1));
     p.hops[seq % hop_ring] = hops;
     report_.max_hops = std::max<int>(report_.max_hops, hops);
-    if (counts_on_time(p, published) && delay <= s_.on_time_deadline) ++p.on_time;
+    if (counts_on_time(p, published)) {
+      ++p.received;
+      if (delay <= s_.on_time_deadline) ++p.on_time;
+    }
+    note_progress(p);
   }
 
   bool counts_on_time(const Peer& p, Time published) const {
@@ -269,13 +276,28 @@ class Simulation {
     return published >= p.joined + s_.warmup && published + s_.on_time_deadline <= end;
   }
 
-  // Adds a viewer's on-time figures to the report, when it leaves or at the end.
+  // The gap since this viewer's previous new chunk, once it is past its warm-up.
+  void note_progress(Peer& p) {
+    if (now_ < p.joined + s_.warmup) return;
+    if (p.last_chunk >= Time{0}) p.max_stall = std::max(p.max_stall, now_ - p.last_chunk);
+    p.last_chunk = now_;
+  }
+
+  // Adds a viewer's figures to the report, when it leaves or at the end.
   void account(std::size_t index) {
     auto& p = peers_[index];
     if (index == broadcaster_index) return;
+    std::uint64_t expected = 0;
     for (std::size_t seq = 0; seq < publish_times_.size(); ++seq)
-      if (counts_on_time(p, publish_times_[seq])) ++report_.chunks_expected;
-    report_.chunks_on_time += p.on_time;
+      if (counts_on_time(p, publish_times_[seq])) ++expected;
+    report_.chunks_expected += expected;
+    report_.chunks_on_time += std::min(p.on_time, expected);
+    if (expected >= 100) {  // viewers that stayed at least ~5 s past their warm-up
+      const double share = static_cast<double>(std::min(p.received, expected)) / static_cast<double>(expected);
+      report_.min_viewer_received = std::min(report_.min_viewer_received, share);
+    }
+    note_progress(p);
+    report_.max_stall_ms = std::max(report_.max_stall_ms, static_cast<double>(p.max_stall.count()) / 1000.0);
     if (!p.has_joined && (p.left >= Time{0} ? p.left : s_.duration) - p.joined > s_.warmup) ++report_.viewers_never_joined;
   }
 

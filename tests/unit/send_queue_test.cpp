@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "protocol/send_queue.hpp"
+
+namespace p2plive {
+namespace {
+
+Transmit datagram(std::size_t size = 1200) { return Transmit{Endpoint::loopback(1), std::vector<std::uint8_t>(size)}; }
+
+// Drives the queue like a driver would: offers `offered_bps` of pushes, polls whenever it says it is ready.
+struct Link {
+  SendQueue queue;
+  std::uint64_t sent = 0, offered = 0, dropped = 0;
+  explicit Link(double cap_bps) : queue(SendQueueConfig{.upload_cap_bps = cap_bps}) {}
+  void run(double offered_bps, Time duration, SendClass cls = SendClass::push) {
+    const Time step = 1ms;
+    double credit = 0;
+    for (Time now{0}; now < duration; now += step) {
+      credit += offered_bps * static_cast<double>(step.count()) / 8e6;
+      while (credit >= 1200) {
+        credit -= 1200;
+        ++offered;
+        if (!queue.enqueue(cls, datagram(), now)) ++dropped;
+      }
+      while (auto t = queue.poll(now)) sent += t->bytes.size();
+    }
+  }
+};
+
+TEST(SendQueue, HoldsACappedLinkAtItsCapWhenOffered) {
+  Link link(2e6);
+  link.run(4e6, 5s);  // twice the cap
+  const double sent_bps = static_cast<double>(link.sent) * 8 / 5.0;
+  EXPECT_NEAR(sent_bps, 2e6, 0.05 * 2e6);
+  // The excess is refused at the door instead of queueing without bound: about half the offer.
+  EXPECT_NEAR(static_cast<double>(link.dropped) / static_cast<double>(link.offered), 0.5, 0.05);
+}
+
+TEST(SendQueue, UnderTheCapNothingIsDropped) {
+  Link link(2e6);
+  link.run(1.5e6, 5s);
+  EXPECT_EQ(link.dropped, 0u);
+  EXPECT_NEAR(static_cast<double>(link.sent) * 8 / 5.0, 1.5e6, 0.05 * 1.5e6);
+}
+
+TEST(SendQueue, ControlGoesFirstAndIsNeverHeldBack) {
+  SendQueue q(SendQueueConfig{.upload_cap_bps = 1e6});
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
+  ASSERT_TRUE(q.enqueue(SendClass::control, datagram(40), Time{0}));
+  auto first = q.poll(Time{0});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->bytes.size(), 40u);
+}
+
+TEST(SendQueue, RepairWaitsBehindPushAndIsDroppedFirstWhenLate) {
+  SendQueue q(SendQueueConfig{.upload_cap_bps = 1e6, .push_budget = 400ms, .repair_budget = 150ms});
+  // 150 ms of a 1 Mbit/s link is 18,750 bytes: 15 datagrams of pushes fill the repair budget.
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
+  EXPECT_FALSE(q.enqueue(SendClass::repair, datagram(), Time{0}));
+  EXPECT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
+  EXPECT_EQ(q.dropped(), 1u);
+}
+
+TEST(SendQueue, TellsWhenItCanSendNext) {
+  SendQueue q(SendQueueConfig{.upload_cap_bps = 1e6});
+  EXPECT_FALSE(q.next_ready());
+  ASSERT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
+  const auto ready = q.next_ready();
+  ASSERT_TRUE(ready);
+  EXPECT_GT(*ready, Time{0});
+  EXPECT_FALSE(q.poll(*ready - 1us));
+  EXPECT_TRUE(q.poll(*ready));
+}
+
+TEST(SendQueue, UnpacedItOnlyBoundsItsLength) {
+  SendQueue q(SendQueueConfig{.max_datagrams = 3});
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
+  EXPECT_FALSE(q.enqueue(SendClass::push, datagram(), Time{0}));
+  int n = 0;
+  while (q.poll(Time{0})) ++n;
+  EXPECT_EQ(n, 3);
+}
+
+}  // namespace
+}  // namespace p2plive
