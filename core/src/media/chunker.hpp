@@ -35,7 +35,6 @@ class Chunker {
   std::size_t max_bytes_;
   ChunkSeq next_seq_{0};
   std::vector<std::uint8_t> current_;
-  std::uint8_t current_flags_ = 0;
   bool pending_join_ = false;
   std::chrono::microseconds current_start_{0};
   std::deque<Chunk> ready_;

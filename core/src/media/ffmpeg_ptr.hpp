@@ -18,6 +18,9 @@ extern "C" {
 
 namespace p2plive::ff {
 
+// FFmpeg's AV_TIME_BASE_Q is a C compound literal; this is the same value, spelled in C++.
+inline constexpr AVRational microseconds{1, AV_TIME_BASE};
+
 struct InputDeleter {
   void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
 };

@@ -256,11 +256,11 @@ void FfmpegMediaInput::route_packet(Route& route, AVPacket& packet) {
   const std::int64_t first = packet.dts != AV_NOPTS_VALUE ? std::min(packet.dts, packet.pts) : packet.pts;
   const std::int64_t last = packet.dts != AV_NOPTS_VALUE ? std::max(packet.dts, packet.pts) : packet.pts;
   const std::int64_t end = last + std::max<std::int64_t>(packet.duration, 1);
-  pass_start_us_ = std::min(pass_start_us_, av_rescale_q_rnd(first, route.input_time_base, AV_TIME_BASE_Q, AV_ROUND_DOWN));
-  pass_end_us_ = std::max(pass_end_us_, av_rescale_q_rnd(end, route.input_time_base, AV_TIME_BASE_Q, AV_ROUND_UP));
+  pass_start_us_ = std::min(pass_start_us_, av_rescale_q_rnd(first, route.input_time_base, ff::microseconds, AV_ROUND_DOWN));
+  pass_end_us_ = std::max(pass_end_us_, av_rescale_q_rnd(end, route.input_time_base, ff::microseconds, AV_ROUND_UP));
 
   if (loop_offset_us_ != 0) {
-    const std::int64_t offset = av_rescale_q_rnd(loop_offset_us_, AV_TIME_BASE_Q, route.input_time_base, AV_ROUND_UP);
+    const std::int64_t offset = av_rescale_q_rnd(loop_offset_us_, ff::microseconds, route.input_time_base, AV_ROUND_UP);
     packet.pts += offset;
     if (packet.dts != AV_NOPTS_VALUE) packet.dts += offset;
   }
@@ -346,7 +346,7 @@ void FfmpegMediaInput::enqueue(std::vector<EncodedPacket>& packets) {
   for (EncodedPacket& packet : packets) {
     const auto index = static_cast<std::size_t>(packet.stream_index);
     const StreamInfo& info = streams_[index];
-    const std::int64_t dts_us = av_rescale_q(packet.dts, AVRational{info.timebase_num, info.timebase_den}, AV_TIME_BASE_Q);
+    const std::int64_t dts_us = av_rescale_q(packet.dts, AVRational{info.timebase_num, info.timebase_den}, ff::microseconds);
     queues_[index].push_back(Queued{std::move(packet), dts_us});
     ++queued_packets_;
   }

@@ -201,7 +201,7 @@ std::error_code FfmpegTsMuxer::check(const EncodedPacket& packet) const {
 
 bool FfmpegTsMuxer::starts_join_point(const EncodedPacket& packet, const StreamState& state) const {
   if (has_video_) return state.kind == MediaKind::video && packet.keyframe;
-  const std::int64_t dts_us = av_rescale_q(packet.dts, state.input_time_base, AV_TIME_BASE_Q);
+  const std::int64_t dts_us = av_rescale_q(packet.dts, state.input_time_base, ff::microseconds);
   return last_audio_join_us_ == std::numeric_limits<std::int64_t>::min() ||
          dts_us - last_audio_join_us_ >= audio_only_join_interval_us;
 }
@@ -230,7 +230,7 @@ std::error_code FfmpegTsMuxer::write(const EncodedPacket& packet) {
     avio_flush(format_->pb);  // every earlier byte goes out before the join point
     if (!partial_packet_.empty()) return Errc::muxer_failed;  // cannot happen with a 188-multiple buffer
     if (state.kind == MediaKind::audio)
-      last_audio_join_us_ = av_rescale_q(packet.dts, state.input_time_base, AV_TIME_BASE_Q);
+      last_audio_join_us_ = av_rescale_q(packet.dts, state.input_time_base, ff::microseconds);
     if (on_join_point_) on_join_point_();
   }
   if (state.kind == MediaKind::video) state.previous_was_keyframe = packet.keyframe;
