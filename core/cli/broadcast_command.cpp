@@ -1,10 +1,9 @@
 // broadcast: stream any FFmpeg input to the swarm, without OBS.
-#include <atomic>
 #include <cstdio>
-#include <thread>
 
 #include "commands.hpp"
 #include "console.hpp"
+#include "input_pump.hpp"
 #include "output_file.hpp"
 #include "p2plive/broadcaster.hpp"
 #include "p2plive/link.hpp"
@@ -73,16 +72,7 @@ int run_broadcast(const BroadcastOptions& o) {
   std::printf("%s\n", link_for(*key, (*broadcaster)->local_endpoint(), o.trackers).to_string().c_str());
   std::fflush(stdout);
 
-  std::atomic<bool> input_done{false};
-  std::thread reader([&] {
-    while (auto packet = (*input)->read()) (*broadcaster)->push(std::move(*packet));
-    input_done = true;
-  });
-  std::optional<std::chrono::milliseconds> duration;
-  if (o.duration_s > 0) duration = std::chrono::milliseconds(static_cast<long long>(o.duration_s * 1000));
-  wait_until_stopped(duration, &input_done);
-  (*input)->interrupt();
-  reader.join();
+  pump_until_stopped(**input, **broadcaster, o.duration_s);
   (*broadcaster)->stop();
   return 0;
 }

@@ -4,12 +4,11 @@
 
 #include "commands.hpp"
 #include "console.hpp"
+#include "input_pump.hpp"
 #include "p2plive/broadcaster.hpp"
 #include "p2plive/media_input.hpp"
 #include "p2plive/viewer.hpp"
 
-#include <atomic>
-#include <thread>
 
 namespace p2plive::cli {
 namespace {
@@ -53,11 +52,6 @@ int run_demo(const DemoOptions& o) {
     viewers.push_back(std::move(viewer).value());
   }
 
-  std::atomic<bool> input_done{false};
-  std::thread reader([&] {
-    while (auto packet = (*input)->read()) (*broadcaster)->push(std::move(*packet));
-    input_done = true;
-  });
   auto report = [&] {
     const auto b = (*broadcaster)->stats();
     std::printf("broadcaster: %llu peers, %.0f kB up |", static_cast<unsigned long long>(b.peers),
@@ -70,11 +64,7 @@ int run_demo(const DemoOptions& o) {
     std::printf("\n");
     std::fflush(stdout);
   };
-  std::optional<std::chrono::milliseconds> duration;
-  if (o.duration_s > 0) duration = std::chrono::milliseconds(static_cast<long long>(o.duration_s * 1000));
-  wait_until_stopped(duration, &input_done, report);
-  (*input)->interrupt();
-  reader.join();
+  pump_until_stopped(**input, **broadcaster, o.duration_s, report);
   for (auto& v : viewers) v->stop();
   (*broadcaster)->stop();
   return 0;

@@ -4,7 +4,7 @@ import os
 import socket
 import subprocess
 
-from harness import check, fail, parse_args, passed
+from harness import check, parse_args, passed
 
 args = parse_args()
 wd = args.workdir

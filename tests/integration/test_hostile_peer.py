@@ -4,7 +4,7 @@ forged_rejected, never forward them (their neighbours see none), and never write
 import os
 import signal
 
-from harness import (TEST_SOURCE, check, ffprobe, first_line, free_udp_port, parse_args, passed, start, stats_lines,
+from harness import (check, ffprobe, free_udp_port, parse_args, passed, start, start_broadcaster, stats_lines,
                      ts_packets, wait_exit, wait_for)
 
 VIEWERS = 6
@@ -20,12 +20,7 @@ def path(name):
     return os.path.join(wd, name)
 
 
-start([p2plive, "keygen", "--out", path("stream.key")], wd, "keygen").wait(30)
-port = free_udp_port()
-broadcaster = start([p2plive, "broadcast", "--key", path("stream.key"), "--input", TEST_SOURCE,
-                     "--listen", f"127.0.0.1:{port}", "--record", path("published.ts"),
-                     "--stats", path("broadcaster.jsonl")], wd, "broadcaster")
-link = wait_for(lambda: first_line(path("broadcaster.out")), 30, "the broadcaster's link")
+broadcaster, link, port = start_broadcaster(p2plive, wd)
 
 viewers = []
 for i in range(VIEWERS):

@@ -7,8 +7,8 @@ import os
 import signal
 import time
 
-from harness import (SANITIZED, TEST_SOURCE, check, ffprobe, first_line, first_video_packet_is_keyframe, free_udp_port,
-                     parse_args, passed, start, stats_lines, ts_packets, wait_exit, wait_for)
+from harness import (SANITIZED, check, ffprobe, first_video_packet_is_keyframe,
+                     parse_args, passed, start, start_broadcaster, stats_lines, ts_packets, wait_exit)
 
 VIEWERS = 6 if SANITIZED else 20
 WATCH_S = 20.0
@@ -23,12 +23,7 @@ def path(name):
     return os.path.join(wd, name)
 
 
-start([p2plive, "keygen", "--out", path("stream.key")], wd, "keygen").wait(30)
-port = free_udp_port()
-broadcaster = start([p2plive, "broadcast", "--key", path("stream.key"), "--input", TEST_SOURCE,
-                     "--listen", f"127.0.0.1:{port}", "--record", path("published.ts"),
-                     "--stats", path("broadcaster.jsonl")], wd, "broadcaster")
-link = wait_for(lambda: first_line(path("broadcaster.out")), 30, "the broadcaster's link")
+broadcaster, link, port = start_broadcaster(p2plive, wd)
 check(link.startswith("p2plive:1:") and f"p=127.0.0.1:{port}" in link, f"unexpected link {link!r}")
 
 viewers = []
