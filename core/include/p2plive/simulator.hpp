@@ -41,7 +41,7 @@ struct Report {
   std::uint64_t chunks_expected = 0;  // chunks each viewer should have had on time, summed
   std::uint64_t chunks_on_time = 0;
   std::uint64_t viewers_never_joined = 0;
-  double min_viewer_received = 1;     // the worst viewer's share of its chunks received at all
+  double min_viewer_received = 1;     // the worst honest viewer's share of its chunks received at all
   double max_stall_ms = 0;            // the longest any viewer went without a new chunk, after its warm-up
   double broadcaster_upload_ratio = 0;  // broadcaster upload / stream bitrate
   int max_hops = 0;

@@ -23,6 +23,7 @@ struct Peer {
   wire::Role role = wire::Role::viewer;
   bool is_parent = false;
   bool is_child = false;
+  bool forwards = true;  // it said it takes children of its own
   std::uint8_t depth = wire::unknown_depth;
   std::uint8_t free_slots = 0;
   std::uint64_t have_base = 0;

@@ -45,15 +45,35 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   }
   peer.said_hello = true;
   peer.role = m.role;
+  peer.forwards = m.forwards;
   bool accepted = false;
   if (m.subscribe) {
-    const bool can_take = peer.is_child || (child_count() < config_.max_children && my_depth() != wire::unknown_depth &&
-                                            !peer.is_parent);
-    peer.is_child = accepted = can_take;
+    peer.is_child = accepted = peer.is_child || take_child(peer, now);
   } else {
     peer.is_child = false;  // a plain hello from a child means it left us for another parent
   }
   send(from, welcome_for(from, m.nonce, accepted));
+}
+
+// Slots near the root are the swarm's scarcest: a peer that forwards nothing may not take a node's last
+// slot, and a full node makes room for a forwarder by releasing a child that does not forward.
+bool Swarm::take_child(Peer& peer, Time now) {
+  if (my_depth() == wire::unknown_depth || peer.is_parent) return false;
+  const auto children = child_count();
+  if (children < config_.max_children) {
+    const bool last_slot = children + 1 == config_.max_children && config_.max_children > 1;
+    return peer.forwards || !last_slot;
+  }
+  if (!peer.forwards) return false;
+  Peer* leaf = nullptr;
+  peers_.for_each([&](Peer& p) {
+    if (p.is_child && !p.forwards && (!leaf || p.endpoint < leaf->endpoint)) leaf = &p;
+  });
+  if (!leaf) return false;
+  leaf->is_child = false;
+  send(leaf->endpoint, welcome_for(leaf->endpoint, 0, false));  // it will find another parent
+  (void)now;
+  return true;
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
@@ -72,13 +92,13 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   }
   if (parent_ && *parent_ != from) {
     if (!(was_pending && switching_)) {
-      send(from, wire::Hello{config_.role, false, nonce_});  // we found a parent meanwhile: release this one
+      send(from, hello(false));  // we found a parent meanwhile: release this one
       return;
     }
     // Moving up the tree: take the new parent, then release the old one.
     if (auto* old = peers_.find(*parent_)) {
       old->is_parent = false;
-      send(old->endpoint, wire::Hello{config_.role, false, nonce_});
+      send(old->endpoint, hello(false));
     }
     parent_.reset();
   }
@@ -239,7 +259,7 @@ void Swarm::maintain_parent(Time now) {
   if (parent_) {
     // Subscribing again is the keepalive: it also tells the parent we still want the stream.
     if (hello_due) {
-      send(*parent_, wire::Hello{config_.role, true, nonce_});
+      send(*parent_, hello(true));
       last_hello_ = now;
     }
     // Trees built during a flash crowd come out deep; now and then, move up if a peer two levels closer
@@ -264,7 +284,7 @@ void Swarm::maintain_parent(Time now) {
   // depth and room, and once a second ask the bootstrap peers to take us.
   if (hello_due) {
     last_hello_ = now;
-    for (const auto& b : config_.bootstrap) send(b, wire::Hello{config_.role, true, nonce_});
+    for (const auto& b : config_.bootstrap) send(b, hello(true));
   }
   std::vector<Endpoint> unknown;
   peers_.for_each([&](Peer& p) {
@@ -275,7 +295,7 @@ void Swarm::maintain_parent(Time now) {
   std::shuffle(unknown.begin(), unknown.end(), rng_);
   for (std::size_t i = 0; i < unknown.size() && i < 4; ++i) {
     peers_.find(unknown[i])->last_subscribe_attempt = now;
-    send(unknown[i], wire::Hello{config_.role, false, nonce_});
+    send(unknown[i], hello(false));
   }
 }
 
@@ -299,7 +319,7 @@ void Swarm::subscribe(Peer& candidate, Time now) {
   candidate.last_subscribe_attempt = now;
   pending_parent_ = candidate.endpoint;
   pending_since_ = now;
-  send(candidate.endpoint, wire::Hello{config_.role, true, nonce_});
+  send(candidate.endpoint, hello(true));
 }
 
 void Swarm::drop_parent(Time now) {
@@ -457,6 +477,10 @@ std::uint8_t Swarm::free_slots() const {
   if (my_depth() == wire::unknown_depth) return 0;
   const auto used = child_count();
   return static_cast<std::uint8_t>(used >= config_.max_children ? 0 : std::min<std::size_t>(255, config_.max_children - used));
+}
+
+wire::Hello Swarm::hello(bool subscribe) const {
+  return wire::Hello{config_.role, subscribe, nonce_, config_.max_children > 0};
 }
 
 wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, bool accepted) {

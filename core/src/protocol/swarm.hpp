@@ -127,6 +127,8 @@ class Swarm {
   std::uint8_t my_depth() const;
   std::uint8_t free_slots() const;
   std::size_t child_count() const;
+  wire::Hello hello(bool subscribe) const;
+  bool take_child(Peer& peer, Time now);
   wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, bool accepted);
   void send(const Endpoint& to, const wire::Message& message);
   void send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls = SendClass::control);

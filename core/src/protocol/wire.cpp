@@ -101,7 +101,7 @@ struct Encoder {
   void operator()(const Hello& m) {
     header(w, tag, Type::hello);
     w.u8(static_cast<std::uint8_t>(m.role));
-    w.u8(m.subscribe ? 1 : 0);
+    w.u8(static_cast<std::uint8_t>((m.subscribe ? 1 : 0) | (m.forwards ? 2 : 0)));
     w.u32(m.nonce);
   }
   void operator()(const Welcome& m) {
@@ -157,7 +157,9 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       const auto role = r.u8();
       if (role > static_cast<std::uint8_t>(Role::broadcaster)) return std::nullopt;
       m.role = static_cast<Role>(role);
-      m.subscribe = (r.u8() & 1) != 0;
+      const auto flags = r.u8();
+      m.subscribe = (flags & 1) != 0;
+      m.forwards = (flags & 2) != 0;
       m.nonce = r.u32();
       return m;
     }

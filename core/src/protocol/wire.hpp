@@ -36,6 +36,7 @@ struct Hello {
   Role role = Role::viewer;
   bool subscribe = false;
   std::uint32_t nonce = 0;
+  bool forwards = true;  // the sender takes children of its own: parents keep their last slot for such peers
 };
 
 // The answer to Hello: whether the subscription was accepted, where the live edge is, and some peers.

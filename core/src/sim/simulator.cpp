@@ -149,9 +149,10 @@ class Simulation {
     auto& p = peers_[index];
     auto c = base_config(wire::Role::viewer);
     c.bootstrap = {endpoint_of(broadcaster_index)};
-    // A viewer offers as many children as its upload carries, as a streamer's upload cap would set it.
+    // A viewer offers as many children as its upload carries with a quarter to spare (for buffer maps,
+    // repair answers and bursts), as an upload cap set by its user would.
     const auto capacity = network_.profile(index).upload_bps / s_.bitrate_bps;
-    c.max_children = s_.fan_out ? 0 : static_cast<std::size_t>(std::clamp(capacity - 0.5, 0.0, 4.0));
+    c.max_children = s_.fan_out ? 0 : static_cast<std::size_t>(std::clamp(capacity / 1.25, 0.0, 4.0));
     c.upload_cap_bps = network_.profile(index).upload_bps * 0.95;
     p.swarm = std::make_unique<Swarm>(std::move(c));
     p.alive = true;
@@ -292,7 +293,7 @@ class Simulation {
       if (counts_on_time(p, publish_times_[seq])) ++expected;
     report_.chunks_expected += expected;
     report_.chunks_on_time += std::min(p.on_time, expected);
-    if (expected >= 100) {  // viewers that stayed at least ~5 s past their warm-up
+    if (expected >= 100 && !p.withholding) {  // honest viewers that stayed ~5 s past their warm-up
       const double share = static_cast<double>(std::min(p.received, expected)) / static_cast<double>(expected);
       report_.min_viewer_received = std::min(report_.min_viewer_received, share);
     }
