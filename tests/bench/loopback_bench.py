@@ -25,6 +25,18 @@ def cpu_seconds(pid):
         return None
 
 
+def poll_joins(viewers, until):
+    """Join: from a viewer's start to the first keyframe's bytes in its --out file (playout starts there)."""
+    while True:
+        now = time.monotonic()
+        for v in viewers:
+            if v["joined"] is None and os.path.exists(v["out"]) and os.path.getsize(v["out"]) > 0:
+                v["joined"] = now - v["started"]
+        if now >= until or all(v["joined"] is not None for v in viewers):
+            return
+        time.sleep(0.005)
+
+
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(p * (len(values) - 1) + 0.5))] if values else 0
@@ -46,7 +58,7 @@ def main():
 
     subprocess.run([args.p2plive, "keygen", "--out", p("k.key")], check=True, capture_output=True)
     port = free_udp_port()
-    source = "lavfi:testsrc2=size=1280x720:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
+    source = "lavfi:testsrc2=size=640x360:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
     procs = []
     broadcaster = subprocess.Popen([args.p2plive, "broadcast", "--key", p("k.key"), "--input", source,
                                     "--listen", f"127.0.0.1:{port}", "--video-bitrate", str(args.bitrate_kbps),
@@ -64,14 +76,8 @@ def main():
                                 stdout=subprocess.DEVNULL, stderr=open(p(f"v{i}.err"), "w"))
         procs.append(proc)
         viewers.append({"proc": proc, "out": out, "started": started, "joined": None, "cpu": None})
-        time.sleep(0.05)
-    # Join: from the process start to the first keyframe's bytes in its --out file (playout starts there).
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(v["joined"] is None for v in viewers):
-        for v in viewers:
-            if v["joined"] is None and os.path.exists(v["out"]) and os.path.getsize(v["out"]) > 0:
-                v["joined"] = time.monotonic() - v["started"]
-        time.sleep(0.01)
+        poll_joins(viewers, time.monotonic() + 0.05)
+    poll_joins(viewers, time.monotonic() + 15)
     for v in viewers:
         v["cpu_start"] = cpu_seconds(v["proc"].pid)
     measure_from = time.monotonic()

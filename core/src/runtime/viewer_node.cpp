@@ -42,8 +42,12 @@ class ViewerNode final : public Viewer {
 
  private:
   void on_verified(const Chunk& chunk) {
-    const double delay_ms = static_cast<double>(unix_now_us() - static_cast<std::int64_t>(chunk.timestamp_us)) / 1000.0;
-    delays_.add(delay_ms);
+    const auto now_us = unix_now_us();
+    // Chunks published before this viewer received its first one are its join catch-up (from the last
+    // keyframe), not the swarm's delay.
+    if (first_chunk_us_ == 0) first_chunk_us_ = now_us;
+    if (static_cast<std::int64_t>(chunk.timestamp_us) >= first_chunk_us_)
+      delays_.add(static_cast<double>(now_us - static_cast<std::int64_t>(chunk.timestamp_us)) / 1000.0);
     playout_.push(chunk, steady_now());
     deliver();
   }
@@ -89,6 +93,7 @@ class ViewerNode final : public Viewer {
   asio::steady_timer playout_timer_;
   Playout playout_;
   DelayWindow delays_;
+  std::int64_t first_chunk_us_ = 0;
   std::uint64_t bytes_out_ = 0;
 };
 
