@@ -1,7 +1,6 @@
 #include "p2p-output.hpp"
 
 #include <algorithm>
-#include <array>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -75,10 +74,6 @@ Bootstrap parse_server(std::string_view server) {
     bootstrap.peers.push_back(*peer);
   }
   return bootstrap;
-}
-
-bool is_unspecified(const Endpoint& endpoint) {
-  return endpoint.address == Endpoint::v4(0, 0).address || endpoint.address == std::array<std::uint8_t, 16>{};
 }
 
 std::int64_t unix_ms_now() {
@@ -182,7 +177,7 @@ bool P2POutput::start() {
   Link link{key->public_key(), bootstrap.peers, bootstrap.trackers};
   if (link.peers.empty() && link.trackers.empty()) {
     Endpoint reachable = local;
-    if (is_unspecified(local)) {
+    if (local.is_unspecified()) {
       reachable = Endpoint::loopback(local.port);
       log_(LOG_WARNING,
            "the viewer link can only name %s, which works on this computer alone; put your public HOST:PORT "

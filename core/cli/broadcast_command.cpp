@@ -24,8 +24,7 @@ struct BroadcastOptions {
 // The link viewers use to reach this node: a wildcard listen address becomes loopback here, and the
 // streamer makes the public link with `p2plive link --peer PUBLIC_IP:PORT`.
 Link link_for(const SecretKey& key, Endpoint local, const std::vector<std::string>& trackers) {
-  if (local.address == Endpoint::v4(0, 0).address || local.address == Endpoint{}.address)
-    local = Endpoint::loopback(local.port);
+  if (local.is_unspecified()) local = Endpoint::loopback(local.port);
   return Link{key.public_key(), {local}, trackers};
 }
 

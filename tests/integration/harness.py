@@ -33,6 +33,11 @@ def parse_args():
     return args
 
 
+def in_workdir(workdir):
+    """A function that names a file in the test's work folder."""
+    return lambda name: os.path.join(workdir, name)
+
+
 def start(cmd, workdir, name):
     """Starts a process whose output goes to NAME.out/.err in workdir; it is killed when the test exits."""
     out = open(os.path.join(workdir, name + ".out"), "wb")

@@ -4,7 +4,7 @@ forged_rejected, never forward them (their neighbours see none), and never write
 import os
 import signal
 
-from harness import (check, ffprobe, free_udp_port, parse_args, passed, start, start_broadcaster, stats_lines,
+from harness import (check, ffprobe, free_udp_port, parse_args, passed, start, in_workdir, start_broadcaster, stats_lines,
                      ts_packets, wait_exit, wait_for)
 
 VIEWERS = 6
@@ -14,12 +14,7 @@ WATCH_S = 12.0
 args = parse_args()
 wd = args.workdir
 p2plive = args.p2plive
-
-
-def path(name):
-    return os.path.join(wd, name)
-
-
+path = in_workdir(wd)
 broadcaster, link, port = start_broadcaster(p2plive, wd)
 
 viewers = []

@@ -8,7 +8,7 @@ import signal
 import time
 
 from harness import (SANITIZED, check, ffprobe, first_video_packet_is_keyframe,
-                     parse_args, passed, start, start_broadcaster, stats_lines, ts_packets, wait_exit)
+                     parse_args, passed, start, in_workdir, start_broadcaster, stats_lines, ts_packets, wait_exit)
 
 VIEWERS = 6 if SANITIZED else 20
 WATCH_S = 20.0
@@ -17,12 +17,7 @@ LATE_JOIN_S = 6.0
 args = parse_args()
 wd = args.workdir
 p2plive = args.p2plive
-
-
-def path(name):
-    return os.path.join(wd, name)
-
-
+path = in_workdir(wd)
 broadcaster, link, port = start_broadcaster(p2plive, wd)
 check(link.startswith("p2plive:1:") and f"p=127.0.0.1:{port}" in link, f"unexpected link {link!r}")
 

@@ -22,6 +22,8 @@ struct Endpoint {
   static Result<Endpoint> parse(std::string_view text);
 
   bool is_v4() const;
+  // 0.0.0.0 or [::]: a listen address that names no host viewers could reach.
+  bool is_unspecified() const;
   std::string to_string() const;
   friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
   // Equality is on every hot path of the protocol (peer lookups): compare as two words and a port.

@@ -53,6 +53,8 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
   return Errc::endpoint_bad_format;
 }
 
+bool Endpoint::is_unspecified() const { return address == v4(0, 0).address || address == Endpoint{}.address; }
+
 std::string Endpoint::to_string() const {
   char text[INET6_ADDRSTRLEN] = {};
   if (is_v4()) {

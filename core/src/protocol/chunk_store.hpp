@@ -35,7 +35,6 @@ class ChunkStore {
 
   // Fragments still missing from a partial chunk (all bits set if there is no partial entry).
   std::uint16_t missing_fragments(std::uint64_t seq) const;
-  bool is_partial(std::uint64_t seq) const { return partial_.count(seq) != 0; }
   // Bit i: holds chunk base + i.
   std::vector<bool> have_bits(std::uint64_t base, std::size_t count) const;
   // Sequence numbers in [from, to] this store lacks, lowest first, at most `limit` of them.

@@ -28,6 +28,7 @@ struct Peer {
   std::uint8_t free_slots = 0;
   std::uint64_t have_base = 0;
   std::vector<bool> have_bits;
+  std::optional<std::uint64_t> newest_have;  // the newest chunk its last buffer map listed
   std::uint32_t forged_chunks = 0;
   std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment
   Time avoid_until{0};                    // a parent that went silent is not chosen again before this
@@ -55,6 +56,10 @@ class PeerTable {
   template <class F>
   void for_each(F&& f) {
     for (auto& [endpoint, peer] : peers_) f(peer);
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [endpoint, peer] : peers_) f(peer);
   }
   std::size_t size() const { return peers_.size(); }
 

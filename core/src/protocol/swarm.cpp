@@ -48,7 +48,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   peer.forwards = m.forwards;
   bool accepted = false;
   if (m.subscribe) {
-    peer.is_child = accepted = peer.is_child || take_child(peer, now);
+    peer.is_child = accepted = peer.is_child || take_child(peer);
   } else {
     peer.is_child = false;  // a plain hello from a child means it left us for another parent
   }
@@ -57,7 +57,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
 
 // Slots near the root are the swarm's scarcest: a peer that forwards nothing may not take a node's last
 // slot, and a full node makes room for a forwarder by releasing a child that does not forward.
-bool Swarm::take_child(Peer& peer, Time now) {
+bool Swarm::take_child(Peer& peer) {
   if (my_depth() == wire::unknown_depth || peer.is_parent) return false;
   const auto children = child_count();
   if (children < config_.max_children) {
@@ -72,7 +72,6 @@ bool Swarm::take_child(Peer& peer, Time now) {
   if (!leaf) return false;
   leaf->is_child = false;
   send(leaf->endpoint, welcome_for(leaf->endpoint, 0, false));  // it will find another parent
-  (void)now;
   return true;
 }
 
@@ -142,8 +141,10 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   peer.free_slots = m.free_slots;
   peer.have_base = m.base_seq;
   peer.have_bits = m.bits;
+  peer.newest_have.reset();
   for (std::size_t i = m.bits.size(); i-- > 0;) {
     if (!m.bits[i]) continue;
+    peer.newest_have = m.base_seq + i;
     note_newest(m.base_seq + i, now);
     break;
   }
@@ -181,8 +182,7 @@ void Swarm::note_newest(std::uint64_t seq, Time now) {
 void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   const auto seq = chunk.seq.value;
   note_newest(seq, now);
-  missing_since_.erase(seq);
-  last_request_.erase(seq);
+  holes_.erase(seq);
   if (!is_broadcaster(config_)) {
     ++stats_.chunks_received;
     if (!want_from_ || seq < *want_from_) want_from_ = want_from_ ? std::min(*want_from_, seq) : seq;
@@ -365,15 +365,8 @@ void Swarm::repair(Time now) {
   // parent, the newest chunk anyone claims to have bounds what we look for.
   std::uint64_t horizon = store_.empty() ? *want_from_ : store_.latest_seq();
   const Peer* parent = parent_ ? peers_.find(*parent_) : nullptr;
-  if (!parent || store_.empty()) peers_.for_each([&](Peer& p) {
-    if (!p.have_bits.empty()) {
-      for (std::size_t i = p.have_bits.size(); i-- > 0;) {
-        if (p.have_bits[i]) {
-          horizon = std::max(horizon, p.have_base + i);
-          break;
-        }
-      }
-    }
+  if (!parent || store_.empty()) peers_.for_each([&](const Peer& p) {
+    if (p.newest_have) horizon = std::max(horizon, *p.newest_have);
   });
   std::uint64_t from = std::max(*want_from_, store_.floor_seq());
   if (horizon >= config_.repair_window_chunks && from < horizon - config_.repair_window_chunks + 1)
@@ -382,16 +375,15 @@ void Swarm::repair(Time now) {
   std::size_t sent = 0;
   for (const auto seq : store_.missing(from, horizon, 4 * config_.max_requests_per_tick)) {
     if (sent >= config_.max_requests_per_tick) break;
-    auto [it, inserted] = missing_since_.try_emplace(seq, now);
-    if (now - it->second < config_.repair_delay) continue;
-    auto& request = last_request_[seq];
-    if (request.attempts > 0 && now - request.at < config_.repair_retry) continue;
+    auto& hole = holes_.try_emplace(seq, Hole{now}).first->second;
+    if (now - hole.missing_since < config_.repair_delay) continue;
+    if (hole.attempts > 0 && now - hole.requested_at < config_.repair_retry) continue;
 
     // Ask the parent if it has it, otherwise any viewer that says it does: the broadcaster's upload is the
     // scarcest in the swarm, so it is asked only when nobody else has the chunk.
     const Endpoint* source = nullptr;
     // Only the first attempt goes to the parent: a parent busy pushing may keep dropping repair answers.
-    if (parent && parent->has_chunk(seq) && request.attempts == 0) {
+    if (parent && parent->has_chunk(seq) && hole.attempts == 0) {
       source = &parent->endpoint;
     } else {
       // Peers that ignore our requests (withholding, or overloaded) are asked only when nobody else can be.
@@ -411,16 +403,15 @@ void Swarm::repair(Time now) {
       else if (!unresponsive.empty()) source = unresponsive[rng_() % unresponsive.size()];
     }
     if (!source) continue;
-    request.at = now;
-    ++request.attempts;
+    hole.requested_at = now;
+    ++hole.attempts;
     ++stats_.requests_sent;
     ++sent;
     if (auto* asked = peers_.find(*source)) ++asked->unanswered_requests;
     send(*source, wire::Request{seq, store_.missing_fragments(seq)});
   }
   // Forget bookkeeping for holes that fell out of the window.
-  while (!missing_since_.empty() && missing_since_.begin()->first < from) missing_since_.erase(missing_since_.begin());
-  while (!last_request_.empty() && last_request_.begin()->first < from) last_request_.erase(last_request_.begin());
+  holes_.erase(holes_.begin(), holes_.lower_bound(from));
 }
 
 // ---- outputs -------------------------------------------------------------------------------------------
@@ -452,7 +443,7 @@ SwarmStats Swarm::stats(Time now) const {
   s.send_queue_dropped = send_queue_.dropped();
   s.peers = 0;
   s.children = 0;
-  const_cast<PeerTable&>(peers_).for_each([&](Peer& p) {
+  peers_.for_each([&](const Peer& p) {
     if (p.heard && now - p.last_heard <= config_.peer_timeout) ++s.peers;
     if (p.is_child) ++s.children;
   });
@@ -469,7 +460,7 @@ std::uint8_t Swarm::my_depth() const {
 
 std::size_t Swarm::child_count() const {
   std::size_t n = 0;
-  const_cast<PeerTable&>(peers_).for_each([&](Peer& p) { n += p.is_child ? 1 : 0; });
+  peers_.for_each([&](const Peer& p) { n += p.is_child ? 1 : 0; });
   return n;
 }
 

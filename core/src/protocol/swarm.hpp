@@ -128,7 +128,7 @@ class Swarm {
   std::uint8_t free_slots() const;
   std::size_t child_count() const;
   wire::Hello hello(bool subscribe) const;
-  bool take_child(Peer& peer, Time now);
+  bool take_child(Peer& peer);
   wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, bool accepted);
   void send(const Endpoint& to, const wire::Message& message);
   void send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls = SendClass::control);
@@ -152,12 +152,13 @@ class Swarm {
   std::uint8_t parent_depth_ = wire::unknown_depth;
 
   std::optional<std::uint64_t> want_from_;  // lowest seq this viewer still wants (its join point)
-  std::map<std::uint64_t, Time> missing_since_;
-  struct RequestState {
-    Time at;
+  // Holes being repaired: when each was first seen missing, and the requests made for it so far.
+  struct Hole {
+    Time missing_since;
+    Time requested_at{0};
     std::uint32_t attempts = 0;
   };
-  std::map<std::uint64_t, RequestState> last_request_;
+  std::map<std::uint64_t, Hole> holes_;
 
   Time next_tick_{0};
   Time last_hello_{-3600s};

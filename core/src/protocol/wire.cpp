@@ -95,6 +95,18 @@ std::optional<std::vector<Endpoint>> read_endpoints(Reader& r) {
   return list;
 }
 
+// The fields before a fragment's body, for Encoder and encode_fragment alike.
+void fragment_header(Writer& w, const StreamTag& tag, std::uint64_t seq, std::uint64_t timestamp_us, std::uint8_t flags,
+                     std::uint16_t payload_size, std::uint8_t index, std::uint8_t count) {
+  header(w, tag, Type::fragment);
+  w.u64(seq);
+  w.u64(timestamp_us);
+  w.u8(flags);
+  w.u16(payload_size);
+  w.u8(index);
+  w.u8(count);
+}
+
 struct Encoder {
   Writer& w;
   const StreamTag& tag;
@@ -119,13 +131,7 @@ struct Encoder {
     endpoints(w, m.peers);
   }
   void operator()(const Fragment& m) {
-    header(w, tag, Type::fragment);
-    w.u64(m.seq);
-    w.u64(m.timestamp_us);
-    w.u8(m.flags);
-    w.u16(m.payload_size);
-    w.u8(m.index);
-    w.u8(m.count);
+    fragment_header(w, tag, m.seq, m.timestamp_us, m.flags, m.payload_size, m.index, m.count);
     w.bytes(m.body);
   }
   void operator()(const Have& m) {
@@ -262,13 +268,8 @@ std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chu
   std::vector<std::uint8_t> out;
   out.reserve(header_size + fragment_header_size + (end - begin));
   Writer w(out);
-  header(w, tag, Type::fragment);
-  w.u64(chunk.seq.value);
-  w.u64(chunk.timestamp_us);
-  w.u8(chunk.flags);
-  w.u16(static_cast<std::uint16_t>(payload));
-  w.u8(static_cast<std::uint8_t>(index));
-  w.u8(static_cast<std::uint8_t>(fragment_count(payload)));
+  fragment_header(w, tag, chunk.seq.value, chunk.timestamp_us, chunk.flags, static_cast<std::uint16_t>(payload),
+                  static_cast<std::uint8_t>(index), static_cast<std::uint8_t>(fragment_count(payload)));
   // The body spans the end of the payload and the start of the signature.
   if (begin < payload) out.insert(out.end(), chunk.payload.begin() + static_cast<std::ptrdiff_t>(begin),
                                   chunk.payload.begin() + static_cast<std::ptrdiff_t>(std::min(end, payload)));

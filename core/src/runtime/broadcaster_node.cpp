@@ -77,7 +77,7 @@ class BroadcasterNode final : public Broadcaster {
   }
 
   Stats stats() const override { return runtime_.snapshot(); }
-  Endpoint local_endpoint() const override { return const_cast<NodeRuntime&>(runtime_).host().local_endpoint(); }
+  Endpoint local_endpoint() const override { return runtime_.host().local_endpoint(); }
 
  private:
   // Makes room by dropping queued video (audio goes last: a gap in sound is worse than a frozen frame).

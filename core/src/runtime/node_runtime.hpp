@@ -32,6 +32,7 @@ class NodeRuntime {
 
   asio::io_context& io() { return io_; }
   SwarmHost& host() { return *host_; }
+  const SwarmHost& host() const { return *host_; }
   Stats snapshot() const;
   void log(LogLevel level, std::string_view message) const {
     if (log_) log_(level, message);

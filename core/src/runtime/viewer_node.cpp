@@ -38,7 +38,7 @@ class ViewerNode final : public Viewer {
     runtime_.stop([this] { playout_timer_.cancel(); });
   }
   Stats stats() const override { return runtime_.snapshot(); }
-  Endpoint local_endpoint() const override { return const_cast<NodeRuntime&>(runtime_).host().local_endpoint(); }
+  Endpoint local_endpoint() const override { return runtime_.host().local_endpoint(); }
 
  private:
   void on_verified(const Chunk& chunk) {

@@ -288,9 +288,11 @@ class Simulation {
   void account(std::size_t index) {
     auto& p = peers_[index];
     if (index == broadcaster_index) return;
-    std::uint64_t expected = 0;
-    for (std::size_t seq = 0; seq < publish_times_.size(); ++seq)
-      if (counts_on_time(p, publish_times_[seq])) ++expected;
+    // The chunks counts_on_time() accepts: published in [joined + warmup, end - deadline], times sorted.
+    const Time end = p.left >= Time{0} ? p.left : s_.duration;
+    const auto first = std::lower_bound(publish_times_.begin(), publish_times_.end(), p.joined + s_.warmup);
+    const auto last = std::upper_bound(first, publish_times_.end(), end - s_.on_time_deadline);
+    const auto expected = static_cast<std::uint64_t>(last - first);
     report_.chunks_expected += expected;
     report_.chunks_on_time += std::min(p.on_time, expected);
     if (expected >= 100 && !p.withholding) {  // honest viewers that stayed ~5 s past their warm-up
