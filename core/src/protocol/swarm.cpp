@@ -190,7 +190,7 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   peers_.for_each([&](Peer& p) {
     if (p.is_child && (!from || p.endpoint != *from) && !p.has_chunk(seq)) push_chunk(chunk, p.endpoint, 0xffff, SendClass::push);
   });
-  auto shared = std::make_shared<const Chunk>(std::move(chunk));
+  auto shared = config_.intern ? config_.intern(std::move(chunk)) : std::make_shared<const Chunk>(std::move(chunk));
   if (!is_broadcaster(config_)) events_.push_back(ChunkVerified{shared, from ? *from : Endpoint{}});
   store_.insert_verified(std::move(shared));
 }

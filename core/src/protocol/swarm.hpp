@@ -58,6 +58,9 @@ struct SwarmConfig {
   // Checks a reassembled chunk. Empty means Ed25519 against stream_key; the simulator injects a cheaper
   // check so that 100,000 simulated peers do not spend their time in signature arithmetic.
   std::function<bool(const Chunk&)> verify;
+  // Turns a verified chunk into the shared copy the store keeps. Empty means a fresh allocation; the
+  // simulator hands every peer the broadcaster's copy, so 100,000 stores share one payload per chunk.
+  std::function<std::shared_ptr<const Chunk>(Chunk&&)> intern;
 };
 
 // A chunk whose signature checked out; it may now go to a player.
