@@ -36,15 +36,30 @@ static_assert(offsetof(OutputInfo291, protocols) == sizeof(obs_output_info),
 inline constexpr std::uint32_t connect_info_server_url = 0;
 inline constexpr std::uint32_t connect_info_stream_key = 2;
 
+inline constexpr std::uint32_t obs_29_1_version = MAKE_SEMANTIC_VERSION(29, 1, 0);
+
+// The size to register a struct with: libobs before 29.1 rejects the longer layout, 29.1 and later require
+// it. Pure, so the choice is tested for every version without loading that libobs.
+constexpr std::size_t registration_size(std::uint32_t runtime_version, std::size_t size_29_0,
+                                        std::size_t size_29_1) {
+  return runtime_version >= obs_29_1_version ? size_29_1 : size_29_0;
+}
+constexpr std::size_t service_info_size(std::uint32_t runtime_version) {
+  return registration_size(runtime_version, sizeof(obs_service_info), sizeof(ServiceInfo291));
+}
+constexpr std::size_t output_info_size(std::uint32_t runtime_version) {
+  return registration_size(runtime_version, sizeof(obs_output_info), sizeof(OutputInfo291));
+}
+
 // True when the running libobs knows the 29.1 registration structs.
-inline bool runtime_has_obs_29_1() { return obs_get_version() >= MAKE_SEMANTIC_VERSION(29, 1, 0); }
+inline bool runtime_has_obs_29_1() { return obs_get_version() >= obs_29_1_version; }
 
 inline void register_service(const ServiceInfo291& info) {
-  obs_register_service_s(&info.base, runtime_has_obs_29_1() ? sizeof(ServiceInfo291) : sizeof(obs_service_info));
+  obs_register_service_s(&info.base, service_info_size(obs_get_version()));
 }
 
 inline void register_output(const OutputInfo291& info) {
-  obs_register_output_s(&info.base, runtime_has_obs_29_1() ? sizeof(OutputInfo291) : sizeof(obs_output_info));
+  obs_register_output_s(&info.base, output_info_size(obs_get_version()));
 }
 
 }  // namespace p2plive::plugin

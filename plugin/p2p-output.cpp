@@ -1,10 +1,14 @@
 #include "p2p-output.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
+#include "bootstrap.hpp"
+#include "key-store.hpp"
+#include "module-config.hpp"
 #include "obs-compat.hpp"
 #include "p2p-service.hpp"
 #include "p2plive/endpoint.hpp"
@@ -26,6 +30,7 @@ struct ServiceConfig {
   std::string key;
   std::string server;
   std::string listen;
+  long long upload_cap_kbps = 0;
 };
 
 bool is_p2p_service(obs_service_t* service) {
@@ -41,39 +46,10 @@ ServiceConfig read_service(obs_service_t* service) {
   config.key = obs_data_get_string(settings, setting_key);
   config.server = obs_data_get_string(settings, setting_server);
   config.listen = obs_data_get_string(settings, setting_listen);
+  config.upload_cap_kbps = obs_data_get_int(settings, setting_upload_cap_kbps);
   obs_data_release(settings);
   if (config.listen.empty()) config.listen = default_listen;
   return config;
-}
-
-struct Bootstrap {
-  std::vector<Endpoint> peers;
-  std::vector<std::string> trackers;
-  std::string error;  // localised; empty when every entry parsed
-};
-
-// `server` holds tracker URLs and HOST:PORT peers separated by any whitespace.
-Bootstrap parse_server(std::string_view server) {
-  Bootstrap bootstrap;
-  constexpr std::string_view spaces = " \t\r\n";
-  std::size_t pos = 0;
-  while ((pos = server.find_first_not_of(spaces, pos)) != std::string_view::npos) {
-    const std::size_t end = std::min(server.find_first_of(spaces, pos), server.size());
-    const std::string_view entry = server.substr(pos, end - pos);
-    pos = end;
-    if (entry.find("://") != std::string_view::npos) {
-      bootstrap.trackers.emplace_back(entry);
-      continue;
-    }
-    auto peer = Endpoint::parse(entry);
-    if (!peer) {
-      bootstrap.error = format_message(text("P2PLive.Error.BadServer"), std::string(entry).c_str(),
-                                       peer.error().message().c_str());
-      return bootstrap;
-    }
-    bootstrap.peers.push_back(*peer);
-  }
-  return bootstrap;
 }
 
 std::int64_t unix_ms_now() {
@@ -82,6 +58,18 @@ std::int64_t unix_ms_now() {
 }
 
 P2POutput* self(void* data) { return static_cast<P2POutput*>(data); }
+
+// The core gains an upload cap in its public config in time (the swarm paces sends already); until then
+// a cap is reported as not applied rather than silently dropped.
+template <class Config>
+bool set_upload_cap(Config& config, long long upload_cap_kbps) {
+  if constexpr (requires { config.upload_cap_bps; }) {
+    config.upload_cap_bps = static_cast<double>(upload_cap_kbps) * 1000.0;
+    return true;
+  } else {
+    return upload_cap_kbps <= 0;
+  }
+}
 
 }  // namespace
 
@@ -129,9 +117,21 @@ bool P2POutput::start() {
   const ServiceConfig config = read_service(service);
 
   // Never log the key text itself: only why it was refused.
-  if (config.key.empty()) return fail(text("P2PLive.Error.NoKey"));
-  auto key = SecretKey::parse(config.key);
-  if (!key) return fail(format_message(text("P2PLive.Error.BadKey"), key.error().message().c_str()));
+  std::optional<SecretKey> key;
+  if (config.key.empty()) {
+    // No key in the service: the plugin's own, made on first use (what the dock shows).
+    const auto file = module_config_file(key_file_name);
+    if (!file) return fail(text("P2PLive.Error.NoKey"));
+    auto stored = KeyStore(*file).load_or_create();
+    if (!stored) {
+      return fail(format_message(text("P2PLive.Error.KeyFile"), file->c_str(), stored.error().message().c_str()));
+    }
+    key = std::move(stored).value();
+  } else {
+    auto parsed = SecretKey::parse(config.key);
+    if (!parsed) return fail(format_message(text("P2PLive.Error.BadKey"), parsed.error().message().c_str()));
+    key = std::move(parsed).value();
+  }
 
   auto listen = Endpoint::parse(config.listen);
   if (!listen) {
@@ -158,12 +158,16 @@ bool P2POutput::start() {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
   BroadcasterConfig broadcaster_config{
-      .key = key.value(),
+      .key = *key,
       .listen = *listen,
       .trackers = bootstrap.trackers,
       .log = log_.sink(),
   };
 #pragma GCC diagnostic pop
+  if (!set_upload_cap(broadcaster_config, config.upload_cap_kbps)) {
+    log_(LOG_WARNING, "the upload cap of %lld kbit/s is not applied: this build's core has no upload cap yet",
+         config.upload_cap_kbps);
+  }
   auto started = Broadcaster::start(std::move(broadcaster_config), streams.streams);
   if (!started) {
     if (started.error() == Errc::port_in_use) {
@@ -174,19 +178,14 @@ bool P2POutput::start() {
   std::shared_ptr<Broadcaster> broadcaster = std::move(started).value();
   const Endpoint local = broadcaster->local_endpoint();
 
-  Link link{key->public_key(), bootstrap.peers, bootstrap.trackers};
-  if (link.peers.empty() && link.trackers.empty()) {
-    Endpoint reachable = local;
-    if (local.is_unspecified()) {
-      reachable = Endpoint::loopback(local.port);
-      log_(LOG_WARNING,
-           "the viewer link can only name %s, which works on this computer alone; put your public HOST:PORT "
-           "into the service's Server field",
-           reachable.to_string().c_str());
-    }
-    link.peers.push_back(reachable);
+  const ViewerLink link = make_viewer_link(key->public_key(), bootstrap, local);
+  if (link.local_only) {
+    log_(LOG_WARNING,
+         "the viewer link can only name 127.0.0.1:%u, which works on this computer alone; put your public "
+         "HOST:PORT into the service's Server field",
+         static_cast<unsigned>(local.port));
   }
-  const std::string link_text = link.to_string();
+  const std::string& link_text = link.text;
   log_(LOG_INFO, "broadcasting on UDP %s (%s %dx%d, %s %d Hz)", local.to_string().c_str(),
        codec_name(streams.streams[video_stream_index].codec), streams.streams[video_stream_index].width,
        streams.streams[video_stream_index].height, codec_name(streams.streams[audio_stream_index].codec),

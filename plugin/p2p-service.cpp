@@ -5,6 +5,7 @@
 
 #include <obs-module.h>
 
+#include "encoder-settings.hpp"
 #include "obs-compat.hpp"
 #include "trampoline.hpp"
 
@@ -44,6 +45,7 @@ void get_defaults(obs_data_t* settings) {
   obs_data_set_default_string(settings, setting_listen, default_listen);
   obs_data_set_default_string(settings, setting_server, "");
   obs_data_set_default_string(settings, setting_key, "");
+  obs_data_set_default_int(settings, setting_upload_cap_kbps, 0);
 }
 
 obs_properties_t* get_properties() {
@@ -54,35 +56,15 @@ obs_properties_t* get_properties() {
   obs_property_set_long_description(p, obs_module_text("P2PLive.Listen.Description"));
   p = obs_properties_add_text(props, setting_server, obs_module_text("P2PLive.Server"), OBS_TEXT_MULTILINE);
   obs_property_set_long_description(p, obs_module_text("P2PLive.Server.Description"));
+  p = obs_properties_add_int(props, setting_upload_cap_kbps, obs_module_text("P2PLive.UploadCap"), 0, 10'000'000, 100);
+  obs_property_set_long_description(p, obs_module_text("P2PLive.UploadCap.Description"));
   return props;
 }
 
-// Viewers join at keyframes and the swarm wants no encoder lookahead, so: keyframes at most every 2 s,
-// SPS/PPS before every keyframe, and x264's zerolatency tune unless the user picked a tune.
+// Viewers join at keyframes and the swarm wants no encoder lookahead (encoder-settings.hpp). OBS calls this
+// when it (re)configures the streaming encoders for this service; the streamer sees every change in the dock.
 void apply_encoder_settings(obs_data_t* video, obs_data_t* /*audio*/) {
-  if (!video) return;
-
-  const long long keyint_sec = obs_data_get_int(video, "keyint_sec");
-  if (keyint_sec <= 0 || keyint_sec > max_keyint_sec) {
-    obs_data_set_int(video, "keyint_sec", default_keyint_sec);
-    blog(LOG_INFO, "[p2p-live] keyframe interval set to %lld s (was %lld s, 0 = auto); viewers join at keyframes",
-         default_keyint_sec, keyint_sec);
-  }
-
-  if (!obs_data_get_bool(video, "repeat_headers")) {
-    obs_data_set_bool(video, "repeat_headers", true);
-    blog(LOG_INFO, "[p2p-live] repeat_headers enabled so every keyframe carries its parameter sets");
-  }
-
-  // "tune" means different things to different encoders (NVENC's is hq/ll/ull), so the x264 tune goes
-  // into x264opts, which only obs_x264 reads. An explicit tune, in either place, is left alone.
-  const std::string tune = obs_data_get_string(video, "tune");
-  std::string x264opts = obs_data_get_string(video, "x264opts");
-  if (tune.empty() && x264opts.find("tune=") == std::string::npos) {
-    x264opts += x264opts.empty() ? "tune=zerolatency" : " tune=zerolatency";
-    obs_data_set_string(video, "x264opts", x264opts.c_str());
-    blog(LOG_INFO, "[p2p-live] x264 tune set to zerolatency (x264opts: %s)", x264opts.c_str());
-  }
+  post_notices(apply_live_video_settings(video));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// The p2p-live OBS module: registers the P2P Live service and output, nothing else.
+// The p2p-live OBS module: registers the P2P Live service and output, and (inside OBS Studio) the dock.
 #include <obs-module.h>
 
+#include "frontend.hpp"
 #include "p2p-output.hpp"
 #include "p2p-service.hpp"
 
@@ -13,5 +14,10 @@ MODULE_EXPORT const char* obs_module_description(void) { return obs_module_text(
 bool obs_module_load(void) {
   p2plive::plugin::register_p2p_output();
   p2plive::plugin::register_p2p_service();
+  // Tests check which copy of the module OBS loaded.
+  blog(LOG_INFO, "[p2p-live] loaded from %s", obs_get_module_binary_path(obs_current_module()));
+  p2plive::plugin::frontend_load();
   return true;
 }
+
+void obs_module_unload(void) { p2plive::plugin::frontend_unload(); }

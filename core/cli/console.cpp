@@ -22,6 +22,12 @@ LogSink stderr_log(bool verbose) {
   };
 }
 
+std::string http_url(const Endpoint& e) {
+  if (e.is_unspecified())
+    return e.is_v4() ? "http://" + Endpoint::loopback(e.port).to_string() : "http://[::1]:" + std::to_string(e.port);
+  return "http://" + e.to_string();
+}
+
 void block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);

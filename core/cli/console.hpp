@@ -8,6 +8,7 @@
 #include <string>
 #include <system_error>
 
+#include "p2plive/endpoint.hpp"
 #include "p2plive/log.hpp"
 
 namespace p2plive::cli {
@@ -24,5 +25,11 @@ void block_stop_signals();
 // Waits until a stop signal, `done` becomes true, or `duration` passes. `every_second` runs once a second.
 void wait_until_stopped(std::optional<std::chrono::milliseconds> duration, const std::atomic<bool>* done = nullptr,
                         const std::function<void()>& every_second = {});
+
+// Where watch and demo serve players by default: a fixed port, so the address stays the same between runs.
+// If it is taken (another watch), a free one is used and printed.
+inline constexpr const char* default_http = "127.0.0.1:8090";
+// "http://127.0.0.1:8090" for an HTTP server's address; a wildcard address becomes loopback.
+std::string http_url(const Endpoint& at);
 
 }  // namespace p2plive::cli

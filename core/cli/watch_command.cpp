@@ -1,25 +1,42 @@
-// watch and relay: join a swarm from a link. Watching writes the verified stream; relaying only forwards.
+// watch and relay: join a swarm from a link. Watching serves the verified stream to local players over
+// HTTP (and --out, --play); relaying only forwards.
 #include <cstdio>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "console.hpp"
 #include "output_file.hpp"
+#include "player_launcher.hpp"
+#include "status_line.hpp"
 #include "p2plive/viewer.hpp"
 
 namespace p2plive::cli {
 namespace {
 
 struct WatchOptions {
-  std::string link, listen = "0.0.0.0:0", out, stats;
+  std::string link, listen = "0.0.0.0:0", out, stats, http = default_http;
   double duration_s = 0;
-  bool verbose = false;
+  bool verbose = false, play = false, quiet = false, http_given = false;
 };
+
+std::string join_peers(const Link& link) {
+  std::string out;
+  for (const auto& p : link.peers) out += (out.empty() ? "" : ", ") + p.to_string();
+  return out;
+}
 
 int run_watch(const WatchOptions& o, bool relay) {
   auto link = Link::parse(o.link);
   if (!link) return fail("link", link.error());
   auto listen = Endpoint::parse(o.listen);
   if (!listen) return fail("--listen " + o.listen, listen.error());
+  std::optional<Endpoint> http;
+  if (!relay && o.http != "off") {
+    auto parsed = Endpoint::parse(o.http);
+    if (!parsed) return fail("--http " + o.http, parsed.error());
+    http = *parsed;
+  }
+  if (o.play && !http) return fail("--play", "needs the HTTP server; drop --http off");
 
   std::shared_ptr<OutputFile> out;
   if (!o.out.empty()) {
@@ -34,13 +51,47 @@ int run_watch(const WatchOptions& o, bool relay) {
   config.relay = relay;
   config.stats_path = o.stats;
   config.log = stderr_log(o.verbose);
+  config.http = http;
+  config.http_any_port_if_busy = !o.http_given;
   if (out) config.sink = [out](std::span<const std::uint8_t> bytes, bool) { out->write(bytes); };
   auto viewer = Viewer::start(config);
-  if (!viewer) return fail(std::string(relay ? "relay" : "watch") + " on " + o.listen, viewer.error());
+  if (!viewer) {
+    if (viewer.error() == std::errc::address_in_use)
+      return fail("--http " + o.http, "the TCP port is already in use; pick another with --http HOST:PORT (or --http off)");
+    if (viewer.error().category() != error_category())
+      return fail("--http " + o.http, viewer.error().message() + "; check --http HOST:PORT");
+    return fail(std::string(relay ? "relay" : "watch") + " on " + o.listen, viewer.error());
+  }
+
+  std::optional<PlayerProcess> player;
+  if (auto at = (*viewer)->http_endpoint()) {
+    const auto base = http_url(*at);
+    if (!o.quiet) {
+      std::fprintf(stderr, "p2plive: watching at %s/ (web page)  %s/stream.ts (VLC, mpv, ffplay)  %s/live.m3u8 (HLS)\n",
+                   base.c_str(), base.c_str(), base.c_str());
+    }
+    if (o.play) {
+      player = PlayerProcess::start(base + "/stream.ts");
+      if (!player) {
+        (*viewer)->stop();
+        return fail("--play", std::string("no media player found (looked for ") + player_names +
+                                  " on PATH); install one (apt install mpv), or open " + base + "/ in a browser");
+      }
+      if (!o.quiet) std::fprintf(stderr, "p2plive: playing in %s\n", player->name().c_str());
+    }
+  }
 
   std::optional<std::chrono::milliseconds> duration;
   if (o.duration_s > 0) duration = std::chrono::milliseconds(static_cast<long long>(o.duration_s * 1000));
-  wait_until_stopped(duration);
+  std::atomic<bool> player_closed{false};
+  {
+    StatusReporter status(!o.quiet && isatty(STDERR_FILENO), join_peers(*link));
+    wait_until_stopped(duration, &player_closed, [&] {
+      status.update((*viewer)->status());
+      if (player && player->exited()) player_closed = true;  // closing the player ends the watch
+    });
+  }
+  player.reset();
   (*viewer)->stop();
   return 0;
 }
@@ -54,7 +105,15 @@ Command add_watch(CLI::App& app, bool relay) {
   cmd->add_option("link", o->link, "The viewer link (p2plive:1:...)")->required();
   cmd->add_option("--listen", o->listen, "UDP HOST:PORT to listen on")->capture_default_str();
   cmd->add_option("--stats", o->stats, "Append one JSON stats line a second to FILE");
-  if (!relay) cmd->add_option("--out", o->out, "Write the verified MPEG-TS to FILE (- for stdout)");
+  if (!relay) {
+    cmd->add_option("--out", o->out, "Write the verified MPEG-TS to FILE (- for stdout)");
+    cmd->add_option_function<std::string>(
+           "--http", [o](const std::string& v) { o->http = v, o->http_given = true; },
+           std::string("Serve the stream, HLS, stats and a web player on TCP HOST:PORT, or off (default ") +
+               default_http + ", or a free port if that is taken)");
+    cmd->add_flag("--play", o->play, std::string("Open the stream in ") + player_names + ", the first one found");
+    cmd->add_flag("--quiet", o->quiet, "No status line or addresses, only warnings and errors");
+  }
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");
   cmd->add_flag("--verbose", o->verbose, "Also print informational messages");
   return [o, relay] { return run_watch(*o, relay); };

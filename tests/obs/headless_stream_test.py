@@ -134,13 +134,13 @@ class LineReader:
                 self.seen.append(line)
 
 
-def start_xvfb(children, workdir):
+def start_xvfb(children, workdir, screen="1280x720x24"):
     """Starts Xvfb on a free display (it picks one and tells us via -displayfd). Returns ':N'."""
     if not shutil.which("Xvfb"):
         raise Failure("Xvfb is not installed (apt install xvfb)")
     read_fd, write_fd = os.pipe()
     log = open(os.path.join(workdir, "xvfb.log"), "w")
-    children.spawn("Xvfb", ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+    children.spawn("Xvfb", ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", screen, "-nolisten", "tcp"],
                    pass_fds=(write_fd,), stdout=log, stderr=log)
     os.close(write_fd)
     text = b""

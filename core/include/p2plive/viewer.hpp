@@ -2,9 +2,12 @@
 // viewers, and hands the in-order MPEG-TS stream, starting at a join point, to its media sink.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "p2plive/endpoint.hpp"
 #include "p2plive/error.hpp"
@@ -22,6 +25,23 @@ struct ViewerConfig {
   std::filesystem::path stats_path{};
   MediaSink sink{};
   LogSink log{};
+  // Serve the stream to local players over HTTP: /stream.ts, /live.m3u8, /stats.json and a web page.
+  std::optional<Endpoint> http{};
+  bool http_any_port_if_busy = false;                      // take a free port if http's is in use
+  std::size_t http_client_queue_bytes = 4 * 1024 * 1024;   // a client that falls this far behind is dropped
+};
+
+// What a viewer's status line and web page show, refreshed once a second with the stats.
+struct ViewerStatus {
+  Stats stats;
+  double down_kbit_s = 0;
+  double up_kbit_s = 0;
+  double on_time_percent = 100;   // chunks played / (played + skipped as missing)
+  double behind_live_ms = 0;      // now minus the broadcast time of the last chunk handed to players
+  double buffer_ms = 0;           // stream time verified but held back, waiting for a missing chunk
+  std::uint64_t http_clients = 0;
+  std::uint64_t http_clients_dropped = 0;
+  bool started = false;           // playback has begun (a join point arrived)
 };
 
 class Viewer {
@@ -31,6 +51,12 @@ class Viewer {
   virtual void stop() = 0;
   virtual Stats stats() const = 0;
   virtual Endpoint local_endpoint() const = 0;
+  virtual ViewerStatus status() const = 0;
+  // Where the HTTP server listens, when config.http was set.
+  virtual std::optional<Endpoint> http_endpoint() const = 0;
 };
+
+// The stats and status as one JSON object: the --stats line's fields plus the status figures.
+std::string to_json(const ViewerStatus& status, std::int64_t unix_ms);
 
 }  // namespace p2plive

@@ -1,6 +1,10 @@
-// The viewing node: the swarm verifies chunks, playout orders them, the sink gets the MPEG-TS bytes.
+// The viewing node: the swarm verifies chunks, playout orders them, the sink and the local HTTP server get
+// the MPEG-TS bytes.
 #include <asio/steady_timer.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
 
+#include "http/http_server.hpp"
 #include "p2plive/viewer.hpp"
 #include "playout/playout.hpp"
 #include "runtime/clock.hpp"
@@ -30,15 +34,35 @@ class ViewerNode final : public Viewer {
       if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(*verified->chunk);
     };
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), std::move(on_event))) return ec;
+    if (config_.http && !config_.relay) {
+      http::ServerConfig hc;
+      hc.listen = *config_.http;
+      hc.any_port_if_busy = config_.http_any_port_if_busy;
+      hc.max_client_queue_bytes = config_.http_client_queue_bytes;
+      hc.log = config_.log;
+      // /stats.json is the latest once-a-second snapshot, the same figures as the --stats line.
+      auto server = http::Server::open(runtime_.io(), hc, [this] { return to_json(status(), unix_now_us() / 1000); });
+      if (!server) return server.error();
+      http_ = std::move(server).value();
+      http_endpoint_ = http_->local_endpoint();
+    }
     schedule_playout();
     return runtime_.start(config_.stats_path, [this] { return collect(); });
   }
 
   void stop() override {
-    runtime_.stop([this] { playout_timer_.cancel(); });
+    runtime_.stop([this] {
+      playout_timer_.cancel();
+      if (http_) http_->close();
+    });
   }
   Stats stats() const override { return runtime_.snapshot(); }
   Endpoint local_endpoint() const override { return runtime_.host().local_endpoint(); }
+  std::optional<Endpoint> http_endpoint() const override { return http_endpoint_; }
+  ViewerStatus status() const override {
+    std::lock_guard lock(status_mutex_);
+    return status_;
+  }
 
  private:
   void on_verified(const Chunk& chunk) {
@@ -48,6 +72,7 @@ class ViewerNode final : public Viewer {
     if (first_chunk_us_ == 0) first_chunk_us_ = now_us;
     if (static_cast<std::int64_t>(chunk.timestamp_us) >= first_chunk_us_)
       delays_.add(static_cast<double>(now_us - static_cast<std::int64_t>(chunk.timestamp_us)) / 1000.0);
+    newest_verified_us_ = std::max(newest_verified_us_, chunk.timestamp_us);
     playout_.push(chunk, steady_now());
     deliver();
   }
@@ -55,7 +80,10 @@ class ViewerNode final : public Viewer {
   void deliver() {
     while (auto chunk = playout_.poll_output()) {
       bytes_out_ += chunk->payload.size();
-      if (config_.sink && !config_.relay) config_.sink(chunk->payload, chunk->is_join_point());
+      last_played_us_ = chunk->timestamp_us;
+      if (config_.relay) continue;
+      if (config_.sink) config_.sink(chunk->payload, chunk->is_join_point());
+      if (http_) http_->push(chunk->payload, chunk->is_join_point(), chunk->timestamp_us);
     }
   }
 
@@ -85,7 +113,35 @@ class ViewerNode final : public Viewer {
     out.forged_rejected = s.forged_rejected;
     out.malformed_dropped = s.malformed_dropped;
     out.bytes_out = bytes_out_;
+    update_status(out);
     return out;
+  }
+
+  void update_status(const Stats& s) {
+    const auto now_us = unix_now_us();
+    ViewerStatus v;
+    v.stats = s;
+    if (last_collect_us_ != 0 && now_us > last_collect_us_) {
+      const double seconds = static_cast<double>(now_us - last_collect_us_) / 1e6;
+      v.down_kbit_s = static_cast<double>(s.downloaded_bytes - last_down_) * 8 / 1000 / seconds;
+      v.up_kbit_s = static_cast<double>(s.uploaded_bytes - last_up_) * 8 / 1000 / seconds;
+    }
+    last_collect_us_ = now_us;
+    last_down_ = s.downloaded_bytes;
+    last_up_ = s.uploaded_bytes;
+    const auto judged = s.chunks_played + s.chunks_missing;
+    if (judged > 0) v.on_time_percent = 100.0 * static_cast<double>(s.chunks_played) / static_cast<double>(judged);
+    v.started = playout_.started();
+    if (last_played_us_ != 0) {
+      v.behind_live_ms = static_cast<double>(now_us - static_cast<std::int64_t>(last_played_us_)) / 1000.0;
+      v.buffer_ms = static_cast<double>(newest_verified_us_ - std::min(newest_verified_us_, last_played_us_)) / 1000.0;
+    }
+    if (http_) {
+      v.http_clients = http_->stream_clients();
+      v.http_clients_dropped = http_->clients_dropped();
+    }
+    std::lock_guard lock(status_mutex_);
+    status_ = v;
   }
 
   ViewerConfig config_;
@@ -95,9 +151,30 @@ class ViewerNode final : public Viewer {
   DelayWindow delays_;
   std::int64_t first_chunk_us_ = 0;
   std::uint64_t bytes_out_ = 0;
+  std::uint64_t newest_verified_us_ = 0;  // broadcast times, for the status figures
+  std::uint64_t last_played_us_ = 0;
+  std::int64_t last_collect_us_ = 0;
+  std::uint64_t last_down_ = 0, last_up_ = 0;
+  std::unique_ptr<http::Server> http_;    // after runtime_: destroyed first, while the io_context lives
+  std::optional<Endpoint> http_endpoint_;
+  mutable std::mutex status_mutex_;
+  ViewerStatus status_;
 };
 
 }  // namespace
+
+std::string to_json(const ViewerStatus& v, std::int64_t unix_ms) {
+  auto j = nlohmann::ordered_json::parse(to_json_line(v.stats, unix_ms));
+  j["down_kbit_s"] = v.down_kbit_s;
+  j["up_kbit_s"] = v.up_kbit_s;
+  j["on_time_percent"] = v.on_time_percent;
+  j["behind_live_ms"] = v.behind_live_ms;
+  j["buffer_ms"] = v.buffer_ms;
+  j["http_clients"] = v.http_clients;
+  j["http_clients_dropped"] = v.http_clients_dropped;
+  j["started"] = v.started;
+  return j.dump();
+}
 
 Result<std::unique_ptr<Viewer>> Viewer::start(ViewerConfig config) {
   auto node = std::make_unique<ViewerNode>(std::move(config));

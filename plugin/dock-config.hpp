@@ -1,0 +1,21 @@
+// The dock's own settings, kept beside the key in the plugin's config folder (dock.json). They feed the
+// P2P output beside the main stream, and "Use as main stream" copies them into OBS's streaming service.
+#pragma once
+
+#include <string>
+
+namespace p2plive::plugin {
+
+struct DockConfig {
+  int listen_port = 7000;            // UDP, on every address
+  std::string server;                // trackers and HOST:PORT peers, whitespace separated
+  long long upload_cap_kbps = 0;     // 0: no cap
+  bool shown_once = false;           // the first start shows the dock, later starts keep the user's layout
+
+  std::string listen() const { return "0.0.0.0:" + std::to_string(listen_port); }
+};
+
+DockConfig load_dock_config();
+void save_dock_config(const DockConfig& config);
+
+}  // namespace p2plive::plugin
