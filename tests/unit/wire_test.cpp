@@ -19,14 +19,18 @@ T round_trip(const T& m) {
 }
 
 TEST(Wire, ControlMessagesRoundTrip) {
-  auto h = round_trip(Hello{Role::relay, true, 0xdeadbeef, 3, 5});
+  auto h = round_trip(Hello{Role::relay, true, 0xdeadbeef, 3, 5, 11, 12, 300});
   EXPECT_EQ(h.role, Role::relay);
   EXPECT_TRUE(h.subscribe);
   EXPECT_EQ(h.nonce, 0xdeadbeefu);
   EXPECT_EQ(h.substream, 3);
   EXPECT_EQ(h.home, 5);
+  EXPECT_EQ(h.token, 11u);
+  EXPECT_EQ(h.echo, 12u);
+  EXPECT_EQ(h.padding, 300);
+  EXPECT_EQ(encode(tag, h).size(), encode(tag, Hello{}).size() + 300);
 
-  Welcome w{7, true, 2, 1, 3, 0x8002, 0x8003, 9, 2, 1000, 990, true, {Endpoint::loopback(1), *Endpoint::parse("[::1]:2")}};
+  Welcome w{7, true, 2, 1, 3, 0x8002, 0x8003, 9, 2, 21, 22, 1000, 990, true, {Endpoint::loopback(1), *Endpoint::parse("[::1]:2")}};
   auto w2 = round_trip(w);
   EXPECT_EQ(w2.nonce, 7u);
   EXPECT_TRUE(w2.accepted);
@@ -38,6 +42,8 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(w2.forwarder_room, 0x8003);
   EXPECT_EQ(w2.children, 9);
   EXPECT_EQ(w2.suggested_home, 2);
+  EXPECT_EQ(w2.token, 21u);
+  EXPECT_EQ(w2.echo, 22u);
   EXPECT_EQ(w2.latest_seq, 1000u);
   EXPECT_EQ(w2.latest_join_seq, 990u);
   EXPECT_EQ(w2.peers, w.peers);
@@ -99,7 +105,7 @@ TEST(Wire, EveryTruncationIsRejected) {
   Chunk c;
   c.payload.resize(3000, 1);
   std::vector<std::vector<std::uint8_t>> messages = {
-      encode(tag, Hello{}), encode(tag, Welcome{1, true, 0, 0, 0, 1, 1, 0, 0, 5, 5, true, {Endpoint::loopback(3)}}),
+      encode(tag, Hello{}), encode(tag, Welcome{1, true, 0, 0, 0, 1, 1, 0, 0, 0, 0, 5, 5, true, {Endpoint::loopback(3)}}),
       encode(tag, Peers{{Endpoint::loopback(3)}}), encode_fragment(tag, c, 0), encode_fragment(tag, c, 2),
       encode(tag, Have{0, 0, 1, 1, 0, 0, std::vector<bool>(64, true)}), encode(tag, Request{1, 1}), encode(tag, Report{1, Endpoint::loopback(3)})};
   for (const auto& m : messages) {

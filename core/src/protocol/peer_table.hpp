@@ -18,6 +18,10 @@ struct Peer {
   Endpoint endpoint;
   bool heard = false;                // it has sent us something valid
   bool said_hello = false;           // it has introduced itself, so we may answer its requests
+  bool verified = false;             // it echoed our token: it really is at this address
+  std::uint32_t token = 0;           // its token for us, echoed in our hellos and welcomes
+  std::uint64_t bytes_in = 0;        // while unverified: what it sent us, and what we sent it
+  std::uint64_t bytes_out = 0;
   Time last_heard{0};
   Time last_probe{-3600s};
   Time retry_after{0};               // a refused or failed subscription is not retried before this

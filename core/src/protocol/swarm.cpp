@@ -17,6 +17,7 @@ Swarm::Swarm(SwarmConfig config)
       tag_(wire::stream_tag(config_.stream_key)),
       rng_(config_.rng_seed),
       nonce_(static_cast<std::uint32_t>(rng_())),
+      token_key_(rng_()),
       peers_(config_.max_peers),
       store_(config_.window_chunks, config_.max_partial_chunks),
       trees_(std::clamp<std::size_t>(config_.substreams, 1, wire::max_substreams)),
@@ -43,6 +44,7 @@ void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> 
   if (!peer) return;  // table full of parents and children: nothing new fits
   peer->heard = true;
   peer->last_heard = now;
+  if (!peer->verified) peer->bytes_in += datagram.size();
   std::visit([&](const auto& m) { on(from, *peer, m, now); }, *message);
 }
 
@@ -54,6 +56,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   peer.said_hello = true;
   peer.role = m.role;
   peer.home = m.home;
+  note_tokens(peer, from, m.token, m.echo);
   bool accepted = false;
   if (m.substream < trees_.size()) {
     const auto b = bit(m.substream);
@@ -85,6 +88,7 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
+  note_tokens(peer, from, m.token, m.echo);
   peer.home = m.home;
   peer.depth = m.depth;
   peer.room = m.room;
@@ -181,6 +185,7 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
+  note_tokens(peer, from, 0, m.echo);
   // Only peers that introduced themselves get data: a spoofed source address cannot turn us into an amplifier.
   if (!peer.said_hello) return;
   const Chunk* chunk = store_.get(m.seq);
@@ -318,6 +323,33 @@ void Swarm::maintain_parent(Time now) {
   for (std::size_t s = 0; s < trees_.size(); ++s)
     maintain_tree(static_cast<std::uint8_t>(s), now, hello_due, optimize_due && s == optimized);
   probe_for_parents(now, hello_due);
+  if (hello_due) rehome(now);
+}
+
+// The last forwarder of a tree may leave, and in a small swarm nobody else has that home: the tree's
+// viewers then have nobody to subscribe to. A forwarder that has seen such a tree orphaned for a while,
+// has heard from nobody who forwards there lately, and is not its own tree's only forwarder, moves its
+// home there. Each
+// check goes ahead with probability 1/3, so that not every candidate moves at once.
+void Swarm::rehome(Time now) {
+  if (home_ >= trees_.size() || rng_() % 3 != 0) return;
+  std::vector<std::uint32_t> forwarders(trees_.size(), 0);
+  peers_.for_each([&](const Peer& p) {
+    if (p.heard && now - p.last_heard <= 2 * config_.hello_interval && p.home < trees_.size()) ++forwarders[p.home];
+  });
+  if (forwarders[home_] == 0) return;
+  for (std::size_t s = 0; s < trees_.size(); ++s) {
+    const auto& since = trees_[s].orphaned_since;
+    if (s == home_ || forwarders[s] > 0 || !since || now - *since < config_.rehome_after) continue;
+    const auto old_home = home_;
+    home_ = static_cast<std::uint8_t>(s);
+    peers_.for_each([&](Peer& p) {
+      if (!(p.child_in & bit(old_home))) return;
+      p.child_in &= static_cast<std::uint16_t>(~bit(old_home));
+      send(p.endpoint, welcome_for(p.endpoint, 0, old_home, false));
+    });
+    return;
+  }
 }
 
 void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimize_due) {
@@ -357,7 +389,12 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     return;
   }
   if (tree.pending) return;
-  if (Peer* best = best_parent_candidate(s, now)) subscribe(s, *best, now);
+  if (Peer* best = best_parent_candidate(s, now)) {
+    subscribe(s, *best, now);
+    tree.orphaned_since.reset();
+  } else if (!tree.orphaned_since) {
+    tree.orphaned_since = now;
+  }
 }
 
 // Nobody known with room in some tree: probe peers we know nothing of yet (a few each tick, each at most
@@ -444,7 +481,7 @@ void Swarm::send_haves(Time now) {
   std::sort(targets.begin(), targets.end());
   std::shuffle(targets.begin(), targets.end(), rng_);
   if (targets.size() > config_.peers_per_message) targets.resize(config_.peers_per_message);
-  for (const auto& t : targets) send_bytes(t, bytes);
+  for (const auto& t : targets) send_bytes(t, bytes, SendClass::control, true);
 }
 
 wire::Have Swarm::have() const {
@@ -682,13 +719,68 @@ wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, std::u
 void Swarm::push_chunk(const Chunk& chunk, const Endpoint& to, std::uint16_t fragment_mask, SendClass cls) {
   const auto count = wire::fragment_count(chunk.payload.size());
   for (std::size_t i = 0; i < count; ++i)
-    if (fragment_mask & (1u << i)) send_bytes(to, wire::encode_fragment(tag_, chunk, i), cls);
+    if (fragment_mask & (1u << i)) send_bytes(to, wire::encode_fragment(tag_, chunk, i), cls, true);
 }
 
-void Swarm::send(const Endpoint& to, const wire::Message& message) { send_bytes(to, wire::encode(tag_, message)); }
+// Anti-amplification: a datagram's source address can be forged, so until a peer echoes a token we sent
+// it, we send it at most `amplification_limit` times what it sent us. A token is a keyed hash of the
+// address, so it needs no state and cannot be guessed by someone who never saw our datagrams.
+std::uint32_t Swarm::token_for(const Endpoint& e) const {
+  std::uint64_t h = token_key_ ^ 0x9e3779b97f4a7c15ull;
+  for (const auto byte : e.address) h = (h ^ byte) * 0x100000001b3ull;
+  h = (h ^ e.port) * 0x100000001b3ull;
+  h ^= h >> 29;
+  return static_cast<std::uint32_t>(h) | 1u;  // never 0, which means "no token"
+}
 
-void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls) {
+void Swarm::note_tokens(Peer& peer, const Endpoint& from, std::uint32_t token, std::uint32_t echo) {
+  if (token != 0) peer.token = token;
+  if (echo == token_for(from)) peer.verified = true;
+}
+
+void Swarm::send(const Endpoint& to, wire::Message message) {
+  const Peer* peer = peers_.find(to);
+  const bool verified = peer && peer->verified;
+  bool reply = true;
+  if (auto* h = std::get_if<wire::Hello>(&message)) {
+    h->token = token_for(to);
+    h->echo = peer ? peer->token : 0;
+    h->padding = verified ? 0 : config_.hello_padding;
+    reply = false;  // our own initiative, paced by our timers
+  } else if (auto* w = std::get_if<wire::Welcome>(&message)) {
+    w->token = token_for(to);
+    w->echo = peer ? peer->token : 0;
+    if (!verified && peer) {
+      // Trim the peer list to what the hello paid for.
+      const double allowed = config_.amplification_limit * static_cast<double>(peer->bytes_in) - static_cast<double>(peer->bytes_out);
+      auto bare = *w;
+      bare.peers.clear();
+      const double room = allowed - static_cast<double>(wire::encode(tag_, bare).size());
+      const auto fits = room > 0 ? static_cast<std::size_t>(room / wire::endpoint_size) : 0;
+      if (w->peers.size() > fits) w->peers.resize(fits);
+    }
+  } else if (auto* r = std::get_if<wire::Request>(&message)) {
+    r->echo = peer ? peer->token : 0;
+    reply = false;
+  } else if (std::holds_alternative<wire::Bye>(message) || std::holds_alternative<wire::Report>(message)) {
+    reply = false;
+  }
+  send_bytes(to, wire::encode(tag_, message), SendClass::control, reply);
+}
+
+void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls, bool reply) {
+  if (reply) {
+    if (Peer* peer = peers_.find(to); peer && !peer->verified) {
+      const auto limit = config_.amplification_limit * static_cast<double>(peer->bytes_in);
+      if (static_cast<double>(peer->bytes_out + bytes.size()) > limit) {
+        ++stats_.amplification_dropped;
+        return;
+      }
+      peer->bytes_out += bytes.size();
+    }
+  }
   send_queue_.enqueue(cls, Transmit{to, std::move(bytes)}, now_);
 }
 
 }  // namespace p2plive
+

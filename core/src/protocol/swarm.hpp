@@ -62,7 +62,10 @@ struct SwarmConfig {
   Time ban_duration = 60s;
   Time optimize_interval = 2s;           // how often a viewer looks for a parent closer to the broadcaster
   Time idle_forwarder_grace = 5s;        // a forwarding child with no children this long may make way
+  Time rehome_after = 2s;                // a tree with no forwarder in sight this long draws one
   std::uint32_t forged_chunks_before_ban = 3;
+  double amplification_limit = 3;        // to an unverified address: at most this many bytes per byte it sent
+  std::uint16_t hello_padding = 200;     // a hello to an unverified peer pays for a full welcome
   std::size_t reports_to_evict = 2;      // distinct reporters before the broadcaster drops a withholding child
   Time report_window = 10s;
   Time withholder_refusal = 60s;
@@ -100,6 +103,7 @@ struct SwarmStats {
   std::uint64_t requests_served = 0;
   std::uint64_t requests_refused = 0;     // the broadcaster's repair budget was spent
   std::uint64_t withholders_evicted = 0;
+  std::uint64_t amplification_dropped = 0;  // replies not sent to an address that has not proven itself
   std::uint64_t send_queue_dropped = 0;
 };
 
@@ -151,6 +155,7 @@ class Swarm {
     std::uint8_t parent_depth = wire::unknown_depth;
     std::optional<std::uint64_t> newest;  // newest chunk of this substream we hold, from anyone
     std::uint64_t push_start = 0;         // the parent pushes chunks from here on; older ones we pull
+    std::optional<Time> orphaned_since;   // no parent, and nobody known with room
   };
 
   std::uint8_t substream_of(std::uint64_t seq) const { return static_cast<std::uint8_t>(seq % trees_.size()); }
@@ -161,6 +166,7 @@ class Swarm {
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);
   void probe_for_parents(Time now, bool hello_due);
+  void rehome(Time now);
   std::uint8_t my_depth() const;
   std::uint16_t room() const;
   std::uint16_t forwarder_room() const;
@@ -176,14 +182,18 @@ class Swarm {
   bool take_child(Peer& peer, std::uint8_t s);
   wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted);
   bool repair_one(std::uint64_t seq, Time now);
-  void send(const Endpoint& to, const wire::Message& message);
-  void send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls = SendClass::control);
+  std::uint32_t token_for(const Endpoint& e) const;
+  void note_tokens(Peer& peer, const Endpoint& from, std::uint32_t token, std::uint32_t echo);
+  void send(const Endpoint& to, wire::Message message);
+  void send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls = SendClass::control,
+                  bool reply = false);
   void push_chunk(const Chunk& chunk, const Endpoint& to, std::uint16_t fragment_mask, SendClass cls);
 
   SwarmConfig config_;
   wire::StreamTag tag_;
   std::mt19937_64 rng_;
   std::uint32_t nonce_;
+  std::uint64_t token_key_;  // keys the address tokens: not guessable from outside
   PeerTable peers_;
   ChunkStore store_;
 

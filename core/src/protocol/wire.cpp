@@ -9,7 +9,7 @@ namespace {
 enum class Type : std::uint8_t { hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7, report = 8 };
 
 constexpr std::uint8_t magic0 = 'P', magic1 = 'L';
-constexpr std::size_t endpoint_size = 18;
+
 
 class Writer {
  public:
@@ -117,6 +117,10 @@ struct Encoder {
     w.u32(m.nonce);
     w.u8(m.substream);
     w.u8(m.home);
+    w.u32(m.token);
+    w.u32(m.echo);
+    w.u16(m.padding);
+    for (std::size_t i = 0; i < m.padding; ++i) w.u8(0);
   }
   void operator()(const Welcome& m) {
     header(w, tag, Type::welcome);
@@ -129,6 +133,8 @@ struct Encoder {
     w.u16(m.forwarder_room);
     w.u8(m.children);
     w.u8(m.suggested_home);
+    w.u32(m.token);
+    w.u32(m.echo);
     w.u64(m.latest_seq);
     w.u64(m.latest_join_seq);
     endpoints(w, m.peers);
@@ -162,6 +168,7 @@ struct Encoder {
     header(w, tag, Type::request);
     w.u64(m.seq);
     w.u16(m.fragment_mask);
+    w.u32(m.echo);
   }
   void operator()(const Bye&) { header(w, tag, Type::bye); }
   void operator()(const Report& m) {
@@ -183,6 +190,10 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.nonce = r.u32();
       m.substream = r.u8();
       m.home = r.u8();
+      m.token = r.u32();
+      m.echo = r.u32();
+      m.padding = r.u16();
+      r.bytes(m.padding);
       return m;
     }
     case Type::welcome: {
@@ -198,6 +209,8 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.forwarder_room = r.u16();
       m.children = r.u8();
       m.suggested_home = r.u8();
+      m.token = r.u32();
+      m.echo = r.u32();
       m.latest_seq = r.u64();
       m.latest_join_seq = r.u64();
       auto list = read_endpoints(r);
@@ -247,6 +260,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       Request m;
       m.seq = r.u64();
       m.fragment_mask = r.u16();
+      m.echo = r.u32();
       return m;
     }
     case Type::bye:

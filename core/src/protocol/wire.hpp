@@ -16,13 +16,14 @@
 namespace p2plive::wire {
 
 inline constexpr std::size_t max_datagram = 1200;
-inline constexpr std::uint8_t version = 1;
+inline constexpr std::uint8_t version = 2;
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t fragment_header_size = 21;
 // A chunk travels as its payload followed by its 64-byte signature, cut into fragments of this size.
 inline constexpr std::size_t fragment_body_size = max_datagram - header_size - fragment_header_size;
 inline constexpr std::size_t max_fragments = 16;
 inline constexpr std::size_t max_peers_per_message = 32;
+inline constexpr std::size_t endpoint_size = 18;  // on the wire: 16-byte address, 2-byte port
 inline constexpr std::size_t max_have_bits = 512;
 
 using StreamTag = std::array<std::uint8_t, 4>;
@@ -44,7 +45,10 @@ struct Hello {
   bool subscribe = false;
   std::uint32_t nonce = 0;
   std::uint8_t substream = no_substream;
-  std::uint8_t home = no_substream;  // where the sender forwards: parents keep their last slot for such peers
+  std::uint8_t home = no_substream;  // where the sender forwards: parents make room for such peers
+  std::uint32_t token = 0;           // the sender's address token for the receiver, to be echoed
+  std::uint32_t echo = 0;            // the receiver's token for the sender, if it has sent one
+  std::uint16_t padding = 0;         // zero bytes that buy the answer's size (see anti-amplification)
 };
 
 // The answer to Hello: whether the subscription was accepted, where the live edge is, and some peers.
@@ -58,6 +62,8 @@ struct Welcome {
   std::uint16_t forwarder_room = 0;       // bit s: it would take a child that forwards in substream s
   std::uint8_t children = 0;              // its children in its home tree
   std::uint8_t suggested_home = no_substream;  // the broadcaster: the tree that most needs forwarders
+  std::uint32_t token = 0;
+  std::uint32_t echo = 0;
   std::uint64_t latest_seq = 0;
   std::uint64_t latest_join_seq = 0;
   bool has_chunks = false;
@@ -94,6 +100,7 @@ struct Have {
 struct Request {
   std::uint64_t seq = 0;
   std::uint16_t fragment_mask = 0;
+  std::uint32_t echo = 0;  // the receiver's token for the sender, so that it may answer in full
 };
 
 struct Bye {};
