@@ -54,9 +54,9 @@ class Net {
       while (!queue_.empty() && queue_.top().at <= now_) {
         auto d = queue_.top();
         queue_.pop();
+        if (on_datagram && !on_datagram(d.from, d.to, d.bytes)) continue;
         auto it = nodes_.find(d.to);
         if (it == nodes_.end()) continue;
-        if (on_datagram && !on_datagram(d.from, d.to, d.bytes)) continue;
         it->second.swarm->handle_datagram(d.from, d.bytes, now_);
         flush(d.to);
       }

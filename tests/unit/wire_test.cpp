@@ -19,18 +19,31 @@ T round_trip(const T& m) {
 }
 
 TEST(Wire, ControlMessagesRoundTrip) {
-  auto h = round_trip(Hello{Role::relay, true, 0xdeadbeef});
+  auto h = round_trip(Hello{Role::relay, true, 0xdeadbeef, 3, 5, 11, 12, 300});
   EXPECT_EQ(h.role, Role::relay);
   EXPECT_TRUE(h.subscribe);
   EXPECT_EQ(h.nonce, 0xdeadbeefu);
+  EXPECT_EQ(h.substream, 3);
+  EXPECT_EQ(h.home, 5);
+  EXPECT_EQ(h.token, 11u);
+  EXPECT_EQ(h.echo, 12u);
+  EXPECT_EQ(h.padding, 300);
+  EXPECT_EQ(encode(tag, h).size(), encode(tag, Hello{}).size() + 300);
 
-  Welcome w{7, true, 3, 2, 1000, 990, true, {Endpoint::loopback(1), *Endpoint::parse("[::1]:2")}};
+  Welcome w{7, true, 2, 1, 3, 0x8002, 0x8003, 9, 2, 21, 22, 1000, 990, true, {Endpoint::loopback(1), *Endpoint::parse("[::1]:2")}};
   auto w2 = round_trip(w);
   EXPECT_EQ(w2.nonce, 7u);
   EXPECT_TRUE(w2.accepted);
   EXPECT_TRUE(w2.has_chunks);
+  EXPECT_EQ(w2.substream, 2);
+  EXPECT_EQ(w2.home, 1);
   EXPECT_EQ(w2.depth, 3);
-  EXPECT_EQ(w2.free_slots, 2);
+  EXPECT_EQ(w2.room, 0x8002);
+  EXPECT_EQ(w2.forwarder_room, 0x8003);
+  EXPECT_EQ(w2.children, 9);
+  EXPECT_EQ(w2.suggested_home, 2);
+  EXPECT_EQ(w2.token, 21u);
+  EXPECT_EQ(w2.echo, 22u);
   EXPECT_EQ(w2.latest_seq, 1000u);
   EXPECT_EQ(w2.latest_join_seq, 990u);
   EXPECT_EQ(w2.peers, w.peers);
@@ -39,16 +52,24 @@ TEST(Wire, ControlMessagesRoundTrip) {
   for (std::uint16_t i = 1; i <= max_peers_per_message; ++i) many.push_back(Endpoint::loopback(i));
   EXPECT_EQ(round_trip(Peers{many}).peers, many);
 
-  Have have{2, 1, 500, std::vector<bool>(max_have_bits)};
+  Have have{1, 2, 0x0002, 0x0003, 7, 500, std::vector<bool>(max_have_bits)};
   have.bits[0] = have.bits[100] = have.bits[max_have_bits - 1] = true;
   auto have2 = round_trip(have);
   EXPECT_EQ(have2.bits, have.bits);
   EXPECT_EQ(have2.base_seq, 500u);
+  EXPECT_EQ(have2.home, 1);
+  EXPECT_EQ(have2.depth, 2);
+  EXPECT_EQ(have2.room, 0x0002);
+  EXPECT_EQ(have2.forwarder_room, 0x0003);
+  EXPECT_EQ(have2.children, 7);
 
   auto r = round_trip(Request{123456789012ull, 0x7fff});
   EXPECT_EQ(r.seq, 123456789012ull);
   EXPECT_EQ(r.fragment_mask, 0x7fff);
   round_trip(Bye{});
+  auto report = round_trip(Report{3, Endpoint::loopback(42)});
+  EXPECT_EQ(report.substream, 3);
+  EXPECT_EQ(report.accused, Endpoint::loopback(42));
 }
 
 TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
@@ -84,9 +105,9 @@ TEST(Wire, EveryTruncationIsRejected) {
   Chunk c;
   c.payload.resize(3000, 1);
   std::vector<std::vector<std::uint8_t>> messages = {
-      encode(tag, Hello{}), encode(tag, Welcome{1, true, 0, 1, 5, 5, true, {Endpoint::loopback(3)}}),
+      encode(tag, Hello{}), encode(tag, Welcome{1, true, 0, 0, 0, 1, 1, 0, 0, 0, 0, 5, 5, true, {Endpoint::loopback(3)}}),
       encode(tag, Peers{{Endpoint::loopback(3)}}), encode_fragment(tag, c, 0), encode_fragment(tag, c, 2),
-      encode(tag, Have{0, 0, 0, std::vector<bool>(64, true)}), encode(tag, Request{1, 1})};
+      encode(tag, Have{0, 0, 1, 1, 0, 0, std::vector<bool>(64, true)}), encode(tag, Request{1, 1}), encode(tag, Report{1, Endpoint::loopback(3)})};
   for (const auto& m : messages) {
     for (std::size_t n = 0; n < m.size(); ++n) {
       EXPECT_FALSE(decode(std::span(m).first(n), tag).has_value()) << "type " << int(m[3]) << " cut to " << n;

@@ -25,7 +25,7 @@ struct Scenario {
   int chunks_per_keyframe = 20;
   double loss = 0;
   double share_below_bitrate = 0.2;
-  std::size_t broadcaster_children = 2;
+  std::size_t broadcaster_children = 6;  // over all substream trees
   Time on_time_deadline = 1s;
   Time warmup = 3s;                   // a viewer's first seconds are its join, not its steady state
   bool fan_out = false;               // baseline: the broadcaster sends every viewer everything itself
@@ -51,6 +51,7 @@ struct Report {
   std::uint64_t queue_drops = 0;
   std::uint64_t events = 0;
   double wall_seconds = 0;
+  double peak_rss_mb = 0;             // the whole process's peak resident memory, this run and any before it
 
   double on_time_ratio() const {
     return chunks_expected ? static_cast<double>(chunks_on_time) / static_cast<double>(chunks_expected) : 0;

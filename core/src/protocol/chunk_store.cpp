@@ -6,7 +6,7 @@
 namespace p2plive {
 
 ChunkStore::ChunkStore(std::size_t window_chunks, std::size_t max_partial)
-    : window_chunks_(window_chunks), max_partial_(max_partial), ring_(window_chunks) {}
+    : window_chunks_(window_chunks), max_partial_(max_partial), ring_(window_chunks), seqs_(window_chunks, no_seq) {}
 
 ChunkStore::Partial ChunkStore::start_partial(const wire::Fragment& f, Time now) {
   Partial p{f.timestamp_us, f.flags, f.payload_size, f.count, 0, {}, now};
@@ -42,8 +42,9 @@ ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, Tim
   completed.seq = ChunkSeq{f.seq};
   completed.timestamp_us = p.timestamp_us;
   completed.flags = p.flags;
-  completed.payload.assign(p.body.begin(), p.body.begin() + p.payload_size);
   std::copy(p.body.begin() + p.payload_size, p.body.end(), completed.signature.begin());
+  p.body.resize(p.payload_size);
+  completed.payload = std::move(p.body);  // the buffer becomes the payload: no second copy
   partial_.erase(it);
   return FragmentResult::completed;
 }
@@ -56,6 +57,7 @@ void ChunkStore::insert_verified(std::shared_ptr<const Chunk> chunk) {
   any_ = true;
   if (chunk->is_join_point() && (!latest_join_seq_ || seq > *latest_join_seq_)) latest_join_seq_ = seq;
   ring_[seq % window_chunks_] = std::move(chunk);  // the slot's previous chunk is below the window now
+  seqs_[seq % window_chunks_] = seq;
   evict();
 }
 
@@ -65,11 +67,7 @@ void ChunkStore::evict() {
   if (latest_join_seq_ && *latest_join_seq_ < floor) latest_join_seq_.reset();
 }
 
-const Chunk* ChunkStore::get(std::uint64_t seq) const {
-  if (empty() || seq > latest_seq_ || seq < floor_seq()) return nullptr;
-  const auto& slot = ring_[seq % window_chunks_];
-  return slot && slot->seq.value == seq ? slot.get() : nullptr;
-}
+const Chunk* ChunkStore::get(std::uint64_t seq) const { return has(seq) ? ring_[seq % window_chunks_].get() : nullptr; }
 
 std::uint64_t ChunkStore::floor_seq() const {
   return latest_seq_ >= window_chunks_ ? latest_seq_ - window_chunks_ + 1 : 0;

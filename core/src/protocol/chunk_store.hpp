@@ -24,7 +24,7 @@ class ChunkStore {
   FragmentResult add_fragment(const wire::Fragment& fragment, Time now, Chunk& completed);
 
   void insert_verified(std::shared_ptr<const Chunk> chunk);
-  bool has(std::uint64_t seq) const { return get(seq) != nullptr; }
+  bool has(std::uint64_t seq) const { return in_window(seq) && seqs_[seq % window_chunks_] == seq; }
   const Chunk* get(std::uint64_t seq) const;
   bool empty() const { return !any_; }
   std::uint64_t latest_seq() const { return latest_seq_; }
@@ -52,11 +52,16 @@ class ChunkStore {
   };
   static Partial start_partial(const wire::Fragment& f, Time now);
   void evict();
+  bool in_window(std::uint64_t seq) const { return !empty() && seq <= latest_seq_ && seq >= floor_seq(); }
 
   std::size_t window_chunks_;
   std::size_t max_partial_;
   // Verified chunks in a ring indexed by seq: the stream is dense, so lookups and scans are O(1) a chunk.
   std::vector<std::shared_ptr<const Chunk>> ring_;
+  // The seq each ring slot holds (no_seq if none), so has() answers without touching the chunk itself:
+  // buffer maps and hole scans ask about every seq in the window, every tick.
+  std::vector<std::uint64_t> seqs_;
+  static constexpr std::uint64_t no_seq = ~std::uint64_t{0};
   bool any_ = false;  // has held a chunk (the window then trails the newest)
   std::optional<std::uint64_t> latest_join_seq_;
   std::map<std::uint64_t, Partial> partial_;

@@ -24,7 +24,7 @@ bool PeerTable::make_room() {
   auto victim = peers_.end();
   for (auto it = peers_.begin(); it != peers_.end(); ++it) {
     const auto& p = it->second;
-    if (p.is_parent || p.is_child) continue;
+    if (p.parent_in || p.child_in) continue;
     // Unheard candidates go first, then whoever has been quiet longest.
     if (victim == peers_.end() || (!p.heard && victim->second.heard) ||
         (p.heard == victim->second.heard && p.last_heard < victim->second.last_heard))
@@ -55,6 +55,11 @@ std::vector<Endpoint> PeerTable::sample_heard(std::size_t count, const Endpoint*
   // Sort first so that the sample depends only on the seed, not on hash-table order.
   std::sort(all.begin(), all.end());
   std::shuffle(all.begin(), all.end(), rng);
+  // Peers with room for children first: they are what a newcomer looking for parents needs.
+  std::stable_partition(all.begin(), all.end(), [this](const Endpoint& e) {
+    const auto& p = peers_.at(e);
+    return (p.room | p.forwarder_room) != 0;
+  });
   if (all.size() > count) all.resize(count);
   return all;
 }

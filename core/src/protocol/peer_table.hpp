@@ -18,20 +18,36 @@ struct Peer {
   Endpoint endpoint;
   bool heard = false;                // it has sent us something valid
   bool said_hello = false;           // it has introduced itself, so we may answer its requests
+  bool verified = false;             // it echoed our token: it really is at this address
+  std::uint32_t token = 0;           // its token for us, echoed in our hellos and welcomes
+  std::uint64_t bytes_in = 0;        // while unverified: what it sent us, and what we sent it
+  std::uint64_t bytes_out = 0;
   Time last_heard{0};
-  Time last_subscribe_attempt{-3600s};
+  Time last_probe{-3600s};
+  Time retry_after{0};               // a refused or failed subscription is not retried before this
   wire::Role role = wire::Role::viewer;
-  bool is_parent = false;
-  bool is_child = false;
-  bool forwards = true;  // it said it takes children of its own
+  std::uint16_t parent_in = 0;       // bit s: it is our parent in substream s
+  std::uint16_t child_in = 0;        // bit s: it is our child in substream s
+  std::uint8_t home = wire::no_substream;  // where it forwards
   std::uint8_t depth = wire::unknown_depth;
-  std::uint8_t free_slots = 0;
+  std::uint16_t room = 0;
+  std::uint16_t forwarder_room = 0;
+  std::uint8_t children = 0;            // in its home tree, as it last said
+  Time childless_since{0};              // since when it has said it has none
   std::uint64_t have_base = 0;
   std::vector<bool> have_bits;
   std::optional<std::uint64_t> newest_have;  // the newest chunk its last buffer map listed
   std::uint32_t forged_chunks = 0;
   std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment
   Time avoid_until{0};                    // a parent that went silent is not chosen again before this
+  Time last_subscribed{0};                // a child renews its subscriptions each hello_interval
+  Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child
+  std::vector<std::pair<Endpoint, Time>> reporters;  // the broadcaster: who reported it lately (bounded)
+
+  void note_children(std::uint8_t count, Time now) {
+    if (count > 0 || children > 0) childless_since = now;
+    children = count;
+  }
 
   bool has_chunk(std::uint64_t seq) const {
     return seq >= have_base && seq - have_base < have_bits.size() && have_bits[seq - have_base];
@@ -50,7 +66,8 @@ class PeerTable {
   void ban(const Endpoint& endpoint, Time until, Time now);
   bool is_banned(const Endpoint& endpoint, Time now) const;
 
-  // Up to `count` heard peers, chosen at random, other than `except`.
+  // Up to `count` heard peers other than `except`, chosen at random among those with room for children
+  // first, then among the rest.
   std::vector<Endpoint> sample_heard(std::size_t count, const Endpoint* except, std::mt19937_64& rng) const;
 
   template <class F>

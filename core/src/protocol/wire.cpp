@@ -6,10 +6,10 @@
 namespace p2plive::wire {
 namespace {
 
-enum class Type : std::uint8_t { hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7 };
+enum class Type : std::uint8_t { hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7, report = 8 };
 
 constexpr std::uint8_t magic0 = 'P', magic1 = 'L';
-constexpr std::size_t endpoint_size = 18;
+
 
 class Writer {
  public:
@@ -113,15 +113,28 @@ struct Encoder {
   void operator()(const Hello& m) {
     header(w, tag, Type::hello);
     w.u8(static_cast<std::uint8_t>(m.role));
-    w.u8(static_cast<std::uint8_t>((m.subscribe ? 1 : 0) | (m.forwards ? 2 : 0)));
+    w.u8(m.subscribe ? 1 : 0);
     w.u32(m.nonce);
+    w.u8(m.substream);
+    w.u8(m.home);
+    w.u32(m.token);
+    w.u32(m.echo);
+    w.u16(m.padding);
+    for (std::size_t i = 0; i < m.padding; ++i) w.u8(0);
   }
   void operator()(const Welcome& m) {
     header(w, tag, Type::welcome);
     w.u32(m.nonce);
     w.u8(static_cast<std::uint8_t>((m.accepted ? 1 : 0) | (m.has_chunks ? 2 : 0)));
+    w.u8(m.substream);
+    w.u8(m.home);
     w.u8(m.depth);
-    w.u8(m.free_slots);
+    w.u16(m.room);
+    w.u16(m.forwarder_room);
+    w.u8(m.children);
+    w.u8(m.suggested_home);
+    w.u32(m.token);
+    w.u32(m.echo);
     w.u64(m.latest_seq);
     w.u64(m.latest_join_seq);
     endpoints(w, m.peers);
@@ -136,8 +149,11 @@ struct Encoder {
   }
   void operator()(const Have& m) {
     header(w, tag, Type::have);
+    w.u8(m.home);
     w.u8(m.depth);
-    w.u8(m.free_slots);
+    w.u16(m.room);
+    w.u16(m.forwarder_room);
+    w.u8(m.children);
     w.u64(m.base_seq);
     const auto n = std::min(m.bits.size(), max_have_bits);
     w.u16(static_cast<std::uint16_t>(n));
@@ -152,8 +168,14 @@ struct Encoder {
     header(w, tag, Type::request);
     w.u64(m.seq);
     w.u16(m.fragment_mask);
+    w.u32(m.echo);
   }
   void operator()(const Bye&) { header(w, tag, Type::bye); }
+  void operator()(const Report& m) {
+    header(w, tag, Type::report);
+    w.u8(m.substream);
+    w.endpoint(m.accused);
+  }
 };
 
 std::optional<Message> decode_body(Type type, Reader& r) {
@@ -165,8 +187,13 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.role = static_cast<Role>(role);
       const auto flags = r.u8();
       m.subscribe = (flags & 1) != 0;
-      m.forwards = (flags & 2) != 0;
       m.nonce = r.u32();
+      m.substream = r.u8();
+      m.home = r.u8();
+      m.token = r.u32();
+      m.echo = r.u32();
+      m.padding = r.u16();
+      r.bytes(m.padding);
       return m;
     }
     case Type::welcome: {
@@ -175,8 +202,15 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       const auto flags = r.u8();
       m.accepted = (flags & 1) != 0;
       m.has_chunks = (flags & 2) != 0;
+      m.substream = r.u8();
+      m.home = r.u8();
       m.depth = r.u8();
-      m.free_slots = r.u8();
+      m.room = r.u16();
+      m.forwarder_room = r.u16();
+      m.children = r.u8();
+      m.suggested_home = r.u8();
+      m.token = r.u32();
+      m.echo = r.u32();
       m.latest_seq = r.u64();
       m.latest_join_seq = r.u64();
       auto list = read_endpoints(r);
@@ -208,8 +242,11 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::have: {
       Have m;
+      m.home = r.u8();
       m.depth = r.u8();
-      m.free_slots = r.u8();
+      m.room = r.u16();
+      m.forwarder_room = r.u16();
+      m.children = r.u8();
       m.base_seq = r.u64();
       const std::size_t n = r.u16();
       if (n > max_have_bits) return std::nullopt;
@@ -223,10 +260,17 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       Request m;
       m.seq = r.u64();
       m.fragment_mask = r.u16();
+      m.echo = r.u32();
       return m;
     }
     case Type::bye:
       return Bye{};
+    case Type::report: {
+      Report m;
+      m.substream = r.u8();
+      m.accused = r.endpoint();
+      return m;
+    }
   }
   return std::nullopt;
 }
@@ -244,7 +288,7 @@ std::optional<Message> decode(std::span<const std::uint8_t> datagram, const Stre
   if (datagram[0] != magic0 || datagram[1] != magic1 || datagram[2] != version) return std::nullopt;
   if (!std::equal(tag.begin(), tag.end(), datagram.begin() + 4)) return std::nullopt;
   const auto type = datagram[3];
-  if (type < 1 || type > static_cast<std::uint8_t>(Type::bye)) return std::nullopt;
+  if (type < 1 || type > static_cast<std::uint8_t>(Type::report)) return std::nullopt;
   Reader r(datagram.subspan(header_size));
   auto message = decode_body(static_cast<Type>(type), r);
   // Trailing bytes mean a sender that does not speak this version's format: reject, don't guess.

@@ -16,13 +16,14 @@
 namespace p2plive::wire {
 
 inline constexpr std::size_t max_datagram = 1200;
-inline constexpr std::uint8_t version = 1;
+inline constexpr std::uint8_t version = 2;
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t fragment_header_size = 21;
 // A chunk travels as its payload followed by its 64-byte signature, cut into fragments of this size.
 inline constexpr std::size_t fragment_body_size = max_datagram - header_size - fragment_header_size;
 inline constexpr std::size_t max_fragments = 16;
 inline constexpr std::size_t max_peers_per_message = 32;
+inline constexpr std::size_t endpoint_size = 18;  // on the wire: 16-byte address, 2-byte port
 inline constexpr std::size_t max_have_bits = 512;
 
 using StreamTag = std::array<std::uint8_t, 4>;
@@ -31,20 +32,38 @@ StreamTag stream_tag(const PublicKey& key);
 enum class Role : std::uint8_t { viewer = 0, relay = 1, broadcaster = 2 };
 inline constexpr std::uint8_t unknown_depth = 0xff;
 
-// A viewer asks a peer for its state; with `subscribe`, it asks to be pushed the stream.
+// Substreams (core/PROTOCOL.md): chunk `seq` belongs to substream seq % substreams, and each substream has
+// its own push tree. A viewer forwards in at most one of them, its home.
+inline constexpr std::size_t max_substreams = 16;
+inline constexpr std::uint8_t no_substream = 0xff;
+inline constexpr std::uint8_t every_substream = 0xfe;  // the broadcaster's "home": it roots every tree
+
+// A viewer asks a peer for its state. With a `substream`, it asks to be pushed that substream (`subscribe`)
+// or to stop (`!subscribe`); without one it only probes.
 struct Hello {
   Role role = Role::viewer;
   bool subscribe = false;
   std::uint32_t nonce = 0;
-  bool forwards = true;  // the sender takes children of its own: parents keep their last slot for such peers
+  std::uint8_t substream = no_substream;
+  std::uint8_t home = no_substream;  // where the sender forwards: parents make room for such peers
+  std::uint32_t token = 0;           // the sender's address token for the receiver, to be echoed
+  std::uint32_t echo = 0;            // the receiver's token for the sender, if it has sent one
+  std::uint16_t padding = 0;         // zero bytes that buy the answer's size (see anti-amplification)
 };
 
 // The answer to Hello: whether the subscription was accepted, where the live edge is, and some peers.
 struct Welcome {
   std::uint32_t nonce = 0;
   bool accepted = false;
-  std::uint8_t depth = unknown_depth;   // hops from the broadcaster; 0 is the broadcaster
-  std::uint8_t free_slots = 0;          // children it could still take
+  std::uint8_t substream = no_substream;  // the one the Hello asked about
+  std::uint8_t home = no_substream;
+  std::uint8_t depth = unknown_depth;     // hops from the broadcaster in its home tree; 0 is the broadcaster
+  std::uint16_t room = 0;                 // bit s: it would take a child in substream s
+  std::uint16_t forwarder_room = 0;       // bit s: it would take a child that forwards in substream s
+  std::uint8_t children = 0;              // its children in its home tree
+  std::uint8_t suggested_home = no_substream;  // the broadcaster: the tree that most needs forwarders
+  std::uint32_t token = 0;
+  std::uint32_t echo = 0;
   std::uint64_t latest_seq = 0;
   std::uint64_t latest_join_seq = 0;
   bool has_chunks = false;
@@ -68,8 +87,11 @@ struct Fragment {
 
 // A buffer map: bit i says the sender holds chunk base_seq + i.
 struct Have {
+  std::uint8_t home = no_substream;
   std::uint8_t depth = unknown_depth;
-  std::uint8_t free_slots = 0;
+  std::uint16_t room = 0;
+  std::uint16_t forwarder_room = 0;
+  std::uint8_t children = 0;
   std::uint64_t base_seq = 0;
   std::vector<bool> bits;
 };
@@ -78,11 +100,18 @@ struct Have {
 struct Request {
   std::uint64_t seq = 0;
   std::uint16_t fragment_mask = 0;
+  std::uint32_t echo = 0;  // the receiver's token for the sender, so that it may answer in full
 };
 
 struct Bye {};
 
-using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye>;
+// To the broadcaster: its child `accused` lists chunks of this substream but does not pass them on.
+struct Report {
+  std::uint8_t substream = 0;
+  Endpoint accused;
+};
+
+using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report>;
 
 // nullopt for anything malformed: wrong magic, version or tag, truncated, oversized, bad counts.
 std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag);

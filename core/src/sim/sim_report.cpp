@@ -48,6 +48,7 @@ std::string Report::to_json(bool with_cdf) const {
   j["queue_drops"] = queue_drops;
   j["events"] = events;
   j["wall_seconds"] = wall_seconds;
+  j["peak_rss_mb"] = peak_rss_mb;
   if (with_cdf) {
     j["delay_cdf"] = cdf_json(delay_ms);
     j["join_cdf"] = cdf_json(join_ms);

@@ -1,11 +1,12 @@
 #include "p2plive/simulator.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
-#include <queue>
 #include <random>
 #include <vector>
 
@@ -18,6 +19,9 @@ namespace {
 constexpr std::size_t broadcaster_index = 0;
 constexpr std::uint8_t fragment_type = 4;  // wire type of Fragment: withholding peers drop these
 constexpr std::size_t hop_ring = 256;
+// The broadcaster's latest chunks, which every viewer's store shares instead of keeping its own copy. Twice a
+// viewer's window: a chunk older than that is no longer repaired, and would just get its own copy.
+constexpr std::size_t published_ring = 256;
 
 Endpoint endpoint_of(std::size_t index) { return Endpoint::v4(0x0a000000u + static_cast<std::uint32_t>(index), 7000); }
 std::size_t index_of(const Endpoint& e) {
@@ -44,16 +48,76 @@ bool sim_verify(const Chunk& c) {
   return std::memcmp(c.signature.data(), &tag, sizeof tag) == 0;
 }
 
+// What happens at one instant. The time is the queue slot's; the datagram of a delivery sits in a side
+// table, so the queue holds 16-byte records and moves no buffers.
 struct Event {
   enum class Kind : std::uint8_t { deliver, timer, publish, churn };
-  Time at;
-  std::uint64_t order;
   Kind kind;
   std::uint32_t peer = 0;
   std::uint32_t from = 0;
-  std::vector<std::uint8_t> bytes{};
-  bool operator>(const Event& o) const { return at != o.at ? at > o.at : order > o.order; }
+  std::uint32_t datagram = 0;  // deliver: index into Simulation::datagrams_
 };
+
+// Pending events in (time, push order), as a std::priority_queue keyed on (at, push counter) would give,
+// without a heap's log n cache misses a pop: a wheel of one-microsecond slots, each a FIFO of the events due
+// then. A push is O(1); a pop steps over empty slots, one per microsecond of virtual time.
+// Events beyond the wheel's span (arrivals scheduled seconds ahead) wait in a heap and enter their slot
+// once it comes within the span, before anything can be pushed there directly, so push order still holds.
+class EventQueue {
+ public:
+  void push(Time at, const Event& e) {
+    if (at - cursor_ < span) {
+      wheel_[slot(at)].push_back(e);
+    } else {
+      far_.push_back(Far{at, far_pushed_++, e});
+      std::push_heap(far_.begin(), far_.end(), std::greater<>{});
+    }
+  }
+
+  // The next event due at or before `limit`, with its time; false when there is none.
+  bool pop(Time limit, Time& at, Event& e) {
+    for (;;) {
+      auto& current = wheel_[slot(cursor_)];
+      if (head_ < current.size()) {
+        at = cursor_;
+        e = current[head_++];
+        return true;
+      }
+      current = {};  // release the slot's storage: the wheel would otherwise hold its peak in every slot
+      head_ = 0;
+      if (cursor_ >= limit) return false;
+      cursor_ += Time{1};
+      while (!far_.empty() && far_.front().at - cursor_ < span) {
+        std::pop_heap(far_.begin(), far_.end(), std::greater<>{});
+        wheel_[slot(far_.back().at)].push_back(far_.back().event);
+        far_.pop_back();
+      }
+    }
+  }
+
+ private:
+  static constexpr Time span{1 << 21};  // 2.1 s: deliveries, ticks and publishes all land on the wheel
+  struct Far {
+    Time at;
+    std::uint64_t order;
+    Event event;
+    bool operator>(const Far& o) const { return at != o.at ? at > o.at : order > o.order; }
+  };
+  static std::size_t slot(Time at) { return static_cast<std::size_t>(at.count()) % static_cast<std::size_t>(span.count()); }
+
+  std::vector<std::vector<Event>> wheel_ = std::vector<std::vector<Event>>(static_cast<std::size_t>(span.count()));
+  Time cursor_{0};        // the slot being drained: no event is ever pushed before it
+  std::size_t head_ = 0;  // next event in that slot
+  std::vector<Far> far_;
+  std::uint64_t far_pushed_ = 0;
+};
+
+// The process's high-water mark of resident memory (Linux reports ru_maxrss in KiB).
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
 
 struct Peer {
   std::unique_ptr<Swarm> swarm;
@@ -88,33 +152,28 @@ class Simulation {
       const auto at = Time{static_cast<std::int64_t>(unit(rng_) * static_cast<double>(s_.join_window.count()))};
       add_viewer(at);
     }
-    push({Time{0}, 0, Event::Kind::publish});
-    if (s_.churn_per_minute > 0) push({1s, 0, Event::Kind::churn});
+    queue_.push(Time{0}, {Event::Kind::publish});
+    if (s_.churn_per_minute > 0) queue_.push(1s, {Event::Kind::churn});
 
-    while (!queue_.empty() && queue_.top().at <= s_.duration) {
-      Event e = std::move(const_cast<Event&>(queue_.top()));
-      queue_.pop();
-      now_ = e.at;
+    Event e;
+    while (queue_.pop(s_.duration, now_, e)) {
       ++report_.events;
       dispatch(e);
     }
     finish();
     report_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    report_.peak_rss_mb = peak_rss_mb();
     return std::move(report_);
   }
 
  private:
-  void push(Event e) {
-    e.order = order_++;
-    queue_.push(std::move(e));
-  }
-
   SwarmConfig base_config(wire::Role role) {
     SwarmConfig c;
     c.role = role;
     c.rng_seed = rng_();
     c.verify = sim_verify;
-    c.window_chunks = 128;  // ~6 s: enough for repair, small enough for 100,000 peers in memory
+    c.window_chunks = 128;  // ~6 s: enough for repair
+    c.intern = [this](Chunk&& chunk) { return intern(std::move(chunk)); };
     return c;
   }
 
@@ -125,8 +184,13 @@ class Simulation {
     link.one_way_delay = 5ms;
     network_.add_peer(link);
     auto c = base_config(wire::Role::broadcaster);
+    c.intern = [this](Chunk&& chunk) {
+      auto shared = std::make_shared<const Chunk>(std::move(chunk));
+      published_[shared->seq.value % published_ring] = shared;
+      return shared;
+    };
     c.upload_cap_bps = link.upload_bps * 0.95;
-    c.max_children = s_.fan_out ? s_.viewers + 16 : s_.broadcaster_children;
+    c.max_children = s_.fan_out ? (s_.viewers + 16) * c.substreams : s_.broadcaster_children;
     c.max_peers = std::max<std::size_t>(c.max_peers, c.max_children + 16);
     peers_.push_back(Peer{std::make_unique<Swarm>(std::move(c)), Time{0}, Time{-1}, true});
     arm(broadcaster_index);
@@ -141,21 +205,31 @@ class Simulation {
     p.withholding = std::uniform_real_distribution<>(0, 1)(rng_) < s_.withholding_share;
     peers_.push_back(std::move(p));
     ++report_.viewers_total;
-    Event e{at, 0, Event::Kind::timer, static_cast<std::uint32_t>(index)};
-    push(std::move(e));  // the first timer event brings it to life
+    queue_.push(at, {Event::Kind::timer, static_cast<std::uint32_t>(index)});  // its first timer brings it to life
   }
 
   void start_viewer(std::size_t index) {
     auto& p = peers_[index];
     auto c = base_config(wire::Role::viewer);
     c.bootstrap = {endpoint_of(broadcaster_index)};
-    // A viewer offers as many children as its upload carries with a quarter to spare (for buffer maps,
-    // repair answers and bursts), as an upload cap set by its user would.
-    const auto capacity = network_.profile(index).upload_bps / s_.bitrate_bps;
-    c.max_children = s_.fan_out ? 0 : static_cast<std::size_t>(std::clamp(capacity / 1.25, 0.0, 4.0));
+    // A viewer offers as many children in its home tree as half its upload carries, as an upload cap set
+    // by its user would: the other half answers repairs and absorbs bursts. Each child there costs
+    // bitrate / k.
+    const auto capacity = network_.profile(index).upload_bps / s_.bitrate_bps * static_cast<double>(c.substreams);
+    c.max_children = s_.fan_out ? 0 : static_cast<std::size_t>(std::clamp(capacity / 2, 0.0, 16.0));
     c.upload_cap_bps = network_.profile(index).upload_bps * 0.95;
     p.swarm = std::make_unique<Swarm>(std::move(c));
     p.alive = true;
+  }
+
+  // A viewer's verified chunk becomes the broadcaster's shared copy when it is the same chunk. Anything else
+  // (a forgery that got past the cheap check) keeps a copy of its own, as a real node would.
+  std::shared_ptr<const Chunk> intern(Chunk&& c) {
+    const auto& original = published_[c.seq.value % published_ring];
+    if (original && original->seq == c.seq && original->timestamp_us == c.timestamp_us && original->flags == c.flags &&
+        original->signature == c.signature && original->payload == c.payload)
+      return original;
+    return std::make_shared<const Chunk>(std::move(c));
   }
 
   void dispatch(Event& e) {
@@ -165,15 +239,18 @@ class Simulation {
       case Event::Kind::timer: {
         auto& p = peers_[e.peer];
         if (!p.alive && p.left < Time{0} && !p.swarm) start_viewer(e.peer);
-        else if (!p.alive || e.at != p.timer_due) return;
+        else if (!p.alive || now_ != p.timer_due) return;
         p.swarm->handle_timeout(now_);
         return after_input(e.peer);
       }
       case Event::Kind::deliver: {
         auto& p = peers_[e.peer];
-        if (!p.alive) return;
-        p.swarm->handle_datagram(endpoint_of(e.from), e.bytes, now_);
-        return after_input(e.peer);
+        const bool alive = p.alive;
+        if (alive) p.swarm->handle_datagram(endpoint_of(e.from), datagrams_[e.datagram], now_);
+        datagrams_[e.datagram] = {};
+        free_datagrams_.push_back(e.datagram);
+        if (alive) after_input(e.peer);
+        return;
       }
     }
   }
@@ -189,7 +266,7 @@ class Simulation {
     ++report_.chunks_published;
     peers_[broadcaster_index].swarm->publish(std::move(c), now_);
     after_input(broadcaster_index);
-    push({now_ + s_.chunk_interval, 0, Event::Kind::publish});
+    queue_.push(now_ + s_.chunk_interval, {Event::Kind::publish});
   }
 
   void churn() {
@@ -197,12 +274,16 @@ class Simulation {
     const double expected = s_.churn_per_minute * static_cast<double>(s_.viewers) / 60.0;
     auto leaving = static_cast<std::size_t>(expected);
     if (std::uniform_real_distribution<>(0, 1)(rng_) < expected - static_cast<double>(leaving)) ++leaving;
-    for (std::size_t n = 0; n < leaving; ++n) {
-      std::vector<std::size_t> alive;
+    // The viewers alive now, in index order; a victim leaves the list, and its replacement is not alive yet.
+    std::vector<std::size_t> alive;
+    if (leaving > 0)
       for (std::size_t i = 1; i < peers_.size(); ++i)
         if (peers_[i].alive) alive.push_back(i);
+    for (std::size_t n = 0; n < leaving; ++n) {
       if (alive.empty()) break;
-      const auto victim = alive[rng_() % alive.size()];
+      const auto pick = alive.begin() + static_cast<std::ptrdiff_t>(rng_() % alive.size());
+      const auto victim = *pick;
+      alive.erase(pick);
       if (rng_() & 1) {
         peers_[victim].swarm->close(now_);
         after_input(victim);
@@ -210,7 +291,7 @@ class Simulation {
       leave(victim);
       add_viewer(now_);
     }
-    push({now_ + 1s, 0, Event::Kind::churn});
+    queue_.push(now_ + 1s, {Event::Kind::churn});
   }
 
   void leave(std::size_t index) {
@@ -226,7 +307,7 @@ class Simulation {
     const auto due = std::max(p.swarm->poll_timeout(), now_);
     if (due == p.timer_due) return;
     p.timer_due = due;
-    push({due, 0, Event::Kind::timer, static_cast<std::uint32_t>(index)});
+    queue_.push(due, {Event::Kind::timer, static_cast<std::uint32_t>(index)});
   }
 
   void after_input(std::size_t index) {
@@ -242,11 +323,22 @@ class Simulation {
       if (to >= peers_.size()) continue;
       const auto arrival = network_.transmit(index, to, t->bytes.size(), now_);
       if (!arrival) continue;
-      push({*arrival, 0, Event::Kind::deliver, static_cast<std::uint32_t>(to), static_cast<std::uint32_t>(index),
-            std::move(t->bytes)});
+      queue_.push(*arrival, {Event::Kind::deliver, static_cast<std::uint32_t>(to), static_cast<std::uint32_t>(index),
+                             store_datagram(std::move(t->bytes))});
     }
     while (auto ev = p.swarm->poll_event()) on_verified(index, std::get<ChunkVerified>(*ev));
     arm(index);
+  }
+
+  std::uint32_t store_datagram(std::vector<std::uint8_t> bytes) {
+    if (free_datagrams_.empty()) {
+      datagrams_.push_back(std::move(bytes));
+      return static_cast<std::uint32_t>(datagrams_.size() - 1);
+    }
+    const auto i = free_datagrams_.back();
+    free_datagrams_.pop_back();
+    datagrams_[i] = std::move(bytes);
+    return i;
   }
 
   void on_verified(std::size_t index, const ChunkVerified& v) {
@@ -330,8 +422,10 @@ class Simulation {
   std::size_t payload_size_ = 0;
   std::vector<Peer> peers_;
   std::vector<Time> publish_times_;
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
-  std::uint64_t order_ = 0;
+  std::vector<std::shared_ptr<const Chunk>> published_ = std::vector<std::shared_ptr<const Chunk>>(published_ring);
+  EventQueue queue_;
+  std::vector<std::vector<std::uint8_t>> datagrams_;  // the payloads of pending deliveries
+  std::vector<std::uint32_t> free_datagrams_;
   Time now_{0};
   std::uint64_t bytes_sent_ = 0, fragment_bytes_ = 0, broadcaster_bytes_ = 0;
 };
