@@ -59,18 +59,6 @@ std::int64_t unix_ms_now() {
 
 P2POutput* self(void* data) { return static_cast<P2POutput*>(data); }
 
-// The core gains an upload cap in its public config in time (the swarm paces sends already); until then
-// a cap is reported as not applied rather than silently dropped.
-template <class Config>
-bool set_upload_cap(Config& config, long long upload_cap_kbps) {
-  if constexpr (requires { config.upload_cap_bps; }) {
-    config.upload_cap_bps = static_cast<double>(upload_cap_kbps) * 1000.0;
-    return true;
-  } else {
-    return upload_cap_kbps <= 0;
-  }
-}
-
 }  // namespace
 
 P2POutput::P2POutput(obs_data_t* /*settings*/, obs_output_t* output)
@@ -164,10 +152,7 @@ bool P2POutput::start() {
       .log = log_.sink(),
   };
 #pragma GCC diagnostic pop
-  if (!set_upload_cap(broadcaster_config, config.upload_cap_kbps)) {
-    log_(LOG_WARNING, "the upload cap of %lld kbit/s is not applied: this build's core has no upload cap yet",
-         config.upload_cap_kbps);
-  }
+  broadcaster_config.upload_cap_bps = static_cast<double>(config.upload_cap_kbps) * 1000.0;
   auto started = Broadcaster::start(std::move(broadcaster_config), streams.streams);
   if (!started) {
     if (started.error() == Errc::port_in_use) {

@@ -16,7 +16,7 @@ struct BroadcastOptions {
   std::string key_file, input, format, listen = "0.0.0.0:7000", stats, record;
   std::vector<std::string> trackers;
   bool loop = false, verbose = false;
-  double duration_s = 0;
+  double duration_s = 0, upload_cap_kbps = 0;
   int video_kbps = 2000;
   double keyint_s = 1.0;
 };
@@ -63,6 +63,7 @@ int run_broadcast(const BroadcastOptions& o) {
   config.listen = *listen;
   config.trackers = o.trackers;
   config.stats_path = o.stats;
+  config.upload_cap_bps = o.upload_cap_kbps * 1000;
   config.log = stderr_log(o.verbose);
   if (record) config.on_published = [record](std::span<const std::uint8_t> bytes, bool) { record->write(bytes); };
   auto broadcaster = Broadcaster::start(config, (*input)->streams());
@@ -89,6 +90,8 @@ Command add_broadcast(CLI::App& app) {
   cmd->add_option("--stats", o->stats, "Append one JSON stats line a second to FILE");
   cmd->add_option("--record", o->record, "Also write the published MPEG-TS to FILE");
   cmd->add_flag("--loop", o->loop, "Loop a file input");
+  cmd->add_option("--upload-cap", o->upload_cap_kbps, "Upload at most this many kbit/s (0: no cap)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");
   cmd->add_option("--video-bitrate", o->video_kbps, "Video bitrate in kbit/s when encoding")->capture_default_str();
   cmd->add_option("--keyint", o->keyint_s, "Keyframe interval in seconds when encoding")->capture_default_str();

@@ -220,6 +220,30 @@ TEST_F(SwarmTest, AForgedSourceAddressGetsAtMostThreeTimesWhatItSent) {
   EXPECT_GT(refused, 0u);
 }
 
+TEST_F(SwarmTest, ANoUploadViewerWatchesWithoutSendingAnyMedia) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  add_viewers(net, 6);
+  auto quiet = config(wire::Role::viewer, 55);
+  quiet.max_children = 0;
+  quiet.answers_requests = false;
+  const auto taker = Endpoint::loopback(3000);
+  net.add(taker, quiet);
+  const auto tag = wire::stream_tag(key.public_key());
+  std::uint64_t fragments_sent = 0;
+  net.on_datagram = [&](const Endpoint& from, const Endpoint&, std::span<const std::uint8_t> bytes) {
+    auto m = wire::decode(bytes, tag);
+    if (from == taker && m && std::holds_alternative<wire::Fragment>(*m)) ++fragments_sent;
+    return true;
+  };
+  net.run_until(2s);
+  stream(net, 10s);
+  net.run_until(net.now() + 1s);
+  EXPECT_EQ(fragments_sent, 0u);
+  EXPECT_EQ(net.at(taker).stats(net.now()).children, 0u);
+  EXPECT_EQ(seqs(net.delivered(taker)).size(), next_seq);
+}
+
 TEST_F(SwarmTest, ChildrenAreCapped) {
   Net net;
   auto bc = config(wire::Role::broadcaster, 1);

@@ -22,6 +22,7 @@ struct BroadcasterConfig {
   Endpoint listen = Endpoint::v4(0, 0);   // 0.0.0.0:0 picks any free port
   std::vector<std::string> trackers{};
   std::filesystem::path stats_path{};     // empty: no stats file
+  double upload_cap_bps = 0;              // 0: no cap; sends are paced at it, live pushes first
   std::size_t queue_limit_bytes = 16u << 20;
   MediaSink on_published{};               // optional: every published chunk, on the node's thread
   LogSink log{};

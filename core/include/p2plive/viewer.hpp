@@ -22,6 +22,8 @@ struct ViewerConfig {
   Link link;
   Endpoint listen = Endpoint::v4(0, 0);
   bool relay = false;                     // relays don't play; they still verify and forward
+  double upload_cap_bps = 0;              // 0: no cap; sends are paced at it, live pushes first
+  bool no_upload = false;                 // forward nothing: take no children, answer no repairs
   std::filesystem::path stats_path{};
   MediaSink sink{};
   LogSink log{};

@@ -187,7 +187,7 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
   note_tokens(peer, from, 0, m.echo);
   // Only peers that introduced themselves get data: a spoofed source address cannot turn us into an amplifier.
-  if (!peer.said_hello) return;
+  if (!peer.said_hello || !config_.answers_requests) return;
   const Chunk* chunk = store_.get(m.seq);
   if (!chunk) return;
   if (is_broadcaster(config_)) {

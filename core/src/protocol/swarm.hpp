@@ -43,6 +43,7 @@ struct SwarmConfig {
   std::size_t max_partial_chunks = 64;
   std::size_t max_queued_datagrams = 8192;
   double upload_cap_bps = 0;             // 0: unpaced. Sends are paced at the cap, live pushes first
+  bool answers_requests = true;          // false with max_children 0: a viewer that uploads no media
   std::size_t repair_window_chunks = 64; // how far behind the newest chunk holes are still worth repairing
   std::size_t peers_per_message = 16;
   std::size_t max_requests_per_tick = 32;

@@ -32,6 +32,7 @@ class BroadcasterNode final : public Broadcaster {
     swarm.role = wire::Role::broadcaster;
     swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us());
     swarm.max_children = 6;  // over its substream trees: about 1.5x the bitrate in pushes
+    swarm.upload_cap_bps = config_.upload_cap_bps;
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), {})) return ec;
     return runtime_.start(config_.stats_path, [this] { return collect(); });
   }

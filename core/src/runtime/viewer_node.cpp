@@ -29,7 +29,11 @@ class ViewerNode final : public Viewer {
     swarm.role = config_.relay ? wire::Role::relay : wire::Role::viewer;
     swarm.bootstrap = config_.link.peers;
     swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us()) ^ std::hash<const void*>{}(this);
-    if (config_.relay) swarm.max_children = 8;
+    swarm.upload_cap_bps = config_.upload_cap_bps;
+    if (config_.no_upload) {
+      swarm.max_children = 0;
+      swarm.answers_requests = false;
+    }
     auto on_event = [this](SwarmEvent&& event) {
       if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(*verified->chunk);
     };
