@@ -81,11 +81,17 @@ int main(int argc, char** argv) {
   std::uint64_t forgeries = 0;
   const auto start = std::chrono::steady_clock::now();
   auto last_hello = start - std::chrono::seconds(10);
+  std::uint32_t broadcaster_token = 0;
   std::vector<std::uint8_t> buffer(2048);
 
   while (std::chrono::steady_clock::now() - start < std::chrono::duration<double>(seconds)) {
     if (std::chrono::steady_clock::now() - last_hello > std::chrono::milliseconds(500)) {
-      send_to(fd, broadcaster, wire::encode(tag, wire::Hello{wire::Role::viewer, true, 0x0bad0bad}));
+      // Subscribe in every substream tree, claiming to forward there so that a full broadcaster makes
+      // room, and echo the broadcaster's address token so that it sends us whole chunks.
+      for (std::uint8_t s = 0; s < 4; ++s) {
+        const wire::Hello hello{wire::Role::viewer, true, 0x0bad0bad, s, s, 0, broadcaster_token, 200};
+        send_to(fd, broadcaster, wire::encode(tag, hello));
+      }
       last_hello = std::chrono::steady_clock::now();
     }
     pollfd p{fd, POLLIN, 0};
@@ -93,6 +99,7 @@ int main(int argc, char** argv) {
     const auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
     if (n <= 0) continue;
     auto m = wire::decode(std::span(buffer.data(), static_cast<std::size_t>(n)), tag);
+    if (m && std::holds_alternative<wire::Welcome>(*m)) broadcaster_token = std::get<wire::Welcome>(*m).token;
     if (!m || !std::holds_alternative<wire::Fragment>(*m)) continue;
     const auto& f = std::get<wire::Fragment>(*m);
     auto& part = partial[f.seq];

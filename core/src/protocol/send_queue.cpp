@@ -18,9 +18,11 @@ bool SendQueue::enqueue(SendClass cls, Transmit transmit, Time now) {
   if (fits && config_.upload_cap_bps > 0 && cls != SendClass::control) {
     refill(now);
     // Bytes that must leave before this one, against what the cap moves within the class's budget.
-    double ahead = static_cast<double>(queued_bytes_[0] + queued_bytes_[1]);
-    if (cls == SendClass::repair) ahead += static_cast<double>(queued_bytes_[2]);
-    const auto budget = cls == SendClass::push ? config_.push_budget : config_.repair_budget;
+    double ahead = 0;
+    for (std::size_t before = 0; before <= c; ++before) ahead += static_cast<double>(queued_bytes_[before]);
+    const auto budget = cls == SendClass::push    ? config_.push_budget
+                        : cls == SendClass::reply ? config_.reply_budget
+                                                  : config_.repair_budget;
     fits = ahead + static_cast<double>(transmit.bytes.size()) - tokens_bytes_ <= budget_bytes(budget);
   }
   if (!fits) {

@@ -1,5 +1,5 @@
 // What a node sends, paced at its upload cap and in priority order: control messages first (never held
-// back), then live pushes, then repair answers. Each data class has a delay budget: a datagram that would
+// back), then live pushes, then bulky replies (welcomes, peer lists), then repair answers. Each data class has a delay budget: a datagram that would
 // wait longer than that for the uplink is dropped at once, because a late chunk is worth less than the
 // capacity it would take from the next one. This keeps a node from queueing its own link into collapse.
 #pragma once
@@ -20,12 +20,13 @@ struct Transmit {
   std::vector<std::uint8_t> bytes;
 };
 
-enum class SendClass : std::uint8_t { control = 0, push = 1, repair = 2 };
+enum class SendClass : std::uint8_t { control = 0, push = 1, reply = 2, repair = 3 };
 
 struct SendQueueConfig {
   double upload_cap_bps = 0;  // 0: unpaced
   Time burst = 20ms;          // how far ahead of the cap a quiet node may send
   Time push_budget = 400ms;
+  Time reply_budget = 300ms;  // a flash crowd's welcomes must not crowd out the stream
   Time repair_budget = 150ms;
   std::size_t max_datagrams = 8192;
 };
@@ -48,8 +49,8 @@ class SendQueue {
   double budget_bytes(Time budget) const { return config_.upload_cap_bps * static_cast<double>(budget.count()) / 8e6; }
 
   SendQueueConfig config_;
-  std::array<std::deque<Transmit>, 3> queues_;
-  std::array<std::size_t, 3> queued_bytes_{};
+  std::array<std::deque<Transmit>, 4> queues_;
+  std::array<std::size_t, 4> queued_bytes_{};
   std::size_t queued_datagrams_ = 0;
   double tokens_bytes_ = 0;
   Time refilled_at_{0};

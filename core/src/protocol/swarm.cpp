@@ -765,7 +765,8 @@ void Swarm::send(const Endpoint& to, wire::Message message) {
   } else if (std::holds_alternative<wire::Bye>(message) || std::holds_alternative<wire::Report>(message)) {
     reply = false;
   }
-  send_bytes(to, wire::encode(tag_, message), SendClass::control, reply);
+  const bool bulky = std::holds_alternative<wire::Welcome>(message) || std::holds_alternative<wire::Peers>(message);
+  send_bytes(to, wire::encode(tag_, message), bulky ? SendClass::reply : SendClass::control, reply);
 }
 
 void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls, bool reply) {
