@@ -765,8 +765,11 @@ void Swarm::send(const Endpoint& to, wire::Message message) {
   } else if (std::holds_alternative<wire::Bye>(message) || std::holds_alternative<wire::Report>(message)) {
     reply = false;
   }
+  // At the broadcaster, a flash crowd's welcomes must not starve the stream: they wait behind live pushes.
+  // Viewers answer at once: a slow welcome is a slow subscription.
   const bool bulky = std::holds_alternative<wire::Welcome>(message) || std::holds_alternative<wire::Peers>(message);
-  send_bytes(to, wire::encode(tag_, message), bulky ? SendClass::reply : SendClass::control, reply);
+  const auto cls = bulky && is_broadcaster(config_) ? SendClass::reply : SendClass::control;
+  send_bytes(to, wire::encode(tag_, message), cls, reply);
 }
 
 void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls, bool reply) {
