@@ -107,6 +107,24 @@ void fragment_header(Writer& w, const StreamTag& tag, std::uint64_t seq, std::ui
   w.u8(count);
 }
 
+// A node's place in the substream trees, as Welcome and Have both carry it.
+template <class M>
+void write_tree_state(Writer& w, const M& m) {
+  w.u8(m.home);
+  w.u8(m.depth);
+  w.u16(m.room);
+  w.u16(m.forwarder_room);
+  w.u8(m.children);
+}
+template <class M>
+void read_tree_state(Reader& r, M& m) {
+  m.home = r.u8();
+  m.depth = r.u8();
+  m.room = r.u16();
+  m.forwarder_room = r.u16();
+  m.children = r.u8();
+}
+
 struct Encoder {
   Writer& w;
   const StreamTag& tag;
@@ -127,11 +145,7 @@ struct Encoder {
     w.u32(m.nonce);
     w.u8(static_cast<std::uint8_t>((m.accepted ? 1 : 0) | (m.has_chunks ? 2 : 0)));
     w.u8(m.substream);
-    w.u8(m.home);
-    w.u8(m.depth);
-    w.u16(m.room);
-    w.u16(m.forwarder_room);
-    w.u8(m.children);
+    write_tree_state(w, m);
     w.u8(m.suggested_home);
     w.u32(m.token);
     w.u32(m.echo);
@@ -149,11 +163,7 @@ struct Encoder {
   }
   void operator()(const Have& m) {
     header(w, tag, Type::have);
-    w.u8(m.home);
-    w.u8(m.depth);
-    w.u16(m.room);
-    w.u16(m.forwarder_room);
-    w.u8(m.children);
+    write_tree_state(w, m);
     w.u64(m.base_seq);
     const auto n = std::min(m.bits.size(), max_have_bits);
     w.u16(static_cast<std::uint16_t>(n));
@@ -203,11 +213,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.accepted = (flags & 1) != 0;
       m.has_chunks = (flags & 2) != 0;
       m.substream = r.u8();
-      m.home = r.u8();
-      m.depth = r.u8();
-      m.room = r.u16();
-      m.forwarder_room = r.u16();
-      m.children = r.u8();
+      read_tree_state(r, m);
       m.suggested_home = r.u8();
       m.token = r.u32();
       m.echo = r.u32();
@@ -242,11 +248,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::have: {
       Have m;
-      m.home = r.u8();
-      m.depth = r.u8();
-      m.room = r.u16();
-      m.forwarder_room = r.u16();
-      m.children = r.u8();
+      read_tree_state(r, m);
       m.base_seq = r.u64();
       const std::size_t n = r.u16();
       if (n > max_have_bits) return std::nullopt;
