@@ -1,4 +1,5 @@
 // sim: run the unchanged swarm protocol on a simulated network, in virtual time, and print one JSON report.
+#include <algorithm>
 #include <cstdio>
 
 #include "commands.hpp"
@@ -11,7 +12,7 @@ Command add_sim(CLI::App& app) {
   auto* cmd = app.add_subcommand("sim", "Simulate a swarm (virtual time) and print a JSON report");
   struct Options {
     sim::Scenario s;
-    double duration_s = 30, join_window_s = 5, bitrate_mbps = 2;
+    double duration_s = 30, join_window_s = 5, bitrate_mbps = 2, chunk_ms = 50;
     bool cdf = false;
   };
   auto o = std::make_shared<Options>();
@@ -23,6 +24,10 @@ Command add_sim(CLI::App& app) {
   cmd->add_option("--loss", o->s.loss, "Datagram loss rate")->capture_default_str();
   cmd->add_option("--bitrate", o->bitrate_mbps, "Stream bitrate in Mbit/s")->capture_default_str();
   cmd->add_option("--broadcaster-children", o->s.broadcaster_children, "Children the broadcaster feeds")->capture_default_str();
+  cmd->add_option("--broadcaster-upload", o->s.broadcaster_upload, "The broadcaster's uplink, in bitrates")->capture_default_str();
+  cmd->add_option("--chunk-ms", o->chunk_ms, "Stream time per chunk (a keyframe every second)")->capture_default_str()->check(CLI::Range(5.0, 1000.0));
+  cmd->add_option("--substreams", o->s.substreams, "Substream trees")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_flag("--no-congestion-control", o->s.oracle_caps, "Pace every peer at 95 % of its uplink instead of finding the rate");
   cmd->add_flag("--fan-out", o->s.fan_out, "Baseline: the broadcaster sends to every viewer itself");
   cmd->add_option("--seed", o->s.seed, "Random seed; one seed gives one result")->capture_default_str();
   cmd->add_flag("--cdf", o->cdf, "Include the delay and join CDFs");
@@ -31,6 +36,8 @@ Command add_sim(CLI::App& app) {
     s.duration = sim::Time{static_cast<std::int64_t>(o->duration_s * 1e6)};
     s.join_window = sim::Time{static_cast<std::int64_t>(o->join_window_s * 1e6)};
     s.bitrate_bps = o->bitrate_mbps * 1e6;
+    s.chunk_interval = sim::Time{static_cast<std::int64_t>(o->chunk_ms * 1e3)};
+    s.chunks_per_keyframe = std::max(1, static_cast<int>(1000.0 / o->chunk_ms + 0.5));
     std::printf("%s\n", sim::simulate(s).to_json(o->cdf).c_str());
     return 0;
   };

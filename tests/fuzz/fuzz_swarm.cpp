@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t i = 0;
   while (i + 3 <= size) {
     const auto source = Endpoint::loopback(static_cast<std::uint16_t>(1 + data[i] % 4));
-    std::vector<std::uint8_t> datagram = {'P', 'L', wire::version, static_cast<std::uint8_t>(data[i + 1] % 9)};
+    std::vector<std::uint8_t> datagram = {'P', 'L', wire::version, static_cast<std::uint8_t>(data[i + 1] % 10)};
     datagram.insert(datagram.end(), tag.begin(), tag.end());
     const std::size_t length = std::min<std::size_t>(data[i + 2], size - i - 3);
     datagram.insert(datagram.end(), data + i + 3, data + i + 3 + length);

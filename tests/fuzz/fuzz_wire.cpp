@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const wire::StreamTag tag{1, 2, 3, 4};
   (void)wire::decode({data, size}, tag);  // raw bytes, header and all
   if (size == 0) return 0;
-  std::vector<std::uint8_t> datagram = {'P', 'L', wire::version, static_cast<std::uint8_t>(data[0] % 9)};
+  std::vector<std::uint8_t> datagram = {'P', 'L', wire::version, static_cast<std::uint8_t>(data[0] % 10)};
   datagram.insert(datagram.end(), tag.begin(), tag.end());
   datagram.insert(datagram.end(), data + 1, data + size);
   const auto message = wire::decode(datagram, tag);

@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
   ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
 
   struct Partial {
-    wire::Fragment header;
+    std::uint8_t count = 0;
     std::vector<std::uint8_t> body;
+    std::size_t last_size = 0;
     std::uint32_t received = 0;
   };
   std::map<std::uint64_t, Partial> partial;
@@ -89,7 +90,14 @@ int main(int argc, char** argv) {
       // Subscribe in every substream tree, claiming to forward there so that a full broadcaster makes
       // room, and echo the broadcaster's address token so that it sends us whole chunks.
       for (std::uint8_t s = 0; s < 4; ++s) {
-        const wire::Hello hello{wire::Role::viewer, true, 0x0bad0bad, s, s, 0, broadcaster_token, 200};
+        wire::Hello hello;
+        hello.subscribe = true;
+        hello.nonce = 0x0bad0bad;
+        hello.substream = s;
+        hello.home = s;
+        hello.capacity = 16;
+        hello.echo = broadcaster_token;
+        hello.padding = 200;
         send_to(fd, broadcaster, wire::encode(tag, hello));
       }
       last_hello = std::chrono::steady_clock::now();
@@ -104,20 +112,19 @@ int main(int argc, char** argv) {
     const auto& f = std::get<wire::Fragment>(*m);
     auto& part = partial[f.seq];
     if (part.body.empty()) {
-      part.header = f;
-      part.body.resize(f.payload_size + std::size_t{64});
+      part.count = f.count;
+      part.body.resize(f.count * wire::fragment_body_size);
     }
     std::memcpy(part.body.data() + f.index * wire::fragment_body_size, f.body.data(), f.body.size());
+    if (f.index + 1 == f.count) part.last_size = f.body.size();
     part.received |= 1u << f.index;
-    if (part.received != (1u << f.count) - 1) continue;
+    if (part.received != (1u << part.count) - 1) continue;
 
-    Chunk real;
-    real.seq = ChunkSeq{f.seq};
-    real.timestamp_us = part.header.timestamp_us;
-    real.flags = part.header.flags;
-    real.payload.assign(part.body.begin(), part.body.begin() + part.header.payload_size);
-    std::memcpy(real.signature.data(), part.body.data() + part.header.payload_size, 64);
+    auto body = std::move(part.body);
+    body.resize((part.count - 1u) * wire::fragment_body_size + part.last_size);
     partial.erase(f.seq);
+    Chunk real;
+    if (!wire::chunk_from_body(f.seq, std::move(body), real)) continue;
 
     // Forge chunks a few sequence numbers ahead, so victims have not verified them yet.
     for (int kind = 0; kind < 3; ++kind) {

@@ -5,13 +5,15 @@
 namespace p2plive {
 namespace {
 
-Transmit datagram(std::size_t size = 1200) { return Transmit{Endpoint::loopback(1), std::vector<std::uint8_t>(size)}; }
+Outgoing datagram(std::size_t size = 1200) {
+  return Outgoing{Endpoint::loopback(1), std::vector<std::uint8_t>(size), nullptr, 0, static_cast<std::uint16_t>(size)};
+}
 
 // Drives the queue like a driver would: offers `offered_bps` of pushes, polls whenever it says it is ready.
 struct Link {
   SendQueue queue;
   std::uint64_t sent = 0, offered = 0, dropped = 0;
-  explicit Link(double cap_bps) : queue(SendQueueConfig{.upload_cap_bps = cap_bps}) {}
+  explicit Link(double cap_bps) : queue(SendQueueConfig{.rate_bps = cap_bps}) {}
   void run(double offered_bps, Time duration, SendClass cls = SendClass::push) {
     const Time step = 1ms;
     double credit = 0;
@@ -22,7 +24,7 @@ struct Link {
         ++offered;
         if (!queue.enqueue(cls, datagram(), now)) ++dropped;
       }
-      while (auto t = queue.poll(now)) sent += t->bytes.size();
+      while (auto t = queue.poll(now)) sent += t->size;
     }
   }
 };
@@ -44,16 +46,16 @@ TEST(SendQueue, UnderTheCapNothingIsDropped) {
 }
 
 TEST(SendQueue, ControlGoesFirstAndIsNeverHeldBack) {
-  SendQueue q(SendQueueConfig{.upload_cap_bps = 1e6});
+  SendQueue q(SendQueueConfig{.rate_bps = 1e6});
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
   ASSERT_TRUE(q.enqueue(SendClass::control, datagram(40), Time{0}));
   auto first = q.poll(Time{0});
   ASSERT_TRUE(first);
-  EXPECT_EQ(first->bytes.size(), 40u);
+  EXPECT_EQ(first->size, 40u);
 }
 
 TEST(SendQueue, RepairWaitsBehindPushAndIsDroppedFirstWhenLate) {
-  SendQueue q(SendQueueConfig{.upload_cap_bps = 1e6, .push_budget = 400ms, .repair_budget = 150ms});
+  SendQueue q(SendQueueConfig{.rate_bps = 1e6, .push_budget = 400ms, .repair_budget = 150ms});
   // 150 ms of a 1 Mbit/s link is 18,750 bytes: 15 datagrams of pushes fill the repair budget.
   for (int i = 0; i < 16; ++i) ASSERT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
   EXPECT_FALSE(q.enqueue(SendClass::repair, datagram(), Time{0}));
@@ -62,7 +64,7 @@ TEST(SendQueue, RepairWaitsBehindPushAndIsDroppedFirstWhenLate) {
 }
 
 TEST(SendQueue, TellsWhenItCanSendNext) {
-  SendQueue q(SendQueueConfig{.upload_cap_bps = 1e6});
+  SendQueue q(SendQueueConfig{.rate_bps = 1e6});
   EXPECT_FALSE(q.next_ready());
   ASSERT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
   const auto ready = q.next_ready();
@@ -70,6 +72,34 @@ TEST(SendQueue, TellsWhenItCanSendNext) {
   EXPECT_GT(*ready, Time{0});
   EXPECT_FALSE(q.poll(*ready - 1us));
   EXPECT_TRUE(q.poll(*ready));
+}
+
+TEST(SendQueue, ASlowRateStillSendsWholeDatagrams) {
+  // 20 ms of 200 kbit/s is 500 bytes, less than a datagram: the bucket must still fill to one.
+  Link link(200e3);
+  link.run(400e3, 5s);
+  EXPECT_NEAR(static_cast<double>(link.sent) * 8 / 5.0, 200e3, 0.1 * 200e3);
+}
+
+TEST(SendQueue, ARateChangeTakesEffectAtOnceAndReportsWhenItHoldsTheNodeBack) {
+  SendQueue q(SendQueueConfig{.rate_bps = 1e6});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(q.enqueue(SendClass::push, datagram(), Time{0}));
+  while (q.poll(Time{0})) {
+  }
+  EXPECT_TRUE(q.take_rate_limited());   // data waited for the rate
+  EXPECT_FALSE(q.take_rate_limited());  // and the flag was taken
+  q.set_rate(100e6, 1ms);
+  int sent = 0;
+  while (q.poll(2ms)) ++sent;
+  EXPECT_GE(sent, 8);  // 1 ms at 100 Mbit/s moves all but what the burst bucket caps
+}
+
+TEST(SendQueue, CountsThePushesItIsOffered) {
+  SendQueue q(SendQueueConfig{.rate_bps = 1e6, .push_budget = 10ms});
+  for (int i = 0; i < 10; ++i) q.enqueue(SendClass::push, datagram(), Time{0});
+  q.enqueue(SendClass::repair, datagram(), Time{0});
+  EXPECT_EQ(q.push_demand_bytes(), 12000u);  // the refused ones count too: the children were owed them
+  EXPECT_GT(q.dropped(), 0u);
 }
 
 TEST(SendQueue, UnpacedItOnlyBoundsItsLength) {

@@ -48,16 +48,36 @@ TEST(Simulator, FiveHundredViewersGetTheirChunksAndTheBroadcasterStaysNearTwiceT
   EXPECT_GT(r.max_hops, 1);  // the viewers carry the stream
 }
 
-TEST(Simulator, PacedSendsKeepEveryCappedUplinkFromOverflowing) {
-  // Each simulated peer paces its sends at 95 % of its uplink, as a user's upload cap would. The network
-  // model drops a datagram that would queue for more than 500 ms at a link; pacing must keep that rare,
-  // even for the 20 % of peers whose uplink is below the bitrate. Measured: 0.1 % (300 viewers, the
-  // broadcaster's welcomes during the join burst).
+TEST(Simulator, CongestionControlKeepsEveryUplinkFromOverflowing) {
+  // No peer is told its uplink; each finds a rate from its neighbours' delay reports. The network model
+  // drops a datagram that would queue for more than 500 ms at a link; that must stay rare, even for the 20 %
+  // of peers whose uplink is below the bitrate. Measured with seed 11: 0.9 % (most of it while the slow
+  // peers' rates come down from where every node starts).
   const auto r = simulate(base(200, 12s));
   SCOPED_TRACE(r.to_json());
   EXPECT_GT(r.datagrams, 100'000u);
-  EXPECT_LT(r.queue_drops * 200, r.datagrams);
+  EXPECT_LT(r.queue_drops * 40, r.datagrams);
   EXPECT_GE(r.on_time_ratio(), 0.95);
+}
+
+TEST(Simulator, CongestionControlHoldsACappedLinkNearItsCapWithoutLossExplosions) {
+  // The broadcaster's uplink carries 1.5 times the bitrate, and it starts with children owed twice the
+  // bitrate. It must find its link and use most of it, shed what the link cannot carry (the children
+  // find other parents), and not turn the excess into a standing queue that drops its datagrams.
+  // Measured with seed 11: 89 % of the link used; 2.4 % of its datagrams dropped, in the first seconds
+  // while it learns the link; two children shed; 82 % of chunks on time once it has settled (pacing at
+  // 95 % of the known link instead gives 85 %: thirty viewers leave little room around a starved root).
+  auto s = base(30, 25s);
+  s.broadcaster_upload = 1.5;
+  s.broadcaster_children = 8;
+  s.warmup = 10s;  // what counts is where it settles
+  const auto r = simulate(s);
+  SCOPED_TRACE(r.to_json());
+  EXPECT_GE(r.broadcaster_upload_ratio, 0.75 * s.broadcaster_upload);
+  EXPECT_LE(r.broadcaster_upload_ratio, s.broadcaster_upload);
+  EXPECT_LT(r.broadcaster_uplink_drops * 20, r.broadcaster_datagrams);
+  EXPECT_GE(r.broadcaster_children_shed, 1u);
+  EXPECT_GE(r.on_time_ratio(), 0.75);
 }
 
 TEST(Simulator, ViewersRecoverWhenTheirParentsLeave) {

@@ -12,11 +12,16 @@ class Histogram {
  public:
   explicit Histogram(std::size_t max_ms = 60'000) : buckets_(max_ms + 1) {}
   void add(double ms) {
-    const auto b = ms <= 0 ? 0 : static_cast<std::size_t>(ms);
-    ++buckets_[b < buckets_.size() ? b : buckets_.size() - 1];
+    ++buckets_[bucket(ms)];
     ++count_;
   }
   std::uint64_t count() const { return count_; }
+  std::uint64_t count_at(double ms) const { return buckets_[bucket(ms)]; }
+  std::uint64_t count_from(double ms) const {
+    std::uint64_t n = 0;
+    for (auto b = bucket(ms); b < buckets_.size(); ++b) n += buckets_[b];
+    return n;
+  }
   double percentile(double p) const {
     if (count_ == 0) return 0;
     const auto rank = static_cast<std::uint64_t>(p * static_cast<double>(count_ - 1));
@@ -40,6 +45,10 @@ class Histogram {
   }
 
  private:
+  std::size_t bucket(double ms) const {
+    const auto b = ms <= 0 ? 0 : static_cast<std::size_t>(ms);
+    return b < buckets_.size() ? b : buckets_.size() - 1;
+  }
   std::vector<std::uint64_t> buckets_;
   std::uint64_t count_ = 0;
 };

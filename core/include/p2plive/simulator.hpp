@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <chrono>
 
@@ -26,6 +27,9 @@ struct Scenario {
   double loss = 0;
   double share_below_bitrate = 0.2;
   std::size_t broadcaster_children = 6;  // over all substream trees
+  double broadcaster_upload = 4;      // the broadcaster's uplink, in bitrates
+  std::size_t substreams = 4;
+  bool oracle_caps = false;           // pace each peer at 95 % of its known uplink, not by congestion control
   Time on_time_deadline = 1s;
   Time warmup = 3s;                   // a viewer's first seconds are its join, not its steady state
   bool fan_out = false;               // baseline: the broadcaster sends every viewer everything itself
@@ -40,15 +44,25 @@ struct Report {
   Histogram join_ms;                  // viewer arrives -> first join point verified
   std::uint64_t chunks_expected = 0;  // chunks each viewer should have had on time, summed
   std::uint64_t chunks_on_time = 0;
+  Histogram viewer_on_time_pct{101};  // per viewer (that stayed long enough): its share of chunks on time, in %
   std::uint64_t viewers_never_joined = 0;
   double min_viewer_received = 1;     // the worst honest viewer's share of its chunks received at all
   double max_stall_ms = 0;            // the longest any viewer went without a new chunk, after its warm-up
   double broadcaster_upload_ratio = 0;  // broadcaster upload / stream bitrate
   int max_hops = 0;
+  Histogram hops{256};                // hops each verified chunk took from the broadcaster
+  std::vector<double> delay_sum_ms_by_hops = std::vector<double>(17);  // [h]: summed delay of chunks that took h hops (16: more)
   double overhead_ratio = 0;          // bytes on the wire beyond the media payload, over the payload
   double duplicate_ratio = 0;         // fragments received twice, over fragments received
   std::uint64_t datagrams = 0;
-  std::uint64_t queue_drops = 0;
+  std::uint64_t queue_drops = 0;      // datagrams dropped at a full link queue (over 500 ms)...
+  std::uint64_t uplink_drops = 0;     // ...of them at the sender's uplink
+  std::uint64_t broadcaster_datagrams = 0;
+  std::uint64_t broadcaster_uplink_drops = 0;
+  std::uint64_t children_shed = 0;    // released by viewers whose uplink could not carry them
+  std::uint64_t broadcaster_children_shed = 0;
+  Histogram send_rate_share{1000};    // per viewer at the end: its paced send rate, in % of its uplink
+  Histogram uplink_use{1000};         // per viewer: what it sent, in % of its uplink
   std::uint64_t events = 0;
   double wall_seconds = 0;
   double peak_rss_mb = 0;             // the whole process's peak resident memory, this run and any before it

@@ -9,8 +9,8 @@ ChunkStore::ChunkStore(std::size_t window_chunks, std::size_t max_partial)
     : window_chunks_(window_chunks), max_partial_(max_partial), ring_(window_chunks), seqs_(window_chunks, no_seq) {}
 
 ChunkStore::Partial ChunkStore::start_partial(const wire::Fragment& f, Time now) {
-  Partial p{f.timestamp_us, f.flags, f.payload_size, f.count, 0, {}, now};
-  p.body.resize(f.payload_size + std::size_t{64});
+  Partial p{f.count, 0, 0, {}, now};
+  p.body.resize(f.count * wire::fragment_body_size);
   return p;
 }
 
@@ -25,27 +25,23 @@ ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, Tim
       partial_.erase(partial_.begin());
     }
     it = partial_.emplace(f.seq, start_partial(f, now)).first;
-  } else {
-    auto& p = it->second;
-    if (p.timestamp_us != f.timestamp_us || p.flags != f.flags || p.payload_size != f.payload_size) {
-      p = start_partial(f, now);  // conflicting headers: at least one is forged; verification will tell
-    }
+  } else if (it->second.count != f.count) {
+    it->second = start_partial(f, now);  // conflicting counts: at least one is forged; verification will tell
   }
 
   auto& p = it->second;
   const std::uint16_t bit = static_cast<std::uint16_t>(1u << f.index);
   if (p.received_mask & bit) return FragmentResult::duplicate;
   std::memcpy(p.body.data() + f.index * wire::fragment_body_size, f.body.data(), f.body.size());
+  if (f.index + 1 == f.count) p.last_size = f.body.size();
   p.received_mask = static_cast<std::uint16_t>(p.received_mask | bit);
   if (p.received_mask != static_cast<std::uint16_t>((1u << p.count) - 1)) return FragmentResult::stored;
 
-  completed.seq = ChunkSeq{f.seq};
-  completed.timestamp_us = p.timestamp_us;
-  completed.flags = p.flags;
-  std::copy(p.body.begin() + p.payload_size, p.body.end(), completed.signature.begin());
-  p.body.resize(p.payload_size);
-  completed.payload = std::move(p.body);  // the buffer becomes the payload: no second copy
+  auto body = std::move(p.body);
+  body.resize((p.count - 1u) * wire::fragment_body_size + p.last_size);
   partial_.erase(it);
+  // The decoder bounds the body's size, so this only fails for a body no decoder would have passed.
+  if (!wire::chunk_from_body(f.seq, std::move(body), completed)) return FragmentResult::stale;
   return FragmentResult::completed;
 }
 

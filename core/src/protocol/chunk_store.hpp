@@ -20,12 +20,13 @@ class ChunkStore {
 
   enum class FragmentResult { stored, duplicate, stale, completed };
   // Adds one fragment. When it completes a chunk, `completed` receives the assembled, still unverified,
-  // chunk and the partial entry is gone. A fragment whose header disagrees with the partial chunk replaces it.
+  // chunk and the partial entry is gone. A fragment whose count disagrees with the partial chunk replaces it.
   FragmentResult add_fragment(const wire::Fragment& fragment, Time now, Chunk& completed);
 
   void insert_verified(std::shared_ptr<const Chunk> chunk);
   bool has(std::uint64_t seq) const { return in_window(seq) && seqs_[seq % window_chunks_] == seq; }
   const Chunk* get(std::uint64_t seq) const;
+  std::shared_ptr<const Chunk> get_shared(std::uint64_t seq) const { return has(seq) ? ring_[seq % window_chunks_] : nullptr; }
   bool empty() const { return !any_; }
   std::uint64_t latest_seq() const { return latest_seq_; }
   std::optional<std::uint64_t> latest_join_seq() const { return latest_join_seq_; }
@@ -42,12 +43,10 @@ class ChunkStore {
 
  private:
   struct Partial {
-    std::uint64_t timestamp_us;
-    std::uint8_t flags;
-    std::uint16_t payload_size;
     std::uint8_t count;
     std::uint16_t received_mask = 0;
-    std::vector<std::uint8_t> body;  // payload then signature
+    std::size_t last_size = 0;       // the last fragment's length, once it is here
+    std::vector<std::uint8_t> body;  // payload then trailer, count full fragments long until complete
     Time first_seen;
   };
   static Partial start_partial(const wire::Fragment& f, Time now);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "p2plive/endpoint.hpp"
+#include "protocol/congestion.hpp"
 #include "protocol/time.hpp"
 #include "protocol/wire.hpp"
 
@@ -19,21 +20,25 @@ struct Peer {
   bool heard = false;                // it has sent us something valid
   bool said_hello = false;           // it has introduced itself, so we may answer its requests
   bool verified = false;             // it echoed our token: it really is at this address
+  bool bootstrap = false;            // from the link: kept (as unheard) when it falls silent
   std::uint32_t token = 0;           // its token for us, echoed in our hellos and welcomes
   std::uint64_t bytes_in = 0;        // while unverified: what it sent us, and what we sent it
   std::uint64_t bytes_out = 0;
   Time last_heard{0};
   Time last_probe{-3600s};
+  std::uint32_t unanswered_probes = 0;  // hellos sent while we had never heard from it
   Time retry_after{0};               // a refused or failed subscription is not retried before this
   wire::Role role = wire::Role::viewer;
   std::uint16_t parent_in = 0;       // bit s: it is our parent in substream s
   std::uint16_t child_in = 0;        // bit s: it is our child in substream s
-  std::uint8_t home = wire::no_substream;  // where it forwards
-  std::uint8_t depth = wire::unknown_depth;
-  std::uint16_t room = 0;
-  std::uint16_t forwarder_room = 0;
-  std::uint8_t children = 0;            // in its home tree, as it last said
-  Time childless_since{0};              // since when it has said it has none
+  wire::TreeState tree;              // its place in its home tree, as it last said
+  std::uint8_t capacity = 0;         // children it takes in its home tree, as its hello said
+  std::optional<Time> rtt_to_us;     // its round trip to us, as its hello said
+  Time tree_heard{-3600s};           // when it last said so
+  Time childless_since{0};           // since when it has said it has no children
+  std::optional<Time> srtt;          // smoothed round trip, from hellos it answered
+  DelayMeter delay;                  // how long its stamped datagrams take to reach us, beyond the fastest
+  Time last_have_sent{-3600s};
   std::uint64_t have_base = 0;
   std::vector<bool> have_bits;
   std::optional<std::uint64_t> newest_have;  // the newest chunk its last buffer map listed
@@ -44,10 +49,12 @@ struct Peer {
   Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child
   std::vector<std::pair<Endpoint, Time>> reporters;  // the broadcaster: who reported it lately (bounded)
 
-  void note_children(std::uint8_t count, Time now) {
-    if (count > 0 || children > 0) childless_since = now;
-    children = count;
+  void note_tree(const wire::TreeState& state, Time now) {
+    if (state.children > 0 || tree.children > 0) childless_since = now;
+    tree = state;
+    tree_heard = now;
   }
+  void note_rtt(Time sample) { srtt = srtt ? (*srtt * 7 + sample) / 8 : sample; }
 
   bool has_chunk(std::uint64_t seq) const {
     return seq >= have_base && seq - have_base < have_bits.size() && have_bits[seq - have_base];
@@ -59,6 +66,7 @@ class PeerTable {
   explicit PeerTable(std::size_t max_peers) : max_peers_(max_peers) {}
 
   Peer* find(const Endpoint& endpoint);
+  const Peer* find(const Endpoint& endpoint) const;
   // Finds or adds; nullptr when the table is full of parents and children.
   Peer* upsert(const Endpoint& endpoint);
   void erase(const Endpoint& endpoint) { peers_.erase(endpoint); }
@@ -66,8 +74,8 @@ class PeerTable {
   void ban(const Endpoint& endpoint, Time until, Time now);
   bool is_banned(const Endpoint& endpoint, Time now) const;
 
-  // Up to `count` heard peers other than `except`, chosen at random among those with room for children
-  // first, then among the rest.
+  // Up to `count` heard peers other than `except`: half of them the fastest with room for children, the
+  // rest at random.
   std::vector<Endpoint> sample_heard(std::size_t count, const Endpoint* except, std::mt19937_64& rng) const;
 
   template <class F>

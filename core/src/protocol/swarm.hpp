@@ -5,10 +5,15 @@
 // Distribution: the stream is split into substreams (chunk seq mod k), each pushed down a tree of its own
 // rooted at the broadcaster. A viewer subscribes to one parent per substream and forwards in one tree only,
 // its home, so every forwarding viewer uploads its share and sits near the top of exactly one tree.
-// Viewers exchange buffer maps and pull what the push missed.
+// Parents are chosen by measured latency from the broadcaster. Viewers exchange buffer maps and pull what
+// the push missed. Sends are paced at a rate that delay-based congestion control finds.
+//
+// The implementation is spread over swarm.cpp (inputs and outputs), swarm_trees.cpp (parents, children,
+// homes) and swarm_repair.cpp (buffer maps, holes, requests).
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <map>
@@ -22,6 +27,7 @@
 #include "p2plive/chunk.hpp"
 #include "p2plive/endpoint.hpp"
 #include "protocol/chunk_store.hpp"
+#include "protocol/congestion.hpp"
 #include "protocol/peer_table.hpp"
 #include "protocol/send_queue.hpp"
 #include "protocol/time.hpp"
@@ -42,14 +48,21 @@ struct SwarmConfig {
   std::size_t window_chunks = 512;       // ~25 s of chunks kept for repair
   std::size_t max_partial_chunks = 64;
   std::size_t max_queued_datagrams = 8192;
-  double upload_cap_bps = 0;             // 0: unpaced. Sends are paced at the cap, live pushes first
+  double upload_cap_bps = 0;             // the user's cap (0: none). Sends are paced at it or below
+  bool congestion_control = true;        // find the uplink's rate from queueing delay (below any cap)
+  RateControlConfig rate_control{};
   bool answers_requests = true;          // false with max_children 0: a viewer that uploads no media
   std::size_t repair_window_chunks = 64; // how far behind the newest chunk holes are still worth repairing
   std::size_t peers_per_message = 16;
   std::size_t max_requests_per_tick = 32;
+  std::size_t max_probes_per_second = 16; // hellos to peers we know nothing of, to learn their place and
+                                          // RTT, while a tree lacks a parent (one a second otherwise)
+  std::uint32_t max_unanswered_probes = 3;  // then a peer we only heard of is forgotten
   Time tick_interval = 25ms;
+  Time housekeeping_interval = 250ms;    // peer expiry, tree upkeep
   Time hello_interval = 1s;
-  Time have_interval = 250ms;
+  Time have_interval = 500ms;            // buffer maps to parents and children
+  Time gossip_interval = 2s;             // ... and to a few other neighbours
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
   Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long (15 chunks): find another
@@ -61,7 +74,15 @@ struct SwarmConfig {
   Time parent_repair_wait = 300ms;       // a hole the parent lacks as well: wait this long for its push
   Time root_repair_delay = 500ms;        // ask the broadcaster only for holes this old: others may have it by then
   Time ban_duration = 60s;
-  Time optimize_interval = 2s;           // how often a viewer looks for a parent closer to the broadcaster
+  Time optimize_interval = 2s;           // how often a viewer looks for a faster parent
+  Time hop_cost = 2ms;                   // what a hop adds beyond half its round trip and the parent's
+                                         // measured forwarding wait (the last fragment, the check)
+  Time optimize_margin = 20ms;           // a new parent must be this much faster to be worth a move
+  Time unknown_rtt = 150ms;              // assumed for a peer we have not timed yet
+  Time unproven_penalty = 100ms;         // added for a forwarder with no children yet
+  Time displace_margin = 20ms;           // a forwarder displaces one that ranks this much worse (rank())
+  std::size_t strong_capacity = 12;      // children a strong forwarder takes; weaker ones rank lower...
+  Time weak_forwarder_penalty = 10ms;    // ...by this much per child short of it
   Time idle_forwarder_grace = 5s;        // a forwarding child with no children this long may make way
   Time rehome_after = 2s;                // a tree with no forwarder in sight this long draws one
   std::uint32_t forged_chunks_before_ban = 3;
@@ -70,6 +91,7 @@ struct SwarmConfig {
   std::size_t reports_to_evict = 2;      // distinct reporters before the broadcaster drops a withholding child
   Time report_window = 10s;
   Time withholder_refusal = 60s;
+  Time shed_hold = 30s;                  // after shedding a child for want of uplink, take no new one this long
   // Checks a reassembled chunk. Empty means Ed25519 against stream_key; the simulator injects a cheaper
   // check so that 100,000 simulated peers do not spend their time in signature arithmetic.
   std::function<bool(const Chunk&)> verify;
@@ -90,9 +112,9 @@ struct SwarmStats {
   std::uint64_t children = 0;             // summed over the trees
   std::uint64_t parents = 0;              // trees in which we have a parent
   bool has_parent = false;                // a parent in every tree
-
-  
   std::uint8_t depth = wire::unknown_depth;
+  std::uint16_t latency_ms = wire::unknown_latency;  // estimated delay behind the broadcaster, home tree
+  double send_rate_bps = 0;               // what congestion control (or the cap) lets out; 0: unpaced
   std::uint64_t uploaded_bytes = 0;
   std::uint64_t downloaded_bytes = 0;
   std::uint64_t chunks_published = 0;
@@ -106,6 +128,7 @@ struct SwarmStats {
   std::uint64_t withholders_evicted = 0;
   std::uint64_t amplification_dropped = 0;  // replies not sent to an address that has not proven itself
   std::uint64_t send_queue_dropped = 0;
+  std::uint64_t children_shed = 0;        // released because our uplink could not carry them
 };
 
 class Swarm {
@@ -119,13 +142,14 @@ class Swarm {
   // Says goodbye to every peer it is connected to.
   void close(Time now);
 
-  // The next datagram to send now, if the upload cap allows one.
+  // The next datagram to send now, if the send rate allows one.
   std::optional<Transmit> poll_transmit(Time now);
   Time poll_timeout() const;
   std::optional<SwarmEvent> poll_event();
   SwarmStats stats(Time now) const;
 
  private:
+  // ---- inputs (swarm.cpp)
   void on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Peers& m, Time now);
@@ -134,17 +158,15 @@ class Swarm {
   void on(const Endpoint& from, Peer& peer, const wire::Request& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Bye& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now);
-
+  void on(const Endpoint& from, Peer& peer, const wire::Ack& m, Time now);
+  void note_our_queue_delay(std::uint16_t delay_ms, Time now);
+  std::uint16_t queue_delay_of(const Peer& peer) const;
   void accept_verified(Chunk chunk, const Endpoint* from, Time now);
   void reject_forged(Peer& peer, Time now);
   void note_newest(std::uint64_t seq, Time now);
   void learn(const std::vector<Endpoint>& endpoints);
-
   void expire_peers(Time now);
-  void maintain_parent(Time now);
-  void send_haves(Time now);
-  void exchange_peers(Time now);
-  void repair(Time now);
+  void control_rate(Time now);
 
   // One push tree: our parent in it, a subscription in flight, and the newest chunk it brought.
   struct Tree {
@@ -153,42 +175,64 @@ class Swarm {
     Time pending_since{0};
     bool switching = false;           // the pending subscription replaces the current parent
     Time last_chunk{0};               // the parent's last fragment
-    std::uint8_t parent_depth = wire::unknown_depth;
     std::optional<std::uint64_t> newest;  // newest chunk of this substream we hold, from anyone
     std::uint64_t push_start = 0;         // the parent pushes chunks from here on; older ones we pull
     std::optional<Time> orphaned_since;   // no parent, and nobody known with room
+    std::uint8_t last_depth = wire::unknown_depth;  // our depth here when we last had a parent
   };
 
+  // ---- trees (swarm_trees.cpp)
   std::uint8_t substream_of(std::uint64_t seq) const { return static_cast<std::uint8_t>(seq % trees_.size()); }
+  void maintain_parents(Time now);
   void maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimize_due);
   void drop_parent(std::uint8_t s, Time now);
   void drop_parent_everywhere(const Peer& peer, Time now);
   Peer* best_parent_candidate(std::uint8_t s, Time now);
+  std::optional<Time> arrival_via(const Peer& p, std::uint8_t s) const;
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);
   void probe_for_parents(Time now, bool hello_due);
+  void release_children(std::uint8_t s);
+  void shed_child(Time now);
+  std::size_t total_children() const;
   void rehome(Time now);
   std::uint8_t my_depth() const;
+  std::uint16_t my_latency_ms() const;
   std::uint16_t room() const;
   std::uint16_t forwarder_room() const;
   std::optional<Endpoint> leaf_child(std::uint8_t s) const;
-  std::uint8_t home_children() const;
   std::uint8_t suggest_home(Time now);
   std::size_t child_count(std::uint8_t s) const;
   bool forwards_in(std::uint8_t s) const;
   bool has_room(std::uint8_t s) const;
   std::size_t tree_slots(std::uint8_t s) const;
-  wire::Hello hello(bool subscribe, std::uint8_t substream) const;
-  wire::Have have() const;
+  const Peer* worst_forwarder(std::uint8_t s) const;
+  Time rank(const Peer& child) const;
+  std::uint8_t capacity() const {
+    return home_ < trees_.size() ? static_cast<std::uint8_t>(std::min<std::size_t>(config_.max_children, 254)) : 0;
+  }
   bool take_child(Peer& peer, std::uint8_t s);
-  wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted);
+  wire::TreeState tree_state() const;
+  wire::Hello hello(bool subscribe, std::uint8_t substream) const;
+  wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted,
+                            bool with_peers);
+
+  // ---- repair (swarm_repair.cpp)
+  void send_haves(Time now);
+  wire::Have have() const;
+  void exchange_peers(Time now);
+  void repair(Time now);
   bool repair_one(std::uint64_t seq, Time now);
+
+  // ---- outputs (swarm.cpp)
   std::uint32_t token_for(const Endpoint& e) const;
   void note_tokens(Peer& peer, const Endpoint& from, std::uint32_t token, std::uint32_t echo);
   void send(const Endpoint& to, wire::Message message);
   void send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls = SendClass::control,
                   bool reply = false);
-  void push_chunk(const Chunk& chunk, const Endpoint& to, std::uint16_t fragment_mask, SendClass cls);
+  void push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint& to, std::uint16_t fragment_mask,
+                  SendClass cls);
+  bool is_broadcaster() const { return config_.role == wire::Role::broadcaster; }
 
   SwarmConfig config_;
   wire::StreamTag tag_;
@@ -203,7 +247,7 @@ class Swarm {
   std::vector<std::uint32_t> suggested_;  // the broadcaster: homes it suggested lately, per tree
   Time suggestions_reset_{0};
   std::vector<Tree> trees_;
-  std::size_t next_optimized_ = 0;   // move-up checks take the trees in turn
+  std::size_t next_optimized_ = 0;   // faster-parent checks take the trees in turn
   Time last_optimize_{0};
   Time stream_last_seen_{-3600s};  // when a new chunk last appeared anywhere (verified, or in a buffer map)
   Time stream_started_at_{0};      // when the first one did: parents are not silent before that
@@ -220,11 +264,22 @@ class Swarm {
   std::map<std::uint64_t, Hole> holes_;
 
   Time next_tick_{0};
+  Time last_housekeeping_{-3600s};
   Time last_hello_{-3600s};
-  Time last_have_{-3600s};
+  Time last_gossip_{-3600s};
   Time last_peer_exchange_{-3600s};
+  std::size_t probes_this_second_ = 0;
+  Time probe_second_{-3600s};
+
+  // How long after we verify a chunk its last fragment leaves for a child, smoothed over pushes: the part
+  // of a hop that depends on how busy and fast a parent is. Children add it to our latency.
+  Time forward_wait_{0};
+  std::vector<std::pair<std::uint64_t, Time>> verified_at_;  // ring by seq: when each chunk was verified
 
   SendQueue send_queue_;
+  std::optional<RateController> rate_control_;
+  std::size_t slots_ = SIZE_MAX;          // children we may have in all, lowered when we shed one
+  Time slots_limited_until_{0};
   Time now_{0};  // the latest "now" the driver gave us, for enqueueing
   std::deque<ChunkVerified> events_;
   SwarmStats stats_;

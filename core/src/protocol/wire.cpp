@@ -6,7 +6,9 @@
 namespace p2plive::wire {
 namespace {
 
-enum class Type : std::uint8_t { hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7, report = 8 };
+enum class Type : std::uint8_t {
+  hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7, report = 8, ack = 9
+};
 
 constexpr std::uint8_t magic0 = 'P', magic1 = 'L';
 
@@ -96,33 +98,32 @@ std::optional<std::vector<Endpoint>> read_endpoints(Reader& r) {
 }
 
 // The fields before a fragment's body, for Encoder and encode_fragment alike.
-void fragment_header(Writer& w, const StreamTag& tag, std::uint64_t seq, std::uint64_t timestamp_us, std::uint8_t flags,
-                     std::uint16_t payload_size, std::uint8_t index, std::uint8_t count) {
+void fragment_header(Writer& w, const StreamTag& tag, std::uint64_t seq, std::uint8_t index, std::uint8_t count) {
   header(w, tag, Type::fragment);
   w.u64(seq);
-  w.u64(timestamp_us);
-  w.u8(flags);
-  w.u16(payload_size);
   w.u8(index);
   w.u8(count);
 }
 
-// A node's place in the substream trees, as Welcome and Have both carry it.
-template <class M>
-void write_tree_state(Writer& w, const M& m) {
-  w.u8(m.home);
-  w.u8(m.depth);
-  w.u16(m.room);
-  w.u16(m.forwarder_room);
-  w.u8(m.children);
+void write_tree_state(Writer& w, const TreeState& t) {
+  w.u8(t.home);
+  w.u8(t.depth);
+  w.u16(t.latency_ms);
+  w.u16(t.room);
+  w.u16(t.forwarder_room);
+  w.u8(t.children);
+  w.u16(t.displace_rank);
 }
-template <class M>
-void read_tree_state(Reader& r, M& m) {
-  m.home = r.u8();
-  m.depth = r.u8();
-  m.room = r.u16();
-  m.forwarder_room = r.u16();
-  m.children = r.u8();
+TreeState read_tree_state(Reader& r) {
+  TreeState t;
+  t.home = r.u8();
+  t.depth = r.u8();
+  t.latency_ms = r.u16();
+  t.room = r.u16();
+  t.forwarder_room = r.u16();
+  t.children = r.u8();
+  t.displace_rank = r.u16();
+  return t;
 }
 
 struct Encoder {
@@ -135,8 +136,11 @@ struct Encoder {
     w.u32(m.nonce);
     w.u8(m.substream);
     w.u8(m.home);
+    w.u8(m.capacity);
+    w.u16(m.rtt_ms);
     w.u32(m.token);
     w.u32(m.echo);
+    w.u32(m.time_us);
     w.u16(m.padding);
     for (std::size_t i = 0; i < m.padding; ++i) w.u8(0);
   }
@@ -145,10 +149,12 @@ struct Encoder {
     w.u32(m.nonce);
     w.u8(static_cast<std::uint8_t>((m.accepted ? 1 : 0) | (m.has_chunks ? 2 : 0)));
     w.u8(m.substream);
-    write_tree_state(w, m);
+    write_tree_state(w, m.tree);
     w.u8(m.suggested_home);
     w.u32(m.token);
     w.u32(m.echo);
+    w.u32(m.time_echo_us);
+    w.u16(m.your_queue_delay_ms);
     w.u64(m.latest_seq);
     w.u64(m.latest_join_seq);
     endpoints(w, m.peers);
@@ -158,12 +164,13 @@ struct Encoder {
     endpoints(w, m.peers);
   }
   void operator()(const Fragment& m) {
-    fragment_header(w, tag, m.seq, m.timestamp_us, m.flags, m.payload_size, m.index, m.count);
+    fragment_header(w, tag, m.seq, m.index, m.count);
     w.bytes(m.body);
   }
   void operator()(const Have& m) {
     header(w, tag, Type::have);
-    write_tree_state(w, m);
+    write_tree_state(w, m.tree);
+    w.u32(m.time_us);
     w.u64(m.base_seq);
     const auto n = std::min(m.bits.size(), max_have_bits);
     w.u16(static_cast<std::uint16_t>(n));
@@ -186,6 +193,10 @@ struct Encoder {
     w.u8(m.substream);
     w.endpoint(m.accused);
   }
+  void operator()(const Ack& m) {
+    header(w, tag, Type::ack);
+    w.u16(m.your_queue_delay_ms);
+  }
 };
 
 std::optional<Message> decode_body(Type type, Reader& r) {
@@ -200,8 +211,11 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.nonce = r.u32();
       m.substream = r.u8();
       m.home = r.u8();
+      m.capacity = r.u8();
+      m.rtt_ms = r.u16();
       m.token = r.u32();
       m.echo = r.u32();
+      m.time_us = r.u32();
       m.padding = r.u16();
       r.bytes(m.padding);
       return m;
@@ -213,10 +227,12 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.accepted = (flags & 1) != 0;
       m.has_chunks = (flags & 2) != 0;
       m.substream = r.u8();
-      read_tree_state(r, m);
+      m.tree = read_tree_state(r);
       m.suggested_home = r.u8();
       m.token = r.u32();
       m.echo = r.u32();
+      m.time_echo_us = r.u32();
+      m.your_queue_delay_ms = r.u16();
       m.latest_seq = r.u64();
       m.latest_join_seq = r.u64();
       auto list = read_endpoints(r);
@@ -232,23 +248,28 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     case Type::fragment: {
       Fragment m;
       m.seq = r.u64();
-      m.timestamp_us = r.u64();
-      m.flags = r.u8();
-      m.payload_size = r.u16();
       m.index = r.u8();
       m.count = r.u8();
-      if (r.failed() || m.payload_size > max_chunk_payload || m.count != fragment_count(m.payload_size) ||
-          m.index >= m.count)
+      if (r.failed() || m.count == 0 || m.count > fragment_count(max_chunk_payload) || m.index >= m.count)
         return std::nullopt;
-      const std::size_t total = m.payload_size + std::size_t{64};
-      const std::size_t expected = std::min(fragment_body_size, total - m.index * fragment_body_size);
-      m.body = r.bytes(expected);
-      if (r.failed()) return std::nullopt;
+      // Every fragment but the last is full; the last is whatever is left, and the whole body must hold at
+      // least a trailer and at most a full payload.
+      const bool last = m.index + 1 == m.count;
+      const std::size_t size = r.remaining();
+      if (!last && size != fragment_body_size) return std::nullopt;
+      if (last) {
+        const std::size_t total = (m.count - 1u) * fragment_body_size + size;
+        if (size == 0 || size > fragment_body_size || total < chunk_trailer_size ||
+            total > chunk_body_size(max_chunk_payload))
+          return std::nullopt;
+      }
+      m.body = r.bytes(size);
       return m;
     }
     case Type::have: {
       Have m;
-      read_tree_state(r, m);
+      m.tree = read_tree_state(r);
+      m.time_us = r.u32();
       m.base_seq = r.u64();
       const std::size_t n = r.u16();
       if (n > max_have_bits) return std::nullopt;
@@ -273,6 +294,11 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.accused = r.endpoint();
       return m;
     }
+    case Type::ack: {
+      Ack m;
+      m.your_queue_delay_ms = r.u16();
+      return m;
+    }
   }
   return std::nullopt;
 }
@@ -282,7 +308,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
 StreamTag stream_tag(const PublicKey& key) { return {key.bytes[0], key.bytes[1], key.bytes[2], key.bytes[3]}; }
 
 std::size_t fragment_count(std::size_t payload_size) {
-  return (payload_size + 64 + fragment_body_size - 1) / fragment_body_size;
+  return (chunk_body_size(payload_size) + fragment_body_size - 1) / fragment_body_size;
 }
 
 std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag) {
@@ -290,7 +316,7 @@ std::optional<Message> decode(std::span<const std::uint8_t> datagram, const Stre
   if (datagram[0] != magic0 || datagram[1] != magic1 || datagram[2] != version) return std::nullopt;
   if (!std::equal(tag.begin(), tag.end(), datagram.begin() + 4)) return std::nullopt;
   const auto type = datagram[3];
-  if (type < 1 || type > static_cast<std::uint8_t>(Type::report)) return std::nullopt;
+  if (type < 1 || type > static_cast<std::uint8_t>(Type::ack)) return std::nullopt;
   Reader r(datagram.subspan(header_size));
   auto message = decode_body(static_cast<Type>(type), r);
   // Trailing bytes mean a sender that does not speak this version's format: reject, don't guess.
@@ -308,20 +334,41 @@ std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message) {
 
 std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index) {
   const std::size_t payload = chunk.payload.size();
-  const std::size_t total = payload + chunk.signature.size();
+  const std::size_t total = chunk_body_size(payload);
   const std::size_t begin = index * fragment_body_size;
   const std::size_t end = std::min(total, begin + fragment_body_size);
   std::vector<std::uint8_t> out;
   out.reserve(header_size + fragment_header_size + (end - begin));
   Writer w(out);
-  fragment_header(w, tag, chunk.seq.value, chunk.timestamp_us, chunk.flags, static_cast<std::uint16_t>(payload),
-                  static_cast<std::uint8_t>(index), static_cast<std::uint8_t>(fragment_count(payload)));
-  // The body spans the end of the payload and the start of the signature.
-  if (begin < payload) out.insert(out.end(), chunk.payload.begin() + static_cast<std::ptrdiff_t>(begin),
-                                  chunk.payload.begin() + static_cast<std::ptrdiff_t>(std::min(end, payload)));
-  if (end > payload) out.insert(out.end(), chunk.signature.begin() + static_cast<std::ptrdiff_t>(std::max(begin, payload) - payload),
-                                chunk.signature.begin() + static_cast<std::ptrdiff_t>(end - payload));
+  fragment_header(w, tag, chunk.seq.value, static_cast<std::uint8_t>(index),
+                  static_cast<std::uint8_t>(fragment_count(payload)));
+  // The body is the payload, then the trailer; a fragment may span the boundary.
+  if (begin < payload)
+    out.insert(out.end(), chunk.payload.begin() + static_cast<std::ptrdiff_t>(begin),
+               chunk.payload.begin() + static_cast<std::ptrdiff_t>(std::min(end, payload)));
+  if (end > payload) {
+    std::array<std::uint8_t, chunk_trailer_size> trailer{};
+    for (int i = 0; i < 8; ++i) trailer[i] = static_cast<std::uint8_t>(chunk.timestamp_us >> (8 * (7 - i)));
+    trailer[8] = chunk.flags;
+    std::copy(chunk.signature.begin(), chunk.signature.end(), trailer.begin() + 9);
+    out.insert(out.end(), trailer.begin() + static_cast<std::ptrdiff_t>(std::max(begin, payload) - payload),
+               trailer.begin() + static_cast<std::ptrdiff_t>(end - payload));
+  }
   return out;
+}
+
+bool chunk_from_body(std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out) {
+  if (body.size() < chunk_trailer_size || body.size() > chunk_body_size(max_chunk_payload)) return false;
+  const std::size_t payload = body.size() - chunk_trailer_size;
+  const std::uint8_t* trailer = body.data() + payload;
+  out.seq = ChunkSeq{seq};
+  out.timestamp_us = 0;
+  for (int i = 0; i < 8; ++i) out.timestamp_us = (out.timestamp_us << 8) | trailer[i];
+  out.flags = trailer[8];
+  std::copy(trailer + 9, trailer + chunk_trailer_size, out.signature.begin());
+  body.resize(payload);
+  out.payload = std::move(body);  // the buffer becomes the payload: no second copy
+  return true;
 }
 
 }  // namespace p2plive::wire

@@ -16,11 +16,13 @@
 namespace p2plive::wire {
 
 inline constexpr std::size_t max_datagram = 1200;
-inline constexpr std::uint8_t version = 2;
+inline constexpr std::uint8_t version = 3;
 inline constexpr std::size_t header_size = 8;
-inline constexpr std::size_t fragment_header_size = 21;
-// A chunk travels as its payload followed by its 64-byte signature, cut into fragments of this size.
+inline constexpr std::size_t fragment_header_size = 10;  // seq u64, index u8, count u8
+// A chunk travels as its body: the payload, then a trailer of timestamp u64, flags u8 and the 64-byte
+// signature. The body is cut into fragments of this size; the last one carries the rest.
 inline constexpr std::size_t fragment_body_size = max_datagram - header_size - fragment_header_size;
+inline constexpr std::size_t chunk_trailer_size = 8 + 1 + 64;
 inline constexpr std::size_t max_fragments = 16;
 inline constexpr std::size_t max_peers_per_message = 32;
 inline constexpr std::size_t endpoint_size = 18;  // on the wire: 16-byte address, 2-byte port
@@ -31,12 +33,26 @@ StreamTag stream_tag(const PublicKey& key);
 
 enum class Role : std::uint8_t { viewer = 0, relay = 1, broadcaster = 2 };
 inline constexpr std::uint8_t unknown_depth = 0xff;
+inline constexpr std::uint16_t unknown_latency = 0xffff;
+inline constexpr std::uint16_t no_feedback = 0xffff;
 
 // Substreams (core/PROTOCOL.md): chunk `seq` belongs to substream seq % substreams, and each substream has
 // its own push tree. A viewer forwards in at most one of them, its home.
 inline constexpr std::size_t max_substreams = 16;
 inline constexpr std::uint8_t no_substream = 0xff;
 inline constexpr std::uint8_t every_substream = 0xfe;  // the broadcaster's "home": it roots every tree
+
+// A node's place in the trees, as Welcome and Have both carry it.
+struct TreeState {
+  std::uint8_t home = no_substream;        // where it forwards
+  std::uint8_t depth = unknown_depth;      // hops from the broadcaster in its home tree; 0 is the broadcaster
+  std::uint16_t latency_ms = unknown_latency;  // its estimate of how long chunks take to reach it there
+  std::uint16_t room = 0;                  // bit s: it would take any child in substream s
+  std::uint16_t forwarder_room = 0;        // bit s: it would take a child that forwards in substream s
+  std::uint8_t children = 0;               // its children in its home tree
+  std::uint16_t displace_rank = 0xffff;    // when full: the worst rank among its forwarding children there;
+                                           // a forwarder of clearly better rank would displace that one
+};
 
 // A viewer asks a peer for its state. With a `substream`, it asks to be pushed that substream (`subscribe`)
 // or to stop (`!subscribe`); without one it only probes.
@@ -46,8 +62,11 @@ struct Hello {
   std::uint32_t nonce = 0;
   std::uint8_t substream = no_substream;
   std::uint8_t home = no_substream;  // where the sender forwards: parents make room for such peers
+  std::uint8_t capacity = 0;         // children it takes there: parents keep the strongest near the root
+  std::uint16_t rtt_ms = 0xffff;     // the sender's smoothed round trip to the receiver (0xffff: unknown)
   std::uint32_t token = 0;           // the sender's address token for the receiver, to be echoed
   std::uint32_t echo = 0;            // the receiver's token for the sender, if it has sent one
+  std::uint32_t time_us = 0;         // the sender's clock, echoed in the Welcome: a round-trip sample
   std::uint16_t padding = 0;         // zero bytes that buy the answer's size (see anti-amplification)
 };
 
@@ -56,14 +75,12 @@ struct Welcome {
   std::uint32_t nonce = 0;
   bool accepted = false;
   std::uint8_t substream = no_substream;  // the one the Hello asked about
-  std::uint8_t home = no_substream;
-  std::uint8_t depth = unknown_depth;     // hops from the broadcaster in its home tree; 0 is the broadcaster
-  std::uint16_t room = 0;                 // bit s: it would take a child in substream s
-  std::uint16_t forwarder_room = 0;       // bit s: it would take a child that forwards in substream s
-  std::uint8_t children = 0;              // its children in its home tree
+  TreeState tree;
   std::uint8_t suggested_home = no_substream;  // the broadcaster: the tree that most needs forwarders
   std::uint32_t token = 0;
   std::uint32_t echo = 0;
+  std::uint32_t time_echo_us = 0;         // the Hello's time_us
+  std::uint16_t your_queue_delay_ms = no_feedback;  // what the Hello showed of the receiver's uplink (see Ack)
   std::uint64_t latest_seq = 0;
   std::uint64_t latest_join_seq = 0;
   bool has_chunks = false;
@@ -74,26 +91,27 @@ struct Peers {
   std::vector<Endpoint> peers;
 };
 
-// One fragment of a signed chunk.
+// One fragment of a signed chunk's body (payload and trailer).
 struct Fragment {
   std::uint64_t seq = 0;
-  std::uint64_t timestamp_us = 0;
-  std::uint8_t flags = 0;
-  std::uint16_t payload_size = 0;  // of the whole chunk, without the signature
   std::uint8_t index = 0;
   std::uint8_t count = 0;
   std::span<const std::uint8_t> body;  // points into the datagram being decoded
 };
 
-// A buffer map: bit i says the sender holds chunk base_seq + i.
+// A buffer map and a node's state: bit i says the sender holds chunk base_seq + i. It also carries the
+// sender's clock, for the receiver's Ack.
 struct Have {
-  std::uint8_t home = no_substream;
-  std::uint8_t depth = unknown_depth;
-  std::uint16_t room = 0;
-  std::uint16_t forwarder_room = 0;
-  std::uint8_t children = 0;
+  TreeState tree;
+  std::uint32_t time_us = 0;
   std::uint64_t base_seq = 0;
   std::vector<bool> bits;
+};
+
+// The answer to a Have: how much longer than the sender's fastest its stamped datagrams lately took to
+// get here (queueing on its uplink), at once, for its congestion control.
+struct Ack {
+  std::uint16_t your_queue_delay_ms = no_feedback;
 };
 
 // Please send these fragments of chunk `seq` (bit i = fragment i).
@@ -111,16 +129,22 @@ struct Report {
   Endpoint accused;
 };
 
-using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report>;
+using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report, Ack>;
+
+// The message type byte of a datagram, without decoding it (for drivers that count or drop by type).
+inline constexpr std::uint8_t fragment_type = 4;
 
 // nullopt for anything malformed: wrong magic, version or tag, truncated, oversized, bad counts.
 std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag);
 
 std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message);
 
-// Number of fragments a chunk with this payload size travels in.
+// Size of a chunk's body on the wire, and the number of fragments it travels in.
+inline std::size_t chunk_body_size(std::size_t payload_size) { return payload_size + chunk_trailer_size; }
 std::size_t fragment_count(std::size_t payload_size);
 // Fragment `index` of a chunk, encoded.
 std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index);
+// A reassembled body back into a chunk; false if it is too short or too long to be one.
+bool chunk_from_body(std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out);
 
 }  // namespace p2plive::wire

@@ -17,11 +17,12 @@ std::size_t NetworkModel::add_peer(const LinkProfile& profile) {
   return links_.size() - 1;
 }
 
-std::optional<Time> NetworkModel::transmit(std::size_t from, std::size_t to, std::size_t bytes, Time now) {
+std::optional<Time> NetworkModel::send(std::size_t from, std::size_t to, std::size_t bytes, Time now) {
   auto& up = links_[from];
   const Time depart_start = std::max(now, up.up_free_at);
   if (depart_start - now > config_.max_queue_delay) {
-    ++queue_drops_;
+    ++up_drops_;
+    ++up.up_drops;
     return std::nullopt;
   }
   up.up_free_at = depart_start + serialization(bytes, up.profile.upload_bps);
@@ -29,11 +30,14 @@ std::optional<Time> NetworkModel::transmit(std::size_t from, std::size_t to, std
     ++losses_;
     return std::nullopt;  // lost after using the uplink, as on a real path
   }
+  return up.up_free_at + up.profile.one_way_delay + links_[to].profile.one_way_delay;
+}
+
+std::optional<Time> NetworkModel::reach(std::size_t to, std::size_t bytes, Time now) {
   auto& down = links_[to];
-  const Time reach = up.up_free_at + up.profile.one_way_delay + down.profile.one_way_delay;
-  const Time arrive_start = std::max(reach, down.down_free_at);
-  if (arrive_start - reach > config_.max_queue_delay) {
-    ++queue_drops_;
+  const Time arrive_start = std::max(now, down.down_free_at);
+  if (arrive_start - now > config_.max_queue_delay) {
+    ++down_drops_;
     return std::nullopt;
   }
   down.down_free_at = arrive_start + serialization(bytes, down.profile.download_bps);

@@ -27,6 +27,10 @@ std::string Report::to_json(bool with_cdf) const {
                    {"loss", s.loss},
                    {"share_below_bitrate", s.share_below_bitrate},
                    {"broadcaster_children", s.broadcaster_children},
+                   {"broadcaster_upload", s.broadcaster_upload},
+                   {"substreams", s.substreams},
+                   {"chunk_ms", ms(s.chunk_interval)},
+                   {"congestion_control", !s.oracle_caps},
                    {"fan_out", s.fan_out},
                    {"on_time_deadline_ms", ms(s.on_time_deadline)},
                    {"seed", s.seed}};
@@ -37,15 +41,33 @@ std::string Report::to_json(bool with_cdf) const {
   j["join_ms_p50"] = join_ms.percentile(0.50);
   j["join_ms_p95"] = join_ms.percentile(0.95);
   j["chunks_on_time"] = on_time_ratio();
+  j["viewer_on_time_pct_p1_p10_p50"] = {viewer_on_time_pct.percentile(0.01), viewer_on_time_pct.percentile(0.1),
+                                        viewer_on_time_pct.percentile(0.5)};
   j["viewers_never_joined"] = viewers_never_joined;
   j["min_viewer_received"] = min_viewer_received;
   j["max_stall_ms"] = max_stall_ms;
   j["broadcaster_upload_ratio"] = broadcaster_upload_ratio;
   j["max_hops"] = max_hops;
+  j["hops_p50"] = hops.percentile(0.50);
+  j["hops_p99"] = hops.percentile(0.99);
+  auto by_hops = nlohmann::ordered_json::array();
+  for (std::size_t h = 1; h < delay_sum_ms_by_hops.size(); ++h) {
+    const auto n = h + 1 < delay_sum_ms_by_hops.size() ? hops.count_at(static_cast<double>(h)) : hops.count_from(static_cast<double>(h));
+    if (n > 0) by_hops.push_back({{"hops", h}, {"share", static_cast<double>(n) / static_cast<double>(hops.count())},
+                                  {"delay_ms_mean", delay_sum_ms_by_hops[h] / static_cast<double>(n)}});
+  }
+  j["delay_by_hops"] = by_hops;
   j["overhead_ratio"] = overhead_ratio;
   j["duplicate_ratio"] = duplicate_ratio;
   j["datagrams"] = datagrams;
   j["queue_drops"] = queue_drops;
+  j["uplink_drops"] = uplink_drops;
+  j["broadcaster_uplink_drops"] = broadcaster_uplink_drops;
+  j["children_shed"] = children_shed;
+  j["broadcaster_children_shed"] = broadcaster_children_shed;
+  j["send_rate_pct_of_uplink_p10_p50_p90"] = {send_rate_share.percentile(0.1), send_rate_share.percentile(0.5),
+                                              send_rate_share.percentile(0.9)};
+  j["uplink_use_pct_p50_p90_p99"] = {uplink_use.percentile(0.5), uplink_use.percentile(0.9), uplink_use.percentile(0.99)};
   j["events"] = events;
   j["wall_seconds"] = wall_seconds;
   j["peak_rss_mb"] = peak_rss_mb;

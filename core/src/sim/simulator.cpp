@@ -17,7 +17,6 @@ namespace p2plive::sim {
 namespace {
 
 constexpr std::size_t broadcaster_index = 0;
-constexpr std::uint8_t fragment_type = 4;  // wire type of Fragment: withholding peers drop these
 constexpr std::size_t hop_ring = 256;
 // The broadcaster's latest chunks, which every viewer's store shares instead of keeping its own copy. Twice a
 // viewer's window: a chunk older than that is no longer repaired, and would just get its own copy.
@@ -51,11 +50,11 @@ bool sim_verify(const Chunk& c) {
 // What happens at one instant. The time is the queue slot's; the datagram of a delivery sits in a side
 // table, so the queue holds 16-byte records and moves no buffers.
 struct Event {
-  enum class Kind : std::uint8_t { deliver, timer, publish, churn };
+  enum class Kind : std::uint8_t { reach, deliver, timer, publish, churn };
   Kind kind;
   std::uint32_t peer = 0;
   std::uint32_t from = 0;
-  std::uint32_t datagram = 0;  // deliver: index into Simulation::datagrams_
+  std::uint32_t datagram = 0;  // reach, deliver: index into Simulation::datagrams_
 };
 
 // Pending events in (time, push order), as a std::priority_queue keyed on (at, push counter) would give,
@@ -174,12 +173,14 @@ class Simulation {
     c.verify = sim_verify;
     c.window_chunks = 128;  // ~6 s: enough for repair
     c.intern = [this](Chunk&& chunk) { return intern(std::move(chunk)); };
+    c.substreams = s_.substreams;
+    c.congestion_control = !s_.oracle_caps;
     return c;
   }
 
   void add_broadcaster() {
     LinkProfile link;
-    link.upload_bps = s_.bitrate_bps * (s_.fan_out ? static_cast<double>(s_.viewers) * 1.5 : 4.0);
+    link.upload_bps = s_.bitrate_bps * (s_.fan_out ? static_cast<double>(s_.viewers) * 1.5 : s_.broadcaster_upload);
     link.download_bps = 100e6;
     link.one_way_delay = 5ms;
     network_.add_peer(link);
@@ -189,7 +190,11 @@ class Simulation {
       published_[shared->seq.value % published_ring] = shared;
       return shared;
     };
-    c.upload_cap_bps = link.upload_bps * 0.95;
+    // The fan-out baseline is a server with the uplink it needs, paced at it.
+    if (s_.oracle_caps || s_.fan_out) {
+      c.congestion_control = false;
+      c.upload_cap_bps = link.upload_bps * 0.95;
+    }
     c.max_children = s_.fan_out ? (s_.viewers + 16) * c.substreams : s_.broadcaster_children;
     c.max_peers = std::max<std::size_t>(c.max_peers, c.max_children + 16);
     peers_.push_back(Peer{std::make_unique<Swarm>(std::move(c)), Time{0}, Time{-1}, true});
@@ -217,7 +222,7 @@ class Simulation {
     // bitrate / k.
     const auto capacity = network_.profile(index).upload_bps / s_.bitrate_bps * static_cast<double>(c.substreams);
     c.max_children = s_.fan_out ? 0 : static_cast<std::size_t>(std::clamp(capacity / 2, 0.0, 16.0));
-    c.upload_cap_bps = network_.profile(index).upload_bps * 0.95;
+    if (s_.oracle_caps) c.upload_cap_bps = network_.profile(index).upload_bps * 0.95;
     p.swarm = std::make_unique<Swarm>(std::move(c));
     p.alive = true;
   }
@@ -243,12 +248,26 @@ class Simulation {
         p.swarm->handle_timeout(now_);
         return after_input(e.peer);
       }
+      case Event::Kind::reach: {
+        // At the receiver's downlink. A datagram that finds it idle is delivered at once (its last
+        // microseconds of serialization are not worth an event); one that must queue waits its turn.
+        const auto done = network_.reach(e.peer, datagrams_[e.datagram].size(), now_);
+        if (!done) {
+          release_datagram(e.datagram);
+          return;
+        }
+        if (*done - now_ > 1ms) {
+          e.kind = Event::Kind::deliver;
+          queue_.push(*done, e);
+          return;
+        }
+        [[fallthrough]];
+      }
       case Event::Kind::deliver: {
         auto& p = peers_[e.peer];
         const bool alive = p.alive;
         if (alive) p.swarm->handle_datagram(endpoint_of(e.from), datagrams_[e.datagram], now_);
-        datagrams_[e.datagram] = {};
-        free_datagrams_.push_back(e.datagram);
+        release_datagram(e.datagram);
         if (alive) after_input(e.peer);
         return;
       }
@@ -314,20 +333,28 @@ class Simulation {
     auto& p = peers_[index];
     while (auto t = p.swarm->poll_transmit(now_)) {
       const auto to = index_of(t->to);
-      const bool is_fragment = t->bytes.size() > 3 && t->bytes[3] == fragment_type;
+      const bool is_fragment = t->bytes.size() > 3 && t->bytes[3] == wire::fragment_type;  // withholding peers drop these
       if (p.withholding && is_fragment) continue;
       ++report_.datagrams;
       bytes_sent_ += t->bytes.size();
       if (is_fragment) fragment_bytes_ += t->bytes.size() - wire::header_size - wire::fragment_header_size;
-      if (index == broadcaster_index) broadcaster_bytes_ += t->bytes.size();
+      if (index == broadcaster_index) {
+        broadcaster_bytes_ += t->bytes.size();
+        ++report_.broadcaster_datagrams;
+      }
       if (to >= peers_.size()) continue;
-      const auto arrival = network_.transmit(index, to, t->bytes.size(), now_);
+      const auto arrival = network_.send(index, to, t->bytes.size(), now_);
       if (!arrival) continue;
-      queue_.push(*arrival, {Event::Kind::deliver, static_cast<std::uint32_t>(to), static_cast<std::uint32_t>(index),
+      queue_.push(*arrival, {Event::Kind::reach, static_cast<std::uint32_t>(to), static_cast<std::uint32_t>(index),
                              store_datagram(std::move(t->bytes))});
     }
     while (auto ev = p.swarm->poll_event()) on_verified(index, std::get<ChunkVerified>(*ev));
     arm(index);
+  }
+
+  void release_datagram(std::uint32_t i) {
+    datagrams_[i] = {};
+    free_datagrams_.push_back(i);
   }
 
   std::uint32_t store_datagram(std::vector<std::uint8_t> bytes) {
@@ -357,6 +384,10 @@ class Simulation {
         from == broadcaster_index ? 1 : static_cast<std::uint8_t>(std::min(254, peers_[from].hops[seq % hop_ring] + 1));
     p.hops[seq % hop_ring] = hops;
     report_.max_hops = std::max<int>(report_.max_hops, hops);
+    if (published >= p.joined + s_.warmup) {
+      report_.hops.add(hops);
+      report_.delay_sum_ms_by_hops[std::min<std::size_t>(hops, 16)] += static_cast<double>(delay.count()) / 1000.0;
+    }
     if (counts_on_time(p, published)) {
       ++p.received;
       if (delay <= s_.on_time_deadline) ++p.on_time;
@@ -387,6 +418,7 @@ class Simulation {
     const auto expected = static_cast<std::uint64_t>(last - first);
     report_.chunks_expected += expected;
     report_.chunks_on_time += std::min(p.on_time, expected);
+    if (expected >= 100) report_.viewer_on_time_pct.add(100.0 * static_cast<double>(std::min(p.on_time, expected)) / static_cast<double>(expected));
     if (expected >= 100 && !p.withholding) {  // honest viewers that stayed ~5 s past their warm-up
       const double share = static_cast<double>(std::min(p.received, expected)) / static_cast<double>(expected);
       report_.min_viewer_received = std::min(report_.min_viewer_received, share);
@@ -404,15 +436,23 @@ class Simulation {
       if (!peers_[i].swarm) continue;
       const auto st = peers_[i].swarm->stats(now_);
       duplicates += st.duplicate_fragments;
+      report_.children_shed += st.children_shed;
+      const double uplink = network_.profile(i).upload_bps;
+      if (st.send_rate_bps > 0) report_.send_rate_share.add(100 * st.send_rate_bps / uplink);
+      const double lived = static_cast<double>((now_ - peers_[i].joined).count()) / 1e6;
+      if (lived > 0) report_.uplink_use.add(100 * static_cast<double>(st.uploaded_bytes) * 8 / lived / uplink);
     }
     fragments = fragment_bytes_ / wire::fragment_body_size + 1;
     const double seconds = static_cast<double>(now_.count()) / 1e6;
     report_.broadcaster_upload_ratio = static_cast<double>(broadcaster_bytes_) * 8 / seconds / s_.bitrate_bps;
-    const double media_share = static_cast<double>(payload_size_) / static_cast<double>(payload_size_ + 64);
+    const double media_share = static_cast<double>(payload_size_) / static_cast<double>(wire::chunk_body_size(payload_size_));
     const double media_bytes = static_cast<double>(fragment_bytes_) * media_share;
     report_.overhead_ratio = media_bytes > 0 ? static_cast<double>(bytes_sent_) / media_bytes - 1 : 0;
     report_.duplicate_ratio = static_cast<double>(duplicates) / static_cast<double>(fragments);
     report_.queue_drops = network_.dropped_by_queue();
+    report_.uplink_drops = network_.dropped_at_uplinks();
+    report_.broadcaster_uplink_drops = network_.dropped_at_uplink(broadcaster_index);
+    report_.broadcaster_children_shed = peers_[broadcaster_index].swarm->stats(now_).children_shed;
   }
 
   Scenario s_;

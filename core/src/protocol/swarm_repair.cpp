@@ -1,0 +1,119 @@
+// Buffer maps, peer exchange and repair: what the push trees missed is pulled from whoever holds it.
+#include <algorithm>
+
+#include "protocol/swarm.hpp"
+
+namespace p2plive {
+
+// Every have_interval to each tree neighbour (parents and children: they repair from each other and carry
+// each other's congestion feedback), and every gossip_interval to a few others as well, so that they know
+// whom to ask and who has room. Each neighbour has its own phase, so that our stamped maps sample our
+// uplink's queue all through the interval rather than all at one instant.
+void Swarm::send_haves(Time now) {
+  const bool gossip = now - last_gossip_ >= config_.gossip_interval;
+  if (gossip) last_gossip_ = now;
+  std::vector<Endpoint> due, others;
+  peers_.for_each([&](Peer& p) {
+    if (!p.heard) return;
+    if (p.child_in || p.parent_in || p.said_hello) {
+      if (p.last_have_sent < Time{0}) p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.have_interval.count());
+      if (now - p.last_have_sent >= config_.have_interval) due.push_back(p.endpoint);
+    } else if (gossip && p.said_hello) {
+      others.push_back(p.endpoint);
+    }
+  });
+  std::sort(others.begin(), others.end());
+  std::shuffle(others.begin(), others.end(), rng_);
+  if (others.size() > config_.peers_per_message / 2) others.resize(config_.peers_per_message / 2);
+  due.insert(due.end(), others.begin(), others.end());
+  std::sort(due.begin(), due.end());
+  for (const auto& t : due) {
+    Peer* p = peers_.find(t);
+    p->last_have_sent = now;
+    send(t, have());
+  }
+}
+
+wire::Have Swarm::have() const {
+  wire::Have have;
+  have.tree = tree_state();
+  // Enough to cover the repair window and the way back to the latest join point, which newcomers fetch.
+  std::size_t count = config_.repair_window_chunks;
+  if (const auto join = store_.latest_join_seq()) count = std::max<std::size_t>(count, store_.latest_seq() - *join + 1);
+  count = std::min({count, wire::max_have_bits, config_.window_chunks});
+  have.base_seq = store_.latest_seq() >= count ? store_.latest_seq() - count + 1 : 0;
+  have.bits = store_.have_bits(have.base_seq, count);
+  return have;
+}
+
+void Swarm::exchange_peers(Time now) {
+  last_peer_exchange_ = now;
+  const auto targets = peers_.sample_heard(1, nullptr, rng_);
+  for (const auto& t : targets) send(t, wire::Peers{peers_.sample_heard(config_.peers_per_message, &t, rng_)});
+}
+
+void Swarm::repair(Time now) {
+  if (!want_from_) return;
+  // A hole in a substream whose parent has already pushed us a newer chunk of it is a loss; newer chunks
+  // are still on their way down the tree, and asking for them early would only pull them out of the
+  // broadcaster. In a tree where we have no parent, the newest chunk anyone claims to have bounds the search.
+  const std::uint64_t horizon = std::max(store_.empty() ? *want_from_ : store_.latest_seq(), newest_seen_);
+  std::uint64_t from = std::max(*want_from_, store_.floor_seq());
+  if (horizon >= config_.repair_window_chunks && from < horizon - config_.repair_window_chunks + 1)
+    from = horizon - config_.repair_window_chunks + 1;
+
+  std::size_t sent = 0;
+  for (const auto seq : store_.missing(from, horizon, 4 * config_.max_requests_per_tick)) {
+    if (sent >= config_.max_requests_per_tick) break;
+    const Tree& tree = trees_[substream_of(seq)];
+    if (tree.parent && seq >= tree.push_start && !(tree.newest && *tree.newest > seq)) continue;
+    auto& hole = holes_.try_emplace(seq, Hole{now}).first->second;
+    if (now - hole.missing_since < config_.repair_delay) continue;
+    if (hole.attempts > 0 && now - hole.requested_at < config_.repair_retry) continue;
+    // A parent that lacks the chunk too will push it when it gets it: the whole subtree below a loss
+    // pulling it at once from random peers would only multiply the loss into duplicates.
+    const Peer* parent = tree.parent ? peers_.find(*tree.parent) : nullptr;
+    if (parent && !parent->has_chunk(seq) && now - hole.missing_since < config_.parent_repair_wait) continue;
+    if (repair_one(seq, now)) ++sent;
+  }
+  // Forget bookkeeping for holes that fell out of the window.
+  holes_.erase(holes_.begin(), holes_.lower_bound(from));
+}
+
+// Asks the parent if it has the chunk, otherwise any viewer that says it does: the broadcaster's upload is
+// the scarcest in the swarm, so it is asked only when nobody else has the chunk.
+bool Swarm::repair_one(std::uint64_t seq, Time now) {
+  Hole& hole = holes_.at(seq);
+  const Tree& tree = trees_[substream_of(seq)];
+  const Peer* parent = tree.parent ? peers_.find(*tree.parent) : nullptr;
+  const Endpoint* source = nullptr;
+  // Only the first attempt goes to the parent: a parent busy pushing may keep dropping repair answers.
+  if (parent && parent->has_chunk(seq) && hole.attempts == 0 && parent->tree.depth != 0) {
+    source = &parent->endpoint;
+  } else {
+    // Peers that ignore our requests (withholding, or overloaded) are asked only when nobody else can be.
+    std::vector<const Endpoint*> holders, unresponsive;
+    const Endpoint* root = nullptr;
+    peers_.for_each([&](Peer& p) {
+      if (!p.heard || !p.has_chunk(seq)) return;
+      if (p.tree.depth == 0) root = &p.endpoint;
+      else if (p.unanswered_requests >= config_.max_unanswered_requests) unresponsive.push_back(&p.endpoint);
+      else holders.push_back(&p.endpoint);
+    });
+    const auto by_endpoint = [](const Endpoint* a, const Endpoint* b) { return *a < *b; };
+    std::sort(holders.begin(), holders.end(), by_endpoint);
+    std::sort(unresponsive.begin(), unresponsive.end(), by_endpoint);
+    if (!holders.empty()) source = holders[rng_() % holders.size()];
+    else if (root && now - hole.missing_since >= config_.root_repair_delay) source = root;
+    else if (!unresponsive.empty()) source = unresponsive[rng_() % unresponsive.size()];
+  }
+  if (!source) return false;
+  hole.requested_at = now;
+  ++hole.attempts;
+  ++stats_.requests_sent;
+  if (auto* asked = peers_.find(*source)) ++asked->unanswered_requests;
+  send(*source, wire::Request{seq, store_.missing_fragments(seq)});
+  return true;
+}
+
+}  // namespace p2plive

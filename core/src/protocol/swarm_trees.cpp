@@ -1,0 +1,441 @@
+// The substream trees: choosing parents by how soon chunks would reach us through them, keeping and
+// replacing them, taking children, and balancing homes across the trees.
+#include <algorithm>
+#include <bit>
+
+#include "protocol/swarm.hpp"
+
+namespace p2plive {
+namespace {
+
+std::uint16_t bit(std::uint8_t substream) { return static_cast<std::uint16_t>(1u << substream); }
+
+std::uint16_t to_ms(Time t) {
+  return static_cast<std::uint16_t>(std::clamp<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count(), 0,
+                                                             wire::unknown_latency - 1));
+}
+
+}  // namespace
+
+void Swarm::maintain_parents(Time now) {
+  const bool hello_due = now - last_hello_ >= config_.hello_interval;
+  const bool optimize_due = now - last_optimize_ >= config_.optimize_interval;
+  if (hello_due) last_hello_ = now;
+  if (optimize_due) last_optimize_ = now;
+  // Faster-parent checks take one tree at a time, so a node does not reshuffle all its parents at once.
+  const auto optimized = next_optimized_ % trees_.size();
+  if (optimize_due) ++next_optimized_;
+  for (std::size_t s = 0; s < trees_.size(); ++s)
+    maintain_tree(static_cast<std::uint8_t>(s), now, hello_due, optimize_due && s == optimized);
+  probe_for_parents(now, hello_due);
+  if (hello_due) rehome(now);
+}
+
+void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimize_due) {
+  Tree& tree = trees_[s];
+  // A silent parent that lists newer chunks of this substream than we hold is withholding them: it is
+  // dropped and avoided for a while. One that lacks them too is starved by its own parent and will most
+  // likely recover, so it gets longer before we leave it; its whole subtree moving would be worse.
+  if (tree.parent && stream_last_seen_ >= Time{0}) {
+    const auto silence = now - std::max(tree.last_chunk, stream_started_at_);
+    Peer* p = peers_.find(*tree.parent);
+    const bool withholding = p && silence > config_.parent_silence_timeout && lists_newer(*p, s);
+    if (withholding) {
+      p->avoid_until = now + config_.silent_parent_penalty;
+      // Below the broadcaster, nobody else can route around it: tell the broadcaster.
+      if (p->tree.depth == 1)
+        for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
+    }
+    if (withholding || silence > 2 * config_.parent_silence_timeout) drop_parent(s, now);
+  }
+  if (tree.pending && now - tree.pending_since > config_.subscribe_timeout) {
+    if (auto* p = peers_.find(*tree.pending)) p->retry_after = now + 3 * config_.hello_interval;
+    tree.pending.reset();
+    tree.switching = false;
+  }
+  if (tree.parent) {
+    tree.last_depth = s == home_ ? my_depth() : wire::unknown_depth;
+    // Subscribing again is the keepalive: it also tells the parent we still want the stream, and its
+    // answer times the round trip.
+    if (hello_due) send(*tree.parent, hello(true, s));
+    if (tree.pending || !optimize_due) return;
+    // Trees built during a flash crowd come out deep and slow; now and then, move to a parent through
+    // which chunks would arrive clearly sooner.
+    const Peer* parent = peers_.find(*tree.parent);
+    Peer* best = best_parent_candidate(s, now);
+    if (!parent || !best) return;
+    const auto current = arrival_via(*parent, s), offered = arrival_via(*best, s);
+    if (!current || !offered) return;
+    const auto margin = std::max(config_.optimize_margin, *current / 10);
+    if (*offered + margin < *current) {
+      tree.switching = true;
+      subscribe(s, *best, now);
+    }
+    return;
+  }
+  if (tree.pending) return;
+  // Children here and no parent: a new parent must be closer to the broadcaster than we were, so that it
+  // cannot be one of our own descendants. If none turns up, the children are better off elsewhere.
+  if (tree.orphaned_since && now - *tree.orphaned_since > config_.rehome_after && child_count(s) > 0) {
+    release_children(s);
+    tree.last_depth = wire::unknown_depth;
+  }
+  if (Peer* best = best_parent_candidate(s, now)) {
+    subscribe(s, *best, now);
+  } else if (!tree.orphaned_since) {
+    tree.orphaned_since = now;
+  }
+}
+
+// Hellos to peers whose place in the trees we do not know, or whose round trip we have not timed: a few a
+// second, more while some tree still lacks a parent. Bootstrap peers are among them until they answer.
+void Swarm::probe_for_parents(Time now, bool hello_due) {
+  const bool orphaned = std::any_of(trees_.begin(), trees_.end(), [](const Tree& t) { return !t.parent && !t.pending; });
+  if (orphaned && hello_due)
+    for (const auto& b : config_.bootstrap)
+      if (const Peer* p = peers_.find(b); !p || !p->heard) send(b, hello(false, wire::no_substream));
+  if (now - probe_second_ >= 1s) {
+    probe_second_ = now;
+    probes_this_second_ = 0;
+  }
+  const std::size_t budget = orphaned ? config_.max_probes_per_second : 1;
+  if (probes_this_second_ >= budget) return;
+  std::vector<Endpoint> unknown;
+  peers_.for_each([&](Peer& p) {
+    if (p.child_in || p.parent_in || now - p.last_probe < config_.hello_interval) return;
+    const bool unplaced = p.tree.depth == wire::unknown_depth && now - p.tree_heard > config_.hello_interval;
+    const bool untimed = !p.srtt && (p.tree.room | p.tree.forwarder_room) != 0 && now - p.last_probe >= 5s;
+    if (unplaced || untimed) unknown.push_back(p.endpoint);
+  });
+  std::sort(unknown.begin(), unknown.end());
+  std::shuffle(unknown.begin(), unknown.end(), rng_);
+  for (std::size_t i = 0; i < unknown.size() && probes_this_second_ < budget; ++i, ++probes_this_second_) {
+    Peer* p = peers_.find(unknown[i]);
+    p->last_probe = now;
+    // An address we learned from others and that never answers is forgotten after a few tries: peer
+    // lists must not become a way to aim every node's hellos at a victim.
+    if (!p->heard && !p->bootstrap && ++p->unanswered_probes > config_.max_unanswered_probes) {
+      peers_.erase(unknown[i]);
+      continue;
+    }
+    send(unknown[i], hello(false, wire::no_substream));
+  }
+}
+
+// How long after the broadcaster has a chunk of this tree it would reach us through `p`: the peer's own
+// figure (its delay and forwarding wait), half the round trip to it, and what a hop costs beyond that.
+std::optional<Time> Swarm::arrival_via(const Peer& p, std::uint8_t) const {
+  if (p.tree.latency_ms == wire::unknown_latency) return std::nullopt;
+  const auto rtt = p.srtt.value_or(config_.unknown_rtt);
+  return std::chrono::milliseconds(p.tree.latency_ms) + rtt / 2 + config_.hop_cost;
+}
+
+// The peer with room in this tree through which chunks would arrive soonest; ties are broken at random.
+// In our home tree, while we have children there, only peers closer to the broadcaster than we are (or
+// were) qualify: a descendant of ours would make a cycle.
+Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
+  const Tree& tree = trees_[s];
+  std::uint8_t max_depth = wire::unknown_depth;
+  if (s == home_ && child_count(s) > 0) max_depth = tree.parent ? my_depth() : tree.last_depth;
+  Peer* best = nullptr;
+  Time best_arrival{0};
+  std::uint64_t best_tiebreak = 0;
+  peers_.for_each([&](Peer& p) {
+    auto room = home_ == s ? p.tree.room | p.tree.forwarder_room : p.tree.room;
+    // A full parent whose worst forwarding child ranks clearly below what we would lets us in.
+    if (home_ == s && p.tree.displace_rank != 0xffff) {
+      Peer me;
+      me.capacity = capacity();
+      me.rtt_to_us = p.srtt;
+      if (rank(me) + config_.displace_margin < std::chrono::milliseconds(p.tree.displace_rank)) room |= bit(s);
+    }
+    if (!p.heard || !(room & bit(s)) || ((p.child_in | p.parent_in) & bit(s))) return;
+    if (p.tree.depth == wire::unknown_depth || (max_depth != wire::unknown_depth && p.tree.depth >= max_depth)) return;
+    if (now < p.avoid_until || now < p.retry_after) return;
+    auto arrival = arrival_via(p, s);
+    if (!arrival) return;
+    // A forwarder nobody stays with yet has not shown that it passes chunks on: established ones first.
+    if (p.tree.children == 0 && p.tree.depth != 0) *arrival += config_.unproven_penalty;
+    const auto tiebreak = rng_();
+    if (!best || *arrival < best_arrival || (*arrival == best_arrival && tiebreak < best_tiebreak)) {
+      best = &p;
+      best_arrival = *arrival;
+      best_tiebreak = tiebreak;
+    }
+  });
+  return best;
+}
+
+// Whether a peer's buffer map lists a chunk of this substream newer than the newest we hold.
+bool Swarm::lists_newer(const Peer& peer, std::uint8_t s) const {
+  if (!peer.newest_have) return false;
+  const auto& newest = trees_[s].newest;
+  const std::uint64_t floor = newest ? *newest + 1 : peer.have_base;
+  for (auto seq = *peer.newest_have; seq >= floor && seq >= peer.have_base; --seq) {
+    if (substream_of(seq) == s && peer.has_chunk(seq)) return true;
+    if (seq == 0) break;
+  }
+  return false;
+}
+
+void Swarm::subscribe(std::uint8_t s, Peer& candidate, Time now) {
+  trees_[s].pending = candidate.endpoint;
+  trees_[s].pending_since = now;
+  send(candidate.endpoint, hello(true, s));
+}
+
+void Swarm::drop_parent(std::uint8_t s, Time now) {
+  Tree& tree = trees_[s];
+  if (!tree.parent) return;
+  if (s == home_) tree.last_depth = my_depth();
+  if (auto* p = peers_.find(*tree.parent)) {
+    p->parent_in &= static_cast<std::uint16_t>(~bit(s));
+    p->retry_after = now + config_.hello_interval;  // don't pick it again at once
+    send(p->endpoint, hello(false, s));              // and free the slot we held there
+  }
+  tree.parent.reset();
+  tree.orphaned_since = now;
+}
+
+void Swarm::drop_parent_everywhere(const Peer& peer, Time now) {
+  for (std::size_t s = 0; s < trees_.size(); ++s)
+    if (peer.parent_in & bit(static_cast<std::uint8_t>(s))) drop_parent(static_cast<std::uint8_t>(s), now);
+}
+
+void Swarm::release_children(std::uint8_t s) {
+  peers_.for_each([&](Peer& p) {
+    if (!(p.child_in & bit(s))) return;
+    p.child_in &= static_cast<std::uint16_t>(~bit(s));
+    send(p.endpoint, welcome_for(p.endpoint, 0, s, false, false));
+  });
+}
+
+// Our uplink cannot carry the children we have: release one and take no more for a while. A leaf goes
+// first (it has other parents to choose from and nobody below it), from the tree with the most children.
+void Swarm::shed_child(Time now) {
+  Peer* victim = nullptr;
+  std::uint8_t victim_tree = 0;
+  peers_.for_each([&](Peer& p) {
+    for (std::size_t s = 0; s < trees_.size(); ++s) {
+      const auto sub = static_cast<std::uint8_t>(s);
+      if (!(p.child_in & bit(sub))) continue;
+      const bool leaf = p.tree.home != sub;
+      const bool victim_leaf = victim && victim->tree.home != victim_tree;
+      if (!victim || (leaf && !victim_leaf) ||
+          (leaf == victim_leaf && (child_count(sub) > child_count(victim_tree) ||
+                                   (child_count(sub) == child_count(victim_tree) && rank(p) > rank(*victim))))) {
+        victim = &p;
+        victim_tree = sub;
+      }
+    }
+  });
+  if (!victim) return;
+  victim->child_in &= static_cast<std::uint16_t>(~bit(victim_tree));
+  send(victim->endpoint, welcome_for(victim->endpoint, 0, victim_tree, false, false));
+  slots_ = std::min(slots_, total_children());
+  slots_limited_until_ = now + config_.shed_hold;
+  ++stats_.children_shed;
+}
+
+std::size_t Swarm::total_children() const {
+  std::size_t n = 0;
+  peers_.for_each([&](const Peer& p) { n += static_cast<std::size_t>(std::popcount(p.child_in)); });
+  return n;
+}
+
+// The last forwarder of a tree may leave, and in a small swarm nobody else has that home: the tree's
+// viewers then have nobody to subscribe to. A forwarder that has seen such a tree orphaned for a while,
+// has heard from nobody who forwards there lately, and is not its own tree's only forwarder, moves its
+// home there. Each check goes ahead with probability 1/3, so that not every candidate moves at once.
+void Swarm::rehome(Time now) {
+  if (home_ >= trees_.size() || rng_() % 3 != 0) return;
+  std::vector<std::uint32_t> forwarders(trees_.size(), 0);
+  peers_.for_each([&](const Peer& p) {
+    if (p.heard && now - p.last_heard <= 2 * config_.hello_interval && p.tree.home < trees_.size()) ++forwarders[p.tree.home];
+  });
+  if (forwarders[home_] == 0) return;
+  for (std::size_t s = 0; s < trees_.size(); ++s) {
+    const auto& since = trees_[s].orphaned_since;
+    if (s == home_ || forwarders[s] > 0 || !since || now - *since < config_.rehome_after) continue;
+    release_children(home_);
+    home_ = static_cast<std::uint8_t>(s);
+    return;
+  }
+}
+
+// Slots near the root are the swarm's scarcest. A full node makes room for a peer that forwards in this
+// tree by releasing a child that does not (or an idle one), or else its worst-ranked forwarding child if
+// the newcomer ranks clearly better: over time the fastest, strongest forwarders rise to the top of each
+// tree, and the trees stay shallow and quick. The released child finds a parent further down.
+bool Swarm::take_child(Peer& peer, std::uint8_t s) {
+  if (!forwards_in(s) || (peer.parent_in & bit(s)) || now_ < peer.refuse_until) return false;
+  if (has_room(s)) return true;
+  if (peer.tree.home != s) return false;
+  auto victim = leaf_child(s);
+  if (!victim) {
+    const Peer* worst = worst_forwarder(s);
+    if (worst && rank(peer) + config_.displace_margin < rank(*worst)) victim = worst->endpoint;
+  }
+  Peer* released = victim ? peers_.find(*victim) : nullptr;
+  if (!released) return false;
+  released->child_in &= static_cast<std::uint16_t>(~bit(s));
+  send(released->endpoint, welcome_for(released->endpoint, 0, s, false, false));  // it will find another parent
+  return true;
+}
+
+// How well a forwarding child serves its subtree from here, lower is better: half the round trip to it,
+// and a penalty for each child it takes fewer than a strong forwarder would (a weak forwarder high up
+// makes the tree deeper).
+Time Swarm::rank(const Peer& child) const {
+  const auto rtt = child.rtt_to_us.value_or(config_.unknown_rtt);
+  const auto missing = static_cast<std::int64_t>(config_.strong_capacity) - std::min<std::int64_t>(child.capacity, config_.strong_capacity);
+  return rtt / 2 + config_.weak_forwarder_penalty * missing;
+}
+
+// The forwarding child in this tree with the worst rank.
+const Peer* Swarm::worst_forwarder(std::uint8_t s) const {
+  const Peer* worst = nullptr;
+  peers_.for_each([&](const Peer& p) {
+    if (!(p.child_in & bit(s)) || p.tree.home != s) return;
+    if (!worst || rank(p) > rank(*worst) || (rank(p) == rank(*worst) && p.endpoint < worst->endpoint)) worst = &p;
+  });
+  return worst;
+}
+
+// Our depth in our home tree: what decides whether we make a good parent there.
+std::uint8_t Swarm::my_depth() const {
+  if (is_broadcaster()) return 0;
+  if (home_ >= trees_.size() || !trees_[home_].parent) return wire::unknown_depth;
+  const Peer* parent = peers_.find(*trees_[home_].parent);
+  if (!parent || parent->tree.depth >= wire::unknown_depth - 1) return wire::unknown_depth;
+  return static_cast<std::uint8_t>(parent->tree.depth + 1);
+}
+
+// How long after the broadcaster has a chunk of our home tree our children typically start getting it
+// from us: our parent's figure, the hop to us, and our own measured forwarding wait.
+std::uint16_t Swarm::my_latency_ms() const {
+  if (is_broadcaster()) return to_ms(forward_wait_);
+  if (home_ >= trees_.size() || !trees_[home_].parent) return wire::unknown_latency;
+  const Peer* parent = peers_.find(*trees_[home_].parent);
+  if (!parent) return wire::unknown_latency;
+  const auto arrival = arrival_via(*parent, home_);
+  return arrival ? to_ms(*arrival + forward_wait_) : wire::unknown_latency;
+}
+
+bool Swarm::forwards_in(std::uint8_t s) const {
+  if (is_broadcaster()) return true;
+  return s == home_ && my_depth() != wire::unknown_depth;
+}
+
+std::size_t Swarm::child_count(std::uint8_t s) const {
+  std::size_t n = 0;
+  peers_.for_each([&](const Peer& p) { n += (p.child_in & bit(s)) ? 1 : 0; });
+  return n;
+}
+
+// A viewer's slots are all in its home tree; the broadcaster spreads its slots evenly over the trees. After
+// shedding a child for want of uplink, a node takes no new ones until shed_hold has passed.
+bool Swarm::has_room(std::uint8_t s) const {
+  if (!forwards_in(s)) return false;
+  if (now_ < slots_limited_until_ && total_children() >= slots_) return false;
+  return child_count(s) < tree_slots(s);
+}
+
+std::size_t Swarm::tree_slots(std::uint8_t s) const {
+  if (!is_broadcaster()) return config_.max_children;
+  const auto k = trees_.size();
+  return config_.max_children / k + (s < config_.max_children % k ? 1 : 0);
+}
+
+std::uint16_t Swarm::room() const {
+  std::uint16_t r = 0;
+  for (std::size_t s = 0; s < trees_.size(); ++s)
+    if (has_room(static_cast<std::uint8_t>(s))) r |= bit(static_cast<std::uint8_t>(s));
+  return r;
+}
+
+// Room for a forwarder: a free slot, or a child that does not forward here and would make way.
+std::uint16_t Swarm::forwarder_room() const {
+  std::uint16_t r = room();
+  for (std::size_t s = 0; s < trees_.size(); ++s) {
+    const auto sub = static_cast<std::uint8_t>(s);
+    if (forwards_in(sub) && leaf_child(sub)) r |= bit(sub);
+  }
+  return r;
+}
+
+// The child we would release first for a forwarder: one that does not forward in this tree, or else one
+// that could but has had no children of its own for a while (idle, or taking without giving).
+std::optional<Endpoint> Swarm::leaf_child(std::uint8_t s) const {
+  std::optional<Endpoint> leaf, idle;
+  peers_.for_each([&](const Peer& p) {
+    if (!(p.child_in & bit(s))) return;
+    if (p.tree.home != s) {
+      if (!leaf || p.endpoint < *leaf) leaf = p.endpoint;
+    } else if (p.tree.children == 0 && now_ - p.childless_since >= config_.idle_forwarder_grace) {
+      if (!idle || p.endpoint < *idle) idle = p.endpoint;
+    }
+  });
+  return leaf ? leaf : idle;
+}
+
+// The tree with the fewest forwarders the broadcaster knows of, counting its recent suggestions too so that
+// a flash crowd is spread rather than sent to one tree.
+std::uint8_t Swarm::suggest_home(Time now) {
+  if (suggested_.size() != trees_.size() || now - suggestions_reset_ > 2 * config_.hello_interval) {
+    suggested_.assign(trees_.size(), 0);
+    suggestions_reset_ = now;
+  }
+  std::vector<std::uint32_t> load = suggested_;
+  peers_.for_each([&](const Peer& p) {
+    if (p.heard && p.tree.home < load.size()) ++load[p.tree.home];
+  });
+  const auto best = static_cast<std::uint8_t>(std::min_element(load.begin(), load.end()) - load.begin());
+  ++suggested_[best];
+  return best;
+}
+
+wire::TreeState Swarm::tree_state() const {
+  wire::TreeState t;
+  t.home = home_;
+  t.depth = my_depth();
+  t.latency_ms = my_latency_ms();
+  t.room = room();
+  t.forwarder_room = forwarder_room();
+  t.children = home_ < trees_.size() ? static_cast<std::uint8_t>(std::min<std::size_t>(255, child_count(home_))) : 0;
+  // Whom a better forwarder would displace; the broadcaster reports its most contested tree.
+  for (std::size_t s = 0; s < trees_.size(); ++s) {
+    const auto sub = static_cast<std::uint8_t>(s);
+    if (!forwards_in(sub) || has_room(sub) || leaf_child(sub)) continue;
+    if (const Peer* w = worst_forwarder(sub)) t.displace_rank = std::min(t.displace_rank, to_ms(rank(*w)));
+  }
+  return t;
+}
+
+wire::Hello Swarm::hello(bool subscribe, std::uint8_t substream) const {
+  wire::Hello h;
+  h.role = config_.role;
+  h.subscribe = subscribe;
+  h.nonce = nonce_;
+  h.substream = substream;
+  h.home = home_;
+  h.capacity = capacity();
+  return h;
+}
+
+wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted,
+                                 bool with_peers) {
+  wire::Welcome w;
+  w.nonce = nonce;
+  w.accepted = accepted;
+  w.substream = substream;
+  w.tree = tree_state();
+  if (is_broadcaster()) w.suggested_home = suggest_home(now_);
+  w.has_chunks = !store_.empty();
+  w.latest_seq = store_.latest_seq();
+  w.latest_join_seq = store_.latest_join_seq().value_or(store_.latest_seq());
+  if (with_peers) w.peers = peers_.sample_heard(config_.peers_per_message, &to, rng_);
+  return w;
+}
+
+}  // namespace p2plive
