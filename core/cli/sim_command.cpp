@@ -27,6 +27,7 @@ Command add_sim(CLI::App& app) {
   cmd->add_option("--broadcaster-upload", o->s.broadcaster_upload, "The broadcaster's uplink, in bitrates")->capture_default_str();
   cmd->add_option("--chunk-ms", o->chunk_ms, "Stream time per chunk (a keyframe every second)")->capture_default_str()->check(CLI::Range(5.0, 1000.0));
   cmd->add_option("--substreams", o->s.substreams, "Substream trees")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_flag("--tracker", o->s.tracker, "The link names a tracker as well as the broadcaster");
   cmd->add_flag("--no-congestion-control", o->s.oracle_caps, "Pace every peer at 95 % of its uplink instead of finding the rate");
   cmd->add_flag("--fan-out", o->s.fan_out, "Baseline: the broadcaster sends to every viewer itself");
   cmd->add_option("--seed", o->s.seed, "Random seed; one seed gives one result")->capture_default_str();

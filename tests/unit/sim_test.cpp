@@ -8,10 +8,10 @@
 namespace p2plive::sim {
 namespace {
 
-// Sanitizer builds are ten times slower: they run the same scenarios with at most 200 viewers.
+// Sanitizer builds are ten times slower: they run the same scenarios with at most 60 viewers.
 std::size_t scaled(std::size_t viewers) {
   const char* sanitized = std::getenv("P2PLIVE_SANITIZED");
-  return sanitized && std::string(sanitized) == "1" ? std::min<std::size_t>(200, viewers) : viewers;
+  return sanitized && std::string(sanitized) == "1" ? std::min<std::size_t>(60, viewers) : viewers;
 }
 
 Scenario base(std::size_t viewers, Time duration) {

@@ -22,12 +22,14 @@ enum class Errc {
   link_bad_field,
   link_bad_endpoint,
   link_no_bootstrap,
+  tracker_bad_url,
   // endpoints
   endpoint_bad_format = 40,
   endpoint_bad_port,
   // network and runtime
   port_in_use = 60,
   socket_failed,
+  tracker_unresolved,
   // media
   input_open_failed = 80,
   input_no_streams,

@@ -45,5 +45,8 @@ std::string to_text(const PublicKey& key);  // "p2plpk1_..."
 Result<PublicKey> parse_public_key(std::string_view text);
 bool verify_signature(const PublicKey& key, const std::uint8_t* message, std::size_t size,
                       const std::array<std::uint8_t, 64>& signature);
+// The info-hash a stream is announced under on BitTorrent trackers: a domain-separated 20-byte hash of its
+// key, so anyone with the link finds the same swarm and nothing else collides with it.
+std::array<std::uint8_t, 20> swarm_info_hash(const PublicKey& key);
 
 }  // namespace p2plive

@@ -29,6 +29,7 @@ struct Scenario {
   std::size_t broadcaster_children = 6;  // over all substream trees
   double broadcaster_upload = 4;      // the broadcaster's uplink, in bitrates
   std::size_t substreams = 4;
+  bool tracker = false;               // the link also names a tracker (a BEP 15 server on a good link)
   bool oracle_caps = false;           // pace each peer at 95 % of its known uplink, not by congestion control
   Time on_time_deadline = 1s;
   Time warmup = 3s;                   // a viewer's first seconds are its join, not its steady state
@@ -61,6 +62,7 @@ struct Report {
   std::uint64_t broadcaster_uplink_drops = 0;
   std::uint64_t children_shed = 0;    // released by viewers whose uplink could not carry them
   std::uint64_t broadcaster_children_shed = 0;
+  std::uint64_t probes_unanswered = 0;  // by the broadcaster, beyond its budget for strangers
   Histogram send_rate_share{1000};    // per viewer at the end: its paced send rate, in % of its uplink
   Histogram uplink_use{1000};         // per viewer: what it sent, in % of its uplink
   std::uint64_t events = 0;

@@ -22,6 +22,9 @@ struct Stats {
   std::uint64_t malformed_dropped = 0; // datagrams that failed to parse
   std::uint64_t packets_dropped = 0;   // encoder packets dropped because the queue was full
   std::uint64_t bytes_out = 0;         // media bytes handed to the output/player
+  double send_rate_kbit_s = 0;         // what congestion control (or the upload cap) lets out now; 0: unpaced
+  std::uint64_t tracker_announces = 0; // answered by trackers
+  std::uint64_t tracker_peers = 0;     // peers learned from trackers
 };
 
 // One JSON object, no newline. `unix_ms` becomes the "t" field.

@@ -21,10 +21,12 @@ class Category final : public std::error_category {
       case Errc::link_bad_field: return "the link has a damaged field; copy the whole link again";
       case Errc::link_bad_endpoint: return "the link has a malformed peer address (expected HOST:PORT); copy the whole link again";
       case Errc::link_no_bootstrap: return "the link names no peer or tracker to join through; ask the streamer for a link made with --peer or --tracker";
+      case Errc::tracker_bad_url: return "malformed tracker URL; expected udp://HOST:PORT (only UDP trackers, BEP 15, are supported)";
       case Errc::endpoint_bad_format: return "malformed address; expected IPv4:PORT, [IPv6]:PORT or localhost:PORT";
       case Errc::endpoint_bad_port: return "malformed port; expected a number from 0 to 65535";
       case Errc::port_in_use: return "the UDP port is already in use; pick another with --listen HOST:PORT";
       case Errc::socket_failed: return "cannot open a UDP socket on that address; check --listen HOST:PORT";
+      case Errc::tracker_unresolved: return "cannot resolve the tracker's host name; check the tracker URL and the network";
       case Errc::input_open_failed: return "cannot open the input; check the path or URL (lavfi sources are written lavfi:GRAPH)";
       case Errc::input_no_streams: return "the input has no audio or video stream";
       case Errc::codec_unsupported: return "unsupported codec; use h264/hevc/av1 video and aac/opus audio";

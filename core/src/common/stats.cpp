@@ -22,6 +22,9 @@ std::string to_json_line(const Stats& s, std::int64_t unix_ms) {
       {"malformed_dropped", s.malformed_dropped},
       {"packets_dropped", s.packets_dropped},
       {"bytes_out", s.bytes_out},
+      {"send_rate_kbit_s", s.send_rate_kbit_s},
+      {"tracker_announces", s.tracker_announces},
+      {"tracker_peers", s.tracker_peers},
   };
   return j.dump();
 }

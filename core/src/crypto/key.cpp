@@ -83,4 +83,16 @@ bool verify_signature(const PublicKey& key, const std::uint8_t* message, std::si
   return crypto_sign_verify_detached(signature.data(), message, size, key.bytes.data()) == 0;
 }
 
+std::array<std::uint8_t, 20> swarm_info_hash(const PublicKey& key) {
+  key_text::ensure_sodium();
+  static constexpr std::string_view domain = "p2plive swarm v1";
+  std::array<std::uint8_t, 20> hash{};
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, hash.size());
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(domain.data()), domain.size());
+  crypto_generichash_update(&state, key.bytes.data(), key.bytes.size());
+  crypto_generichash_final(&state, hash.data(), hash.size());
+  return hash;
+}
+
 }  // namespace p2plive

@@ -41,7 +41,7 @@ class DelayMeter {
 };
 
 struct RateControlConfig {
-  double initial_bps = 8e6;
+  double initial_bps = 4e6;
   double min_bps = 200e3;
   double max_bps = 0;           // the user's upload cap; 0: none
   Time target = 25ms;           // standing queueing delay the controller keeps below

@@ -24,11 +24,16 @@ Swarm::Swarm(SwarmConfig config)
       store_(config_.window_chunks, config_.max_partial_chunks),
       trees_(std::clamp<std::size_t>(config_.substreams, 1, wire::max_substreams)),
       verified_at_(std::max<std::size_t>(config_.window_chunks, 1)),
-      send_queue_(SendQueueConfig{.rate_bps = config_.upload_cap_bps, .max_datagrams = config_.max_queued_datagrams}) {
+      send_queue_(SendQueueConfig{.rate_bps = config_.upload_cap_bps, .max_datagrams = config_.max_queued_datagrams}),
+      tracker_(TrackerClientConfig{.trackers = config_.trackers,
+                                   .info_hash = swarm_info_hash(config_.stream_key),
+                                   .port = config_.announce_port,
+                                   .rng_seed = config_.rng_seed ^ 0x7472616b}) {
   // A random home spreads forwarders evenly over the trees; a node that forwards nothing has none.
   if (is_broadcaster()) home_ = wire::every_substream;
   else if (config_.max_children == 0) home_ = wire::no_substream;
   else home_ = static_cast<std::uint8_t>(rng_() % trees_.size());
+  root_reply_tokens_ = static_cast<double>(config_.root_reply_burst * probe_answer_bytes(config_.peers_per_message));
   if (config_.congestion_control) {
     auto rc = config_.rate_control;
     if (config_.upload_cap_bps > 0) rc.max_bps = rc.max_bps > 0 ? std::min(rc.max_bps, config_.upload_cap_bps) : config_.upload_cap_bps;
@@ -43,9 +48,20 @@ Swarm::Swarm(SwarmConfig config)
 // ---- inputs -------------------------------------------------------------------------------------------
 
 void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now) {
+  handle_datagram(from, datagram, now, now);
+}
+
+void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now, Time received_at) {
   now_ = now;
+  received_at_ = std::min(received_at, now);
   stats_.downloaded_bytes += datagram.size();
   if (peers_.is_banned(from, now)) return;
+  if (tracker_.is_tracker(from)) {
+    tracker_.handle_datagram(from, datagram, now);
+    learn(tracker_.take_peers());
+    flush_tracker();
+    return;
+  }
   auto message = wire::decode(datagram, tag_);
   if (!message) {
     ++stats_.malformed_dropped;
@@ -54,6 +70,7 @@ void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> 
   Peer* peer = peers_.upsert(from);
   if (!peer) return;  // table full of parents and children: nothing new fits
   peer->heard = true;
+  peer->unanswered_probes = 0;
   peer->last_heard = now;
   if (!peer->verified) peer->bytes_in += datagram.size();
   std::visit([&](const auto& m) { on(from, *peer, m, now); }, *message);
@@ -69,7 +86,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   peer.tree.home = m.home;
   peer.capacity = m.capacity;
   if (m.rtt_ms != 0xffff) peer.rtt_to_us = std::chrono::milliseconds(m.rtt_ms);
-  if (m.time_us != 0) peer.delay.sample(m.time_us, now);
+  if (m.time_us != 0) peer.delay.sample(m.time_us, received_at_);
   note_tokens(peer, from, m.token, m.echo);
   bool accepted = false;
   bool new_child = false;
@@ -85,7 +102,22 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // A keepalive needs no peer list; a probe or a new subscription does, and a buffer map too, so that a
   // newcomer can fetch its join point from us at once.
   const bool keepalive = m.subscribe && !new_child;
+  // The broadcaster's upload is the swarm's scarcest: it answers probes from strangers out of a budget,
+  // with fewer peers listed as the budget runs low, and a flash crowd beyond it learns its peers from
+  // trackers and each other instead.
+  std::size_t peers_listed = config_.peers_per_message;
+  if (is_broadcaster() && m.substream >= trees_.size() && !peer.child_in) {
+    const double bare = static_cast<double>(probe_answer_bytes(0));
+    const double affordable = (root_reply_tokens_ - bare) / static_cast<double>(wire::endpoint_size);
+    if (affordable < static_cast<double>(config_.min_peers_listed)) {
+      ++stats_.probes_unanswered;
+      return;
+    }
+    peers_listed = std::min(peers_listed, static_cast<std::size_t>(affordable));
+    root_reply_tokens_ -= static_cast<double>(probe_answer_bytes(peers_listed));
+  }
   auto welcome = welcome_for(from, m.nonce, m.substream, accepted, !keepalive);
+  if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
   welcome.time_echo_us = m.time_us;
   if (m.time_us != 0) welcome.your_queue_delay_ms = queue_delay_of(peer);
   send(from, std::move(welcome));
@@ -97,7 +129,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   note_tokens(peer, from, m.token, m.echo);
   peer.note_tree(m.tree, now);
   if (m.time_echo_us != 0) {
-    const auto rtt = Time{static_cast<std::int32_t>(clock32(now) - m.time_echo_us)};
+    const auto rtt = Time{static_cast<std::int32_t>(clock32(received_at_) - m.time_echo_us)};
     if (rtt >= Time{0} && rtt < 10s) peer.note_rtt(rtt);
     note_our_queue_delay(m.your_queue_delay_ms, now);
   }
@@ -174,7 +206,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
 
 void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   peer.note_tree(m.tree, now);
-  peer.delay.sample(m.time_us, now);
+  peer.delay.sample(m.time_us, received_at_);
   // Tell the sender at once how its map's trip went: its congestion control needs fresh news.
   send(peer.endpoint, wire::Ack{queue_delay_of(peer)});
   peer.have_base = m.base_seq;
@@ -247,11 +279,18 @@ std::uint16_t Swarm::queue_delay_of(const Peer& peer) const {
       std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count(), wire::no_feedback - 1));
 }
 
+// What answering a probe costs: a welcome listing `peers`, and a buffer map.
+std::size_t Swarm::probe_answer_bytes(std::size_t peers) const {
+  return 64 + peers * wire::endpoint_size + 48 + config_.repair_window_chunks / 8;
+}
+
 void Swarm::publish(Chunk chunk, Time now) {
   now_ = now;
   ++stats_.chunks_published;
   const auto size = static_cast<double>(chunk.payload.size());
   root_repair_tokens_ = std::min(root_repair_tokens_ + size * config_.root_repair_share, 64 * size);
+  root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root_reply_share,
+                                static_cast<double>(config_.root_reply_burst * probe_answer_bytes(config_.peers_per_message)));
   accept_verified(std::move(chunk), nullptr, now);
 }
 
@@ -321,6 +360,9 @@ void Swarm::handle_timeout(Time now) {
   // a viewer that is joining, or has lost a parent, must not wait to subscribe.
   const bool orphaned = std::any_of(trees_.begin(), trees_.end(), [](const Tree& t) { return !t.parent; });
   if (!is_broadcaster() && (housekeeping || orphaned)) maintain_parents(now);
+  if (orphaned) tracker_.hurry(now);
+  tracker_.handle_timeout(now);
+  flush_tracker();
   send_haves(now);
   if (now - last_peer_exchange_ >= config_.peer_exchange_interval) exchange_peers(now);
   if (!is_broadcaster()) repair(now);
@@ -346,6 +388,13 @@ void Swarm::expire_peers(Time now) {
   }
 }
 
+void Swarm::flush_tracker() {
+  while (auto t = tracker_.poll_transmit()) {
+    const auto size = static_cast<std::uint16_t>(t->bytes.size());
+    send_queue_.enqueue(SendClass::control, Outgoing{t->to, std::move(t->bytes), nullptr, 0, size}, now_);
+  }
+}
+
 // Congestion control: neighbours' reports arrive with their buffer maps; here the rate follows them.
 void Swarm::control_rate(Time now) {
   if (!rate_control_) return;
@@ -362,6 +411,8 @@ void Swarm::close(Time now) {
   peers_.for_each([&](Peer& p) {
     if (p.child_in || p.parent_in || p.said_hello) send(p.endpoint, wire::Bye{});
   });
+  tracker_.stop(now);
+  flush_tracker();
 }
 
 std::optional<Transmit> Swarm::poll_transmit(Time now) {
@@ -378,7 +429,7 @@ std::optional<Transmit> Swarm::poll_transmit(Time now) {
 
 Time Swarm::poll_timeout() const {
   const auto ready = send_queue_.next_ready();
-  return ready ? std::min(*ready, next_tick_) : next_tick_;
+  return ready ? std::min(*ready, next_tick_) : next_tick_;  // the tracker client is served at ticks
 }
 
 std::optional<SwarmEvent> Swarm::poll_event() {
@@ -403,6 +454,8 @@ SwarmStats Swarm::stats(Time now) const {
   s.has_parent = s.parents == trees_.size();
   s.depth = my_depth();
   s.latency_ms = my_latency_ms();
+  s.tracker_announces = tracker_.stats().announces;
+  s.tracker_peers = tracker_.stats().peers_learned;
   return s;
 }
 
@@ -478,11 +531,9 @@ void Swarm::send(const Endpoint& to, wire::Message message) {
   } else if (std::holds_alternative<wire::Bye>(message) || std::holds_alternative<wire::Report>(message)) {
     reply = false;
   }
-  // At the broadcaster, a flash crowd's welcomes must not starve the stream: they wait behind live pushes.
-  // Viewers answer at once: a slow welcome is a slow subscription.
-  const bool bulky = std::holds_alternative<wire::Welcome>(message) || std::holds_alternative<wire::Peers>(message);
-  const auto cls = bulky && is_broadcaster() ? SendClass::reply : SendClass::control;
-  send_bytes(to, wire::encode(tag_, message), cls, reply);
+  // Control messages go at once: a slow welcome is a slow join. The broadcaster's budget for strangers
+  // keeps a flash crowd's welcomes from starving the stream.
+  send_bytes(to, wire::encode(tag_, message), SendClass::control, reply);
 }
 
 void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls, bool reply) {

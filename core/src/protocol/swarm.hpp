@@ -30,6 +30,7 @@
 #include "protocol/congestion.hpp"
 #include "protocol/peer_table.hpp"
 #include "protocol/send_queue.hpp"
+#include "protocol/tracker_client.hpp"
 #include "protocol/time.hpp"
 #include "protocol/wire.hpp"
 
@@ -39,11 +40,16 @@ struct SwarmConfig {
   PublicKey stream_key;
   wire::Role role = wire::Role::viewer;
   std::vector<Endpoint> bootstrap;       // viewers: whom to ask first (usually the broadcaster)
+  std::vector<Endpoint> trackers;        // BEP 15 UDP trackers to announce to and learn peers from
+  std::uint16_t announce_port = 0;       // our port, as announced to trackers (the driver knows it)
   std::uint64_t rng_seed = 1;
   std::size_t substreams = 4;            // k; every peer of a stream must use the same
   std::size_t max_children = 8;          // children in the home tree, each costing bitrate / k of upload
                                          // (0: never forwards). The broadcaster: over all trees, spread evenly
   double root_repair_share = 0.25;       // the broadcaster answers repairs with at most this share of what it publishes
+  double root_reply_share = 0.25;        // ...and probes from strangers with at most this share
+  std::size_t root_reply_burst = 250;    // (up to this many probes at once: the first viewers, a small swarm)
+  std::size_t min_peers_listed = 4;      // an answer worth sending lists at least this many peers
   std::size_t max_peers = 64;
   std::size_t window_chunks = 512;       // ~25 s of chunks kept for repair
   std::size_t max_partial_chunks = 64;
@@ -61,6 +67,7 @@ struct SwarmConfig {
   Time tick_interval = 25ms;
   Time housekeeping_interval = 250ms;    // peer expiry, tree upkeep
   Time hello_interval = 1s;
+  Time bootstrap_backoff_max = 2s;       // an unanswered bootstrap peer is asked again after 1, then 2 s
   Time have_interval = 500ms;            // buffer maps to parents and children
   Time gossip_interval = 2s;             // ... and to a few other neighbours
   Time peer_exchange_interval = 2s;
@@ -129,13 +136,19 @@ struct SwarmStats {
   std::uint64_t amplification_dropped = 0;  // replies not sent to an address that has not proven itself
   std::uint64_t send_queue_dropped = 0;
   std::uint64_t children_shed = 0;        // released because our uplink could not carry them
+  std::uint64_t probes_unanswered = 0;    // the broadcaster: probes beyond its reply budget
+  std::uint64_t tracker_announces = 0;    // answered by a tracker
+  std::uint64_t tracker_peers = 0;        // peers learned from trackers
 };
 
 class Swarm {
  public:
   explicit Swarm(SwarmConfig config);
 
+  // `received_at`: when the datagram reached this host, if the driver knows better than `now` (a kernel
+  // timestamp); delay and round-trip measurements use it.
   void handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now);
+  void handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now, Time received_at);
   void handle_timeout(Time now);
   // Broadcaster only: a chunk it has just signed.
   void publish(Chunk chunk, Time now);
@@ -161,12 +174,14 @@ class Swarm {
   void on(const Endpoint& from, Peer& peer, const wire::Ack& m, Time now);
   void note_our_queue_delay(std::uint16_t delay_ms, Time now);
   std::uint16_t queue_delay_of(const Peer& peer) const;
+  std::size_t probe_answer_bytes(std::size_t peers) const;
   void accept_verified(Chunk chunk, const Endpoint* from, Time now);
   void reject_forged(Peer& peer, Time now);
   void note_newest(std::uint64_t seq, Time now);
   void learn(const std::vector<Endpoint>& endpoints);
   void expire_peers(Time now);
   void control_rate(Time now);
+  void flush_tracker();
 
   // One push tree: our parent in it, a subscription in flight, and the newest chunk it brought.
   struct Tree {
@@ -191,7 +206,7 @@ class Swarm {
   std::optional<Time> arrival_via(const Peer& p, std::uint8_t s) const;
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);
-  void probe_for_parents(Time now, bool hello_due);
+  void probe_for_parents(Time now);
   void release_children(std::uint8_t s);
   void shed_child(Time now);
   std::size_t total_children() const;
@@ -252,7 +267,8 @@ class Swarm {
   Time stream_last_seen_{-3600s};  // when a new chunk last appeared anywhere (verified, or in a buffer map)
   Time stream_started_at_{0};      // when the first one did: parents are not silent before that
   std::uint64_t newest_seen_ = 0;
-  double root_repair_tokens_ = 0;  // bytes the broadcaster may still spend on repair answers
+  double root_repair_tokens_ = 0;  // bytes the broadcaster may still spend on repair answers...
+  double root_reply_tokens_ = 0;   // ...and on answering probes from strangers
 
   std::optional<std::uint64_t> want_from_;  // lowest seq this viewer still wants (its join point)
   // Holes being repaired: when each was first seen missing, and the requests made for it so far.
@@ -277,10 +293,12 @@ class Swarm {
   std::vector<std::pair<std::uint64_t, Time>> verified_at_;  // ring by seq: when each chunk was verified
 
   SendQueue send_queue_;
+  TrackerClient tracker_;
   std::optional<RateController> rate_control_;
   std::size_t slots_ = SIZE_MAX;          // children we may have in all, lowered when we shed one
   Time slots_limited_until_{0};
   Time now_{0};  // the latest "now" the driver gave us, for enqueueing
+  Time received_at_{0};  // when the datagram being handled arrived
   std::deque<ChunkVerified> events_;
   SwarmStats stats_;
 };

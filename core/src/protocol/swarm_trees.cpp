@@ -27,7 +27,7 @@ void Swarm::maintain_parents(Time now) {
   if (optimize_due) ++next_optimized_;
   for (std::size_t s = 0; s < trees_.size(); ++s)
     maintain_tree(static_cast<std::uint8_t>(s), now, hello_due, optimize_due && s == optimized);
-  probe_for_parents(now, hello_due);
+  probe_for_parents(now);
   if (hello_due) rehome(now);
 }
 
@@ -89,11 +89,21 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
 
 // Hellos to peers whose place in the trees we do not know, or whose round trip we have not timed: a few a
 // second, more while some tree still lacks a parent. Bootstrap peers are among them until they answer.
-void Swarm::probe_for_parents(Time now, bool hello_due) {
+void Swarm::probe_for_parents(Time now) {
   const bool orphaned = std::any_of(trees_.begin(), trees_.end(), [](const Tree& t) { return !t.parent && !t.pending; });
-  if (orphaned && hello_due)
-    for (const auto& b : config_.bootstrap)
-      if (const Peer* p = peers_.find(b); !p || !p->heard) send(b, hello(false, wire::no_substream));
+  // Bootstrap peers that do not answer (down, or a broadcaster whose answer budget is spent) are asked
+  // again at growing intervals, up to bootstrap_backoff_max.
+  if (orphaned)
+    for (const auto& b : config_.bootstrap) {
+      Peer* p = peers_.find(b);
+      if (!p || p->heard) continue;
+      const auto doublings = std::min(p->unanswered_probes, 9u) - (p->unanswered_probes > 0 ? 1u : 0u);
+      const auto backoff = std::min(config_.bootstrap_backoff_max, config_.hello_interval * (1 << doublings));
+      if (p->unanswered_probes > 0 && now - p->last_probe < backoff) continue;
+      p->last_probe = now;
+      ++p->unanswered_probes;
+      send(b, hello(false, wire::no_substream));
+    }
   if (now - probe_second_ >= 1s) {
     probe_second_ = now;
     probes_this_second_ = 0;
@@ -102,10 +112,12 @@ void Swarm::probe_for_parents(Time now, bool hello_due) {
   if (probes_this_second_ >= budget) return;
   std::vector<Endpoint> unknown;
   peers_.for_each([&](Peer& p) {
-    if (p.child_in || p.parent_in || now - p.last_probe < config_.hello_interval) return;
+    if (p.child_in || p.parent_in || (p.bootstrap && !p.heard) || now - p.last_probe < config_.hello_interval) return;
     const bool unplaced = p.tree.depth == wire::unknown_depth && now - p.tree_heard > config_.hello_interval;
     const bool untimed = !p.srtt && (p.tree.room | p.tree.forwarder_room) != 0 && now - p.last_probe >= 5s;
-    if (unplaced || untimed) unknown.push_back(p.endpoint);
+    // Without a parent somewhere, what forwarders said of their room a while ago is not worth waiting on.
+    const bool stale = orphaned && p.tree.home != wire::no_substream && now - p.tree_heard > config_.hello_interval;
+    if (unplaced || untimed || stale) unknown.push_back(p.endpoint);
   });
   std::sort(unknown.begin(), unknown.end());
   std::shuffle(unknown.begin(), unknown.end(), rng_);

@@ -10,6 +10,7 @@
 #include "p2plive/broadcaster.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/node_runtime.hpp"
+#include "runtime/tracker_urls.hpp"
 
 namespace p2plive {
 namespace {
@@ -33,6 +34,14 @@ class BroadcasterNode final : public Broadcaster {
     swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us());
     swarm.max_children = 6;  // over its substream trees: about 1.5x the bitrate in pushes
     swarm.upload_cap_bps = config_.upload_cap_bps;
+    // A malformed tracker URL is the user's to fix now; one that does not resolve may be a passing
+    // network problem, and the broadcast goes on without it.
+    for (const auto& url : config_.trackers) {
+      auto tracker = resolve_tracker(url);
+      if (tracker) swarm.trackers.push_back(*tracker);
+      else if (tracker.error() == make_error_code(Errc::tracker_bad_url)) return tracker.error();
+      else runtime_.log(LogLevel::warning, "tracker " + url + ": " + tracker.error().message());
+    }
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), {})) return ec;
     return runtime_.start(config_.stats_path, [this] { return collect(); });
   }
@@ -139,6 +148,9 @@ class BroadcasterNode final : public Broadcaster {
     out.chunks_published = s.chunks_published;
     out.forged_rejected = s.forged_rejected;
     out.malformed_dropped = s.malformed_dropped;
+    out.send_rate_kbit_s = s.send_rate_bps / 1000;
+    out.tracker_announces = s.tracker_announces;
+    out.tracker_peers = s.tracker_peers;
     std::lock_guard lock(queue_mutex_);
     out.packets_dropped = packets_dropped_;
     return out;

@@ -1,6 +1,10 @@
 #include "runtime/swarm_host.hpp"
 
 #include <asio/ip/address.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "runtime/clock.hpp"
 
@@ -41,6 +45,10 @@ Result<std::unique_ptr<SwarmHost>> SwarmHost::open(asio::io_context& io, const E
   // Bursts of fragments to several children must not overflow the kernel's buffers; failures are harmless.
   socket.set_option(asio::socket_base::send_buffer_size(socket_buffer_bytes), ec);
   socket.set_option(asio::socket_base::receive_buffer_size(socket_buffer_bytes), ec);
+  // Kernel receive times, for the delay measurements of congestion control (harmless if refused).
+  const int on = 1;
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  config.announce_port = socket.local_endpoint(ec).port();  // what trackers hand out to others
   return std::make_unique<SwarmHost>(io, std::move(socket), std::move(config), std::move(on_event));
 }
 
@@ -55,24 +63,50 @@ SwarmHost::SwarmHost(asio::io_context& io, asio::ip::udp::socket socket, SwarmCo
 }
 
 void SwarmHost::receive() {
-  socket_.async_receive_from(asio::buffer(buffer_), sender_, [this](std::error_code ec, std::size_t size) {
+  socket_.async_wait(asio::ip::udp::socket::wait_read, [this](std::error_code ec) {
     if (ec == asio::error::operation_aborted || closed_) return;
-    if (!ec) on_datagram(sender_, size);
-    // Drain whatever else is queued without going back through the reactor.
-    for (int i = 0; i < 256; ++i) {
-      std::error_code rec;
-      const auto n = socket_.receive_from(asio::buffer(buffer_), sender_, 0, rec);
-      if (rec == asio::error::would_block) break;
-      if (rec) continue;  // ICMP errors (a peer went away) are not fatal
-      on_datagram(sender_, n);
-    }
+    drain();
     pump();
     receive();
   });
 }
 
-void SwarmHost::on_datagram(const asio::ip::udp::endpoint& from, std::size_t size) {
-  swarm_.handle_datagram(to_endpoint(from), std::span<const std::uint8_t>(buffer_.data(), size), steady_now());
+// Reads what is queued on the socket (a bounded batch, so timers still get their turn), each datagram with
+// the time the kernel received it, translated to the steady clock the swarm runs on.
+void SwarmHost::drain() {
+  const int fd = socket_.native_handle();
+  const auto steady = steady_now();
+  const auto steady_minus_unix = steady - Time{unix_now_us()};
+  for (int i = 0; i < 256; ++i) {
+    sockaddr_storage from{};
+    iovec iov{buffer_.data(), buffer_.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const auto n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      continue;  // ICMP errors (a peer went away) are not fatal
+    }
+    Time received_at = steady;
+    for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+      timespec ts{};
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      const auto unix_us = Time{static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000};
+      received_at = std::min(steady, unix_us + steady_minus_unix);
+    }
+    asio::ip::udp::endpoint sender;
+    std::memcpy(sender.data(), &from, std::min<std::size_t>(msg.msg_namelen, sender.capacity()));
+    sender.resize(msg.msg_namelen);
+    swarm_.handle_datagram(to_endpoint(sender), std::span<const std::uint8_t>(buffer_.data(), static_cast<std::size_t>(n)),
+                           steady_now(), received_at);
+  }
 }
 
 void SwarmHost::pump() {

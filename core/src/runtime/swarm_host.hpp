@@ -1,5 +1,8 @@
 // The asio driver of the sans-IO Swarm: one UDP socket and one timer on one io_context.
-// After every input it drains the swarm's datagrams and events and re-arms the timer at poll_timeout().
+// It waits for the socket to be readable, then drains it with non-blocking reads, each datagram with the
+// kernel's receive time (so that a busy process does not mistake its own lateness for queueing on the
+// network). After every input it drains the swarm's datagrams and events and re-arms the timer at
+// poll_timeout().
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -34,7 +37,7 @@ class SwarmHost {
 
  private:
   void receive();
-  void on_datagram(const asio::ip::udp::endpoint& from, std::size_t size);
+  void drain();
   void arm_timer();
 
   asio::ip::udp::socket socket_;
@@ -43,7 +46,6 @@ class SwarmHost {
   EventFn on_event_;
   Endpoint local_;
   std::array<std::uint8_t, 2048> buffer_{};
-  asio::ip::udp::endpoint sender_;
   std::uint64_t send_errors_ = 0;
   bool closed_ = false;
   bool v4_ = true;

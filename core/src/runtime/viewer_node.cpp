@@ -10,6 +10,7 @@
 #include "runtime/clock.hpp"
 #include "runtime/delay_window.hpp"
 #include "runtime/node_runtime.hpp"
+#include "runtime/tracker_urls.hpp"
 
 namespace p2plive {
 namespace {
@@ -23,11 +24,23 @@ class ViewerNode final : public Viewer {
   ~ViewerNode() override { stop(); }
 
   std::error_code open() {
-    if (config_.link.peers.empty()) return Errc::link_no_bootstrap;
+    if (config_.link.peers.empty() && config_.link.trackers.empty()) return Errc::link_no_bootstrap;
     SwarmConfig swarm;
     swarm.stream_key = config_.link.key;
     swarm.role = config_.relay ? wire::Role::relay : wire::Role::viewer;
     swarm.bootstrap = config_.link.peers;
+    // A tracker that cannot be used is worth a warning while anything else can get us in.
+    std::error_code tracker_error;
+    for (const auto& url : config_.link.trackers) {
+      auto tracker = resolve_tracker(url);
+      if (tracker) {
+        swarm.trackers.push_back(*tracker);
+        continue;
+      }
+      tracker_error = tracker.error();
+      runtime_.log(LogLevel::warning, "tracker " + url + ": " + tracker_error.message());
+    }
+    if (swarm.bootstrap.empty() && swarm.trackers.empty()) return tracker_error;
     swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us()) ^ std::hash<const void*>{}(this);
     swarm.upload_cap_bps = config_.upload_cap_bps;
     if (config_.no_upload) {
@@ -116,6 +129,9 @@ class ViewerNode final : public Viewer {
     out.delay_ms_p99 = delays_.percentile(0.99);
     out.forged_rejected = s.forged_rejected;
     out.malformed_dropped = s.malformed_dropped;
+    out.send_rate_kbit_s = s.send_rate_bps / 1000;
+    out.tracker_announces = s.tracker_announces;
+    out.tracker_peers = s.tracker_peers;
     out.bytes_out = bytes_out_;
     update_status(out);
     return out;

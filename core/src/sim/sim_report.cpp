@@ -31,6 +31,7 @@ std::string Report::to_json(bool with_cdf) const {
                    {"substreams", s.substreams},
                    {"chunk_ms", ms(s.chunk_interval)},
                    {"congestion_control", !s.oracle_caps},
+                   {"tracker", s.tracker},
                    {"fan_out", s.fan_out},
                    {"on_time_deadline_ms", ms(s.on_time_deadline)},
                    {"seed", s.seed}};
@@ -63,6 +64,7 @@ std::string Report::to_json(bool with_cdf) const {
   j["queue_drops"] = queue_drops;
   j["uplink_drops"] = uplink_drops;
   j["broadcaster_uplink_drops"] = broadcaster_uplink_drops;
+  j["probes_unanswered_by_broadcaster"] = probes_unanswered;
   j["children_shed"] = children_shed;
   j["broadcaster_children_shed"] = broadcaster_children_shed;
   j["send_rate_pct_of_uplink_p10_p50_p90"] = {send_rate_share.percentile(0.1), send_rate_share.percentile(0.5),

@@ -12,17 +12,20 @@
 
 #include "protocol/swarm.hpp"
 #include "sim/network_model.hpp"
+#include "sim/tracker_model.hpp"
 
 namespace p2plive::sim {
 namespace {
 
 constexpr std::size_t broadcaster_index = 0;
+constexpr std::size_t tracker_index = 1;  // there whether the scenario uses it or not; viewers follow
+constexpr std::uint16_t sim_port = 7000;
 constexpr std::size_t hop_ring = 256;
 // The broadcaster's latest chunks, which every viewer's store shares instead of keeping its own copy. Twice a
 // viewer's window: a chunk older than that is no longer repaired, and would just get its own copy.
 constexpr std::size_t published_ring = 256;
 
-Endpoint endpoint_of(std::size_t index) { return Endpoint::v4(0x0a000000u + static_cast<std::uint32_t>(index), 7000); }
+Endpoint endpoint_of(std::size_t index) { return Endpoint::v4(0x0a000000u + static_cast<std::uint32_t>(index), sim_port); }
 std::size_t index_of(const Endpoint& e) {
   return (std::size_t{e.address[13]} << 16) | (std::size_t{e.address[14]} << 8) | e.address[15];
 }
@@ -146,6 +149,7 @@ class Simulation {
   Report run() {
     const auto wall_start = std::chrono::steady_clock::now();
     add_broadcaster();
+    add_tracker();
     std::uniform_real_distribution<> unit(0, 1);
     for (std::size_t i = 0; i < s_.viewers; ++i) {
       const auto at = Time{static_cast<std::int64_t>(unit(rng_) * static_cast<double>(s_.join_window.count()))};
@@ -175,7 +179,17 @@ class Simulation {
     c.intern = [this](Chunk&& chunk) { return intern(std::move(chunk)); };
     c.substreams = s_.substreams;
     c.congestion_control = !s_.oracle_caps;
+    if (s_.tracker) {
+      c.trackers = {endpoint_of(tracker_index)};
+      c.announce_port = sim_port;
+    }
     return c;
+  }
+
+  // A tracker on a server's link, as opentracker would run.
+  void add_tracker() {
+    network_.add_peer(LinkProfile{.upload_bps = 100e6, .download_bps = 100e6, .one_way_delay = 10ms});
+    peers_.push_back(Peer{});
   }
 
   void add_broadcaster() {
@@ -264,6 +278,7 @@ class Simulation {
         [[fallthrough]];
       }
       case Event::Kind::deliver: {
+        if (e.peer == tracker_index) return answer_tracker_request(e);
         auto& p = peers_[e.peer];
         const bool alive = p.alive;
         if (alive) p.swarm->handle_datagram(endpoint_of(e.from), datagrams_[e.datagram], now_);
@@ -272,6 +287,16 @@ class Simulation {
         return;
       }
     }
+  }
+
+  void answer_tracker_request(const Event& e) {
+    auto reply = tracker_.handle(endpoint_of(e.from), datagrams_[e.datagram], now_);
+    release_datagram(e.datagram);
+    if (!reply) return;
+    bytes_sent_ += reply->size();
+    const auto arrival = network_.send(tracker_index, e.from, reply->size(), now_);
+    if (arrival)
+      queue_.push(*arrival, {Event::Kind::reach, e.from, static_cast<std::uint32_t>(tracker_index), store_datagram(std::move(*reply))});
   }
 
   void publish() {
@@ -333,7 +358,8 @@ class Simulation {
     auto& p = peers_[index];
     while (auto t = p.swarm->poll_transmit(now_)) {
       const auto to = index_of(t->to);
-      const bool is_fragment = t->bytes.size() > 3 && t->bytes[3] == wire::fragment_type;  // withholding peers drop these
+      const bool is_fragment = t->bytes.size() > wire::header_size && t->bytes[0] == 'P' && t->bytes[1] == 'L' &&
+                               t->bytes[3] == wire::fragment_type;  // withholding peers drop these
       if (p.withholding && is_fragment) continue;
       ++report_.datagrams;
       bytes_sent_ += t->bytes.size();
@@ -453,11 +479,13 @@ class Simulation {
     report_.uplink_drops = network_.dropped_at_uplinks();
     report_.broadcaster_uplink_drops = network_.dropped_at_uplink(broadcaster_index);
     report_.broadcaster_children_shed = peers_[broadcaster_index].swarm->stats(now_).children_shed;
+    report_.probes_unanswered = peers_[broadcaster_index].swarm->stats(now_).probes_unanswered;
   }
 
   Scenario s_;
   std::mt19937_64 rng_;
   NetworkModel network_;
+  TrackerModel tracker_{s_.seed * 31 + 7};
   Report report_;
   std::size_t payload_size_ = 0;
   std::vector<Peer> peers_;
