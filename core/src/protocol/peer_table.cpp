@@ -7,36 +7,65 @@ namespace {
 constexpr std::size_t max_banned = 1024;
 }  // namespace
 
+PeerTable::PeerTable(std::size_t max_peers)
+    : slots_(std::max<std::size_t>(max_peers, 1)), keys_(slots_.size()), used_(slots_.size(), 0) {}
+
+std::size_t PeerTable::index_of(const Endpoint& endpoint) const {
+  // Handling one datagram looks up its sender several times over.
+  if (used_[last_found_] && keys_[last_found_] == endpoint) return last_found_;
+  for (std::size_t i = 0; i < keys_.size(); ++i)
+    if (used_[i] && keys_[i] == endpoint) return last_found_ = i;
+  return keys_.size();
+}
+
 Peer* PeerTable::find(const Endpoint& endpoint) {
-  const auto it = peers_.find(endpoint);
-  return it == peers_.end() ? nullptr : &it->second;
+  const auto i = index_of(endpoint);
+  return i == slots_.size() ? nullptr : &slots_[i];
 }
 
 const Peer* PeerTable::find(const Endpoint& endpoint) const {
-  const auto it = peers_.find(endpoint);
-  return it == peers_.end() ? nullptr : &it->second;
+  const auto i = index_of(endpoint);
+  return i == slots_.size() ? nullptr : &slots_[i];
 }
 
 Peer* PeerTable::upsert(const Endpoint& endpoint) {
   if (auto* peer = find(endpoint)) return peer;
-  if (peers_.size() >= max_peers_ && !make_room()) return nullptr;
-  auto& peer = peers_[endpoint];
-  peer.endpoint = endpoint;
-  return &peer;
+  if (size_ >= slots_.size() && !make_room()) return nullptr;
+  const auto i = static_cast<std::size_t>(std::find(used_.begin(), used_.end(), 0) - used_.begin());
+  used_[i] = 1;
+  keys_[i] = endpoint;
+  slots_[i].endpoint = endpoint;
+  ++size_;
+  return &slots_[i];
+}
+
+void PeerTable::free_slot(std::size_t i) {
+  slots_[i] = Peer{};
+  used_[i] = 0;
+  --size_;
+}
+
+void PeerTable::erase(const Endpoint& endpoint) {
+  const auto i = index_of(endpoint);
+  if (i != slots_.size()) free_slot(i);
 }
 
 bool PeerTable::make_room() {
-  auto victim = peers_.end();
-  for (auto it = peers_.begin(); it != peers_.end(); ++it) {
-    const auto& p = it->second;
+  std::size_t victim = slots_.size();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!used_[i]) continue;
+    const auto& p = slots_[i];
     if (p.parent_in || p.child_in || p.bootstrap) continue;
     // Unheard candidates go first, then whoever has been quiet longest.
-    if (victim == peers_.end() || (!p.heard && victim->second.heard) ||
-        (p.heard == victim->second.heard && p.last_heard < victim->second.last_heard))
-      victim = it;
+    if (victim == slots_.size()) {
+      victim = i;
+      continue;
+    }
+    const auto& v = slots_[victim];
+    if ((!p.heard && v.heard) || (p.heard == v.heard && p.last_heard < v.last_heard)) victim = i;
   }
-  if (victim == peers_.end()) return false;
-  peers_.erase(victim);
+  if (victim == slots_.size()) return false;
+  free_slot(victim);
   return true;
 }
 
@@ -44,7 +73,7 @@ void PeerTable::ban(const Endpoint& endpoint, Time until, Time now) {
   if (banned_.size() >= max_banned) std::erase_if(banned_, [now](const auto& entry) { return entry.second <= now; });
   if (banned_.size() >= max_banned) return;  // a flood of bad endpoints: their chunks still fail to verify
   banned_[endpoint] = until;
-  peers_.erase(endpoint);
+  erase(endpoint);
 }
 
 bool PeerTable::is_banned(const Endpoint& endpoint, Time now) const {
@@ -55,9 +84,10 @@ bool PeerTable::is_banned(const Endpoint& endpoint, Time now) const {
 std::vector<Endpoint> PeerTable::sample_heard(std::size_t count, const Endpoint* except,
                                               std::mt19937_64& rng) const {
   std::vector<const Peer*> all;
-  for (const auto& [endpoint, peer] : peers_)
-    if (peer.heard && (!except || endpoint != *except)) all.push_back(&peer);
-  // Sort first so that the sample depends only on the seed, not on hash-table order.
+  for_each([&](const Peer& peer) {
+    if (peer.heard && (!except || peer.endpoint != *except)) all.push_back(&peer);
+  });
+  // Sort first so that the sample depends only on the seed, not on the table's order.
   std::sort(all.begin(), all.end(), [](const Peer* a, const Peer* b) { return a->endpoint < b->endpoint; });
   std::shuffle(all.begin(), all.end(), rng);
   // What a newcomer looking for parents needs most: for each tree, the forwarders with room through which

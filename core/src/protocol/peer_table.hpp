@@ -61,15 +61,18 @@ struct Peer {
   }
 };
 
+// Storage is a fixed array of slots, allocated once: a Peer never moves, so a Peer* stays valid until that
+// peer is erased, and the scans that every tick makes over all peers (buffer maps, children, parent choice)
+// walk contiguous memory. Lookups scan a compact array of addresses; at 64 peers that beats hashing.
 class PeerTable {
  public:
-  explicit PeerTable(std::size_t max_peers) : max_peers_(max_peers) {}
+  explicit PeerTable(std::size_t max_peers);
 
   Peer* find(const Endpoint& endpoint);
   const Peer* find(const Endpoint& endpoint) const;
   // Finds or adds; nullptr when the table is full of parents and children.
   Peer* upsert(const Endpoint& endpoint);
-  void erase(const Endpoint& endpoint) { peers_.erase(endpoint); }
+  void erase(const Endpoint& endpoint);
 
   void ban(const Endpoint& endpoint, Time until, Time now);
   bool is_banned(const Endpoint& endpoint, Time now) const;
@@ -80,19 +83,26 @@ class PeerTable {
 
   template <class F>
   void for_each(F&& f) {
-    for (auto& [endpoint, peer] : peers_) f(peer);
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (used_[i]) f(slots_[i]);
   }
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& [endpoint, peer] : peers_) f(peer);
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (used_[i]) f(slots_[i]);
   }
-  std::size_t size() const { return peers_.size(); }
+  std::size_t size() const { return size_; }
 
  private:
+  std::size_t index_of(const Endpoint& endpoint) const;  // slots_.size() if absent
   bool make_room();
+  void free_slot(std::size_t i);
 
-  std::size_t max_peers_;
-  std::unordered_map<Endpoint, Peer, EndpointHash> peers_;
+  std::vector<Peer> slots_;
+  std::vector<Endpoint> keys_;     // keys_[i] is slots_[i].endpoint while used_[i]
+  std::vector<std::uint8_t> used_;
+  std::size_t size_ = 0;
+  mutable std::size_t last_found_ = 0;
   std::unordered_map<Endpoint, Time, EndpointHash> banned_;
 };
 

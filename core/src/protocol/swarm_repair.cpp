@@ -12,25 +12,28 @@ namespace p2plive {
 void Swarm::send_haves(Time now) {
   const bool gossip = now - last_gossip_ >= config_.gossip_interval;
   if (gossip) last_gossip_ = now;
-  std::vector<Endpoint> due, others;
+  // Peer slots never move, so pointers into the table stay valid for this call.
+  std::vector<Peer*> due, others;
   peers_.for_each([&](Peer& p) {
     if (!p.heard) return;
     if (p.child_in || p.parent_in || p.said_hello) {
       if (p.last_have_sent < Time{0}) p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.have_interval.count());
-      if (now - p.last_have_sent >= config_.have_interval) due.push_back(p.endpoint);
+      if (now - p.last_have_sent >= config_.have_interval) due.push_back(&p);
     } else if (gossip && p.said_hello) {
-      others.push_back(p.endpoint);
+      others.push_back(&p);
     }
   });
-  std::sort(others.begin(), others.end());
+  if (due.empty() && others.empty()) return;
+  const auto by_endpoint = [](const Peer* a, const Peer* b) { return a->endpoint < b->endpoint; };
+  std::sort(others.begin(), others.end(), by_endpoint);
   std::shuffle(others.begin(), others.end(), rng_);
   if (others.size() > config_.peers_per_message / 2) others.resize(config_.peers_per_message / 2);
   due.insert(due.end(), others.begin(), others.end());
-  std::sort(due.begin(), due.end());
-  for (const auto& t : due) {
-    Peer* p = peers_.find(t);
+  std::sort(due.begin(), due.end(), by_endpoint);
+  const auto map = have();
+  for (Peer* p : due) {
     p->last_have_sent = now;
-    send(t, have());
+    send(p->endpoint, map);
   }
 }
 

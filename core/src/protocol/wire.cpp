@@ -333,11 +333,17 @@ std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message) {
 }
 
 std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index) {
+  std::vector<std::uint8_t> out;
+  encode_fragment(tag, chunk, index, out);
+  return out;
+}
+
+void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index, std::vector<std::uint8_t>& out) {
   const std::size_t payload = chunk.payload.size();
   const std::size_t total = chunk_body_size(payload);
   const std::size_t begin = index * fragment_body_size;
   const std::size_t end = std::min(total, begin + fragment_body_size);
-  std::vector<std::uint8_t> out;
+  out.clear();
   out.reserve(header_size + fragment_header_size + (end - begin));
   Writer w(out);
   fragment_header(w, tag, chunk.seq.value, static_cast<std::uint8_t>(index),
@@ -354,7 +360,6 @@ std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chu
     out.insert(out.end(), trailer.begin() + static_cast<std::ptrdiff_t>(std::max(begin, payload) - payload),
                trailer.begin() + static_cast<std::ptrdiff_t>(end - payload));
   }
-  return out;
 }
 
 bool chunk_from_body(std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out) {

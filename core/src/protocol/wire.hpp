@@ -144,6 +144,8 @@ inline std::size_t chunk_body_size(std::size_t payload_size) { return payload_si
 std::size_t fragment_count(std::size_t payload_size);
 // Fragment `index` of a chunk, encoded.
 std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index);
+// The same into `out` (replacing its contents), reusing its storage.
+void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index, std::vector<std::uint8_t>& out);
 // A reassembled body back into a chunk; false if it is too short or too long to be one.
 bool chunk_from_body(std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out);
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "protocol/swarm.hpp"
@@ -265,7 +266,7 @@ class Simulation {
       case Event::Kind::reach: {
         // At the receiver's downlink. A datagram that finds it idle is delivered at once (its last
         // microseconds of serialization are not worth an event); one that must queue waits its turn.
-        const auto done = network_.reach(e.peer, datagrams_[e.datagram].size(), now_);
+        const auto done = network_.reach(e.peer, datagrams_[e.datagram].size, now_);
         if (!done) {
           release_datagram(e.datagram);
           return;
@@ -281,7 +282,7 @@ class Simulation {
         if (e.peer == tracker_index) return answer_tracker_request(e);
         auto& p = peers_[e.peer];
         const bool alive = p.alive;
-        if (alive) p.swarm->handle_datagram(endpoint_of(e.from), datagrams_[e.datagram], now_);
+        if (alive) p.swarm->handle_datagram(endpoint_of(e.from), bytes_of(e.datagram), now_);
         release_datagram(e.datagram);
         if (alive) after_input(e.peer);
         return;
@@ -290,7 +291,7 @@ class Simulation {
   }
 
   void answer_tracker_request(const Event& e) {
-    auto reply = tracker_.handle(endpoint_of(e.from), datagrams_[e.datagram], now_);
+    auto reply = tracker_.handle(endpoint_of(e.from), bytes_of(e.datagram), now_);
     release_datagram(e.datagram);
     if (!reply) return;
     bytes_sent_ += reply->size();
@@ -383,15 +384,47 @@ class Simulation {
     free_datagrams_.push_back(i);
   }
 
+  // Most datagrams in flight are fragments of published chunks, exactly as the broadcaster's encoder would
+  // write them. Those are kept as (seq, index) and encoded again on delivery: at 100,000 peers their bytes
+  // would otherwise fill gigabytes. Anything else (a forgery, a control message) keeps its bytes.
   std::uint32_t store_datagram(std::vector<std::uint8_t> bytes) {
+    InFlight d;
+    d.size = static_cast<std::uint16_t>(bytes.size());
+    if (const Chunk* chunk = published_fragment_source(bytes)) {
+      d.seq = chunk->seq.value;
+      d.index = bytes[wire::header_size + 8];
+      wire::encode_fragment(tag_of(bytes), *chunk, d.index, scratch_);
+      d.canonical = scratch_ == bytes;
+    }
+    if (!d.canonical) d.bytes = std::move(bytes);
     if (free_datagrams_.empty()) {
-      datagrams_.push_back(std::move(bytes));
+      datagrams_.push_back(std::move(d));
       return static_cast<std::uint32_t>(datagrams_.size() - 1);
     }
     const auto i = free_datagrams_.back();
     free_datagrams_.pop_back();
-    datagrams_[i] = std::move(bytes);
+    datagrams_[i] = std::move(d);
     return i;
+  }
+
+  std::span<const std::uint8_t> bytes_of(std::uint32_t i) {
+    const auto& d = datagrams_[i];
+    if (!d.canonical) return d.bytes;
+    wire::encode_fragment(stream_tag_, *published_[d.seq % published_ring], d.index, scratch_);
+    return scratch_;
+  }
+
+  static wire::StreamTag tag_of(const std::vector<std::uint8_t>& bytes) { return {bytes[4], bytes[5], bytes[6], bytes[7]}; }
+
+  // The published chunk a fragment datagram claims to be part of, if it is still in the ring.
+  const Chunk* published_fragment_source(const std::vector<std::uint8_t>& bytes) const {
+    if (bytes.size() < wire::header_size + wire::fragment_header_size || bytes[3] != wire::fragment_type ||
+        tag_of(bytes) != stream_tag_)
+      return nullptr;
+    std::uint64_t seq = 0;
+    for (std::size_t i = 0; i < 8; ++i) seq = (seq << 8) | bytes[wire::header_size + i];
+    const auto& chunk = published_[seq % published_ring];
+    return chunk && chunk->seq.value == seq ? chunk.get() : nullptr;
   }
 
   void on_verified(std::size_t index, const ChunkVerified& v) {
@@ -492,7 +525,16 @@ class Simulation {
   std::vector<Time> publish_times_;
   std::vector<std::shared_ptr<const Chunk>> published_ = std::vector<std::shared_ptr<const Chunk>>(published_ring);
   EventQueue queue_;
-  std::vector<std::vector<std::uint8_t>> datagrams_;  // the payloads of pending deliveries
+  struct InFlight {
+    std::vector<std::uint8_t> bytes;  // empty when canonical
+    std::uint64_t seq = 0;
+    std::uint16_t size = 0;
+    std::uint8_t index = 0;
+    bool canonical = false;  // a published chunk's fragment, as its encoder writes it
+  };
+  std::vector<InFlight> datagrams_;  // the payloads of pending deliveries
+  std::vector<std::uint8_t> scratch_;
+  const wire::StreamTag stream_tag_ = wire::stream_tag(PublicKey{});
   std::vector<std::uint32_t> free_datagrams_;
   Time now_{0};
   std::uint64_t bytes_sent_ = 0, fragment_bytes_ = 0, broadcaster_bytes_ = 0;
