@@ -43,7 +43,8 @@ def plot(results, out_dir, field, title, filename):
 def row(name, r):
     return (f"| {name} | {r['scenario']['viewers']} | {r['delay_ms_p50']:.0f} / {r['delay_ms_p99']:.0f} | "
             f"{r['join_ms_p50']:.0f} / {r['join_ms_p95']:.0f} | {r['broadcaster_upload_ratio']:.2f} | "
-            f"{100 * r['chunks_on_time']:.2f} % | {r['max_hops']} | {100 * r['overhead_ratio']:.1f} % | "
+            f"{100 * r['chunks_on_time']:.2f} % | {r['hops_p50']:.0f} / {r['hops_p99']:.0f} / {r['max_hops']} | "
+            f"{100 * r['overhead_ratio']:.1f} % | "
             f"{r['wall_seconds']:.0f} s |")
 
 
@@ -53,16 +54,24 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--join-window", type=float, default=5)
+    parser.add_argument("--scenarios", default="steady,churn,withhold,fanout")
+    parser.add_argument("--tracker", action="store_true", help="links name a tracker too (large swarms)")
+    parser.add_argument("--tag", default="", help="suffix for the output files, so runs do not overwrite")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     lines, steady = [], []
-    with open(os.path.join(args.out, "sim.jsonl"), "w") as jsonl:
+    scenarios = {"steady": ("steady", {}), "churn": ("churn 10 %/min", {"churn": 0.1}),
+                 "withhold": ("20 % withholding", {"withhold": 0.2}), "fanout": ("fan-out baseline", {"fan_out": True})}
+    chosen = [scenarios[name] for name in args.scenarios.split(",")]
+    tag = args.tag
+    with open(os.path.join(args.out, f"sim{tag}.jsonl"), "w") as jsonl:
         for n in sizes:
-            for name, kw in [("steady", {}), ("churn 10 %/min", {"churn": 0.1}),
-                             ("20 % withholding", {"withhold": 0.2}), ("fan-out baseline", {"fan_out": True})]:
+            for name, kw in chosen:
                 started = time.monotonic()
-                r = run(args.p2plive, peers=n, seconds=args.seconds, join_window=5, **kw)
+                r = run(args.p2plive, peers=n, seconds=args.seconds, join_window=args.join_window,
+                        tracker=args.tracker, **kw)
                 r["name"] = name
                 cdfless = {k: v for k, v in r.items() if not k.endswith("_cdf")}
                 jsonl.write(json.dumps(cdfless) + "\n")
@@ -72,12 +81,12 @@ def main():
                 if name == "steady":
                     steady.append((f"N = {n}", r))
                 print(f"# {name} N={n}: {time.monotonic() - started:.0f} s", flush=True)
-    plot(steady, args.out, "delay_cdf", "Swarm delay (chunk published -> verified), simulated", "sim_delay_cdf.png")
-    plot(steady, args.out, "join_cdf", "Join -> first keyframe, simulated", "sim_join_cdf.png")
+    plot(steady, args.out, "delay_cdf", "Swarm delay (chunk published -> verified), simulated", f"sim_delay_cdf{tag}.png")
+    plot(steady, args.out, "join_cdf", "Join -> first keyframe, simulated", f"sim_join_cdf{tag}.png")
     header = ("| scenario | viewers | delay p50 / p99 ms | join p50 / p95 ms | broadcaster up / bitrate | "
-              "chunks on time | max hops | overhead | wall |\n|---|---|---|---|---|---|---|---|---|")
+              "chunks on time | hops p50 / p99 / max | overhead | wall |\n|---|---|---|---|---|---|---|---|---|")
     table = header + "\n" + "\n".join(lines)
-    with open(os.path.join(args.out, "sim_table.md"), "w") as f:
+    with open(os.path.join(args.out, f"sim_table{tag}.md"), "w") as f:
         f.write(table + "\n")
     print(table)
 
