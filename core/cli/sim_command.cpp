@@ -12,7 +12,7 @@ Command add_sim(CLI::App& app) {
   auto* cmd = app.add_subcommand("sim", "Simulate a swarm (virtual time) and print a JSON report");
   struct Options {
     sim::Scenario s;
-    double duration_s = 30, join_window_s = 5, bitrate_mbps = 2, chunk_ms = 50;
+    double duration_s = 30, join_window_s = 5, bitrate_mbps = 2, chunk_ms = 25;
     bool cdf = false;
   };
   auto o = std::make_shared<Options>();

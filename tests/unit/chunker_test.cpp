@@ -38,12 +38,12 @@ TEST(Chunker, EveryJoinPointStartsANewFlaggedChunk) {
   for (std::size_t i = 0; i < chunks.size(); ++i) EXPECT_EQ(chunks[i].seq.value, i);
 }
 
-TEST(Chunker, ChunksHoldAtMost50msOfStream) {
+TEST(Chunker, ChunksHoldAtMost25msOfStream) {
   Chunker c;
-  for (int t = 0; t <= 200; t += 10) c.append(ts_packets(1, static_cast<std::uint8_t>(t)), milliseconds(t));
+  for (int t = 0; t <= 100; t += 5) c.append(ts_packets(1, static_cast<std::uint8_t>(t)), milliseconds(t));
   c.flush();
   const auto chunks = drain(c);
-  ASSERT_EQ(chunks.size(), 5u);  // 0-40, 50-90, 100-140, 150-190, 200
+  ASSERT_EQ(chunks.size(), 5u);  // 0-20, 25-45, 50-70, 75-95, 100
   for (const auto& chunk : chunks) EXPECT_LE(chunk.payload.size(), 5 * ts_packet_size);
 }
 

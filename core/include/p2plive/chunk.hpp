@@ -1,9 +1,10 @@
-// A chunk: a signed slice of the MPEG-TS byte stream, at most ~50 ms or 16 KiB, starting on a TS packet.
+// A chunk: a signed slice of the MPEG-TS byte stream, at most 25 ms or 16 KiB, starting on a TS packet.
 #pragma once
 
 #include <array>
 #include <compare>
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -23,6 +24,9 @@ inline constexpr std::uint8_t known = join_point;
 }  // namespace chunk_flags
 
 inline constexpr std::size_t max_chunk_payload = 16 * 1024;
+// Every hop stores a whole chunk before it checks and forwards it, so a chunk's length in time is paid again
+// at each hop. 25 ms keeps that small at low bitrates; above ~5 Mbit/s the 16 KiB bound cuts sooner anyway.
+inline constexpr std::chrono::microseconds max_chunk_duration{25'000};
 inline constexpr std::size_t ts_packet_size = 188;
 
 struct Chunk {

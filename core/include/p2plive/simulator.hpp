@@ -22,8 +22,8 @@ struct Scenario {
   double churn_per_minute = 0;        // share of viewers that leave (and are replaced) per minute
   double withholding_share = 0;       // viewers that take the stream but never forward a chunk
   double bitrate_bps = 2e6;
-  Time chunk_interval = 50ms;
-  int chunks_per_keyframe = 20;
+  Time chunk_interval = 25ms;
+  int chunks_per_keyframe = 40;       // a keyframe every second
   double loss = 0;
   double share_below_bitrate = 0.2;
   std::size_t broadcaster_children = 6;  // over all substream trees

@@ -14,7 +14,7 @@ namespace p2plive {
 
 class Chunker {
  public:
-  explicit Chunker(std::chrono::microseconds max_duration = std::chrono::milliseconds(50),
+  explicit Chunker(std::chrono::microseconds max_duration = max_chunk_duration,
                    std::size_t max_bytes = max_chunk_payload);
 
   // `media_time` is the stream time of the packet these bytes belong to.

@@ -51,7 +51,7 @@ struct SwarmConfig {
   std::size_t root_reply_burst = 250;    // (up to this many probes at once: the first viewers, a small swarm)
   std::size_t min_peers_listed = 4;      // an answer worth sending lists at least this many peers
   std::size_t max_peers = 64;
-  std::size_t window_chunks = 512;       // ~25 s of chunks kept for repair
+  std::size_t window_chunks = 512;       // ~13 s of 25 ms chunks kept for repair
   std::size_t max_partial_chunks = 64;
   std::size_t max_queued_datagrams = 8192;
   double upload_cap_bps = 0;             // the user's cap (0: none). Sends are paced at it or below
@@ -72,7 +72,7 @@ struct SwarmConfig {
   Time gossip_interval = 2s;             // ... and to a few other neighbours
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
-  Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long (15 chunks): find another
+  Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long: find another
   Time silent_parent_penalty = 30s;      // ...and do not pick that one again for this long
   std::uint32_t max_unanswered_requests = 3;  // a peer that ignores this many is asked only as a last resort
   Time peer_timeout = 6s;
