@@ -63,7 +63,8 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     lines, steady = [], []
     scenarios = {"steady": ("steady", {}), "churn": ("churn 10 %/min", {"churn": 0.1}),
-                 "withhold": ("20 % withholding", {"withhold": 0.2}), "fanout": ("fan-out baseline", {"fan_out": True})}
+                 "withhold": ("20 % withholding", {"withhold": 0.2}), "loss": ("1 % loss", {"loss": 0.01}),
+                 "fanout": ("fan-out baseline", {"fan_out": True})}
     chosen = [scenarios[name] for name in args.scenarios.split(",")]
     tag = args.tag
     with open(os.path.join(args.out, f"sim{tag}.jsonl"), "w") as jsonl:

@@ -514,6 +514,23 @@ def case_ui(args, children, workdir):
 CASES = {"stream": case_stream, "errors": case_errors, "restart": case_restart, "ui": case_ui}
 
 
+def run_case(name, body, workdir):
+    """Runs one test case with its child processes, and turns its outcome into CTest's exit code."""
+    children = Children()
+    try:
+        body(children)
+    except Skip as e:
+        print(f"SKIP ({name}): {e}")
+        return SKIP_EXIT_CODE
+    except Failure as e:
+        print(f"FAIL ({name}): {e}\nartifacts: {workdir}", file=sys.stderr)
+        return 1
+    finally:
+        children.kill_all()
+    print(f"PASS ({name}); artifacts: {workdir}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", choices=sorted(CASES))
@@ -538,19 +555,7 @@ def main():
     workdir = os.path.join(os.path.abspath(args.artifacts), args.case)
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
-    children = Children()
-    try:
-        CASES[args.case](args, children, workdir)
-    except Skip as e:
-        print(f"SKIP ({args.case}): {e}")
-        return SKIP_EXIT_CODE
-    except Failure as e:
-        print(f"FAIL ({args.case}): {e}\nartifacts: {workdir}", file=sys.stderr)
-        return 1
-    finally:
-        children.kill_all()
-    print(f"PASS ({args.case}); artifacts: {workdir}")
-    return 0
+    return run_case(args.case, lambda children: CASES[args.case](args, children, workdir), workdir)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from headless_stream_test import (SKIP_EXIT_CODE, Children, Failure, Skip, check_ts, free_udp_port, poll,
+from headless_stream_test import (Failure, Skip, check_ts, free_udp_port, poll, run_case,
                                   start_xvfb)
 from obs_websocket import ObsWebSocket, WebSocketError
 
@@ -303,19 +303,7 @@ def main():
     workdir = os.path.join(os.path.abspath(args.artifacts), "gui")
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
-    children = Children()
-    try:
-        run(args, children, workdir)
-    except Skip as e:
-        print(f"SKIP (gui): {e}")
-        return SKIP_EXIT_CODE
-    except Failure as e:
-        print(f"FAIL (gui): {e}\nartifacts: {workdir}", file=sys.stderr)
-        return 1
-    finally:
-        children.kill_all()
-    print(f"PASS (gui); artifacts: {workdir}")
-    return 0
+    return run_case("gui", lambda children: run(args, children, workdir), workdir)
 
 
 if __name__ == "__main__":

@@ -228,6 +228,37 @@ TEST_F(SwarmTest, AForgedSourceAddressGetsAtMostThreeTimesWhatItSent) {
   EXPECT_GT(refused, 0u);
 }
 
+// In a big swarm the broadcaster's peer table has long forgotten most viewers, so a report of a withholding
+// child counts when its sender echoes the broadcaster's token; a stranger's report without it does not.
+TEST_F(SwarmTest, TheBroadcasterDropsAChildThatTwoProvenPeersReport) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto tag = wire::stream_tag(key.public_key());
+  const auto child = Endpoint::loopback(3001);
+  std::map<Endpoint, std::uint32_t> tokens;  // the broadcaster's token for each address, from its welcomes
+  net.on_datagram = [&](const Endpoint&, const Endpoint& to, std::span<const std::uint8_t> bytes) {
+    if (const auto m = wire::decode(bytes, tag))
+      if (const auto* w = std::get_if<wire::Welcome>(&*m)) tokens[to] = w->token;
+    return to == broadcaster;  // the other addresses are played by this test
+  };
+  net.inject(child, broadcaster, wire::encode(tag, wire::Hello{wire::Role::viewer, true, 5, 0, 0, 8}));
+  const auto r1 = Endpoint::loopback(3002), r2 = Endpoint::loopback(3003), stranger = Endpoint::loopback(3004);
+  for (const auto& r : {r1, r2}) net.inject(r, broadcaster, wire::encode(tag, wire::Hello{wire::Role::viewer, false, 6}));
+  net.run_until(100ms);
+  ASSERT_TRUE(tokens.count(r1) && tokens.count(r2));
+  for (const auto& r : {r1, r2}) net.inject(r, broadcaster, wire::encode(tag, wire::Bye{}));  // forgotten
+  const auto report = [&](const Endpoint& from, std::uint32_t echo) {
+    net.inject(from, broadcaster, wire::encode(tag, wire::Report{0, child, echo}));
+    net.run_until(net.now() + 10ms);
+    return net.at(broadcaster).stats(net.now()).withholders_evicted;
+  };
+  EXPECT_EQ(report(stranger, 0), 0u);
+  EXPECT_EQ(report(r1, tokens[r2]), 0u);  // another address's token proves nothing
+  EXPECT_EQ(report(r1, tokens[r1]), 0u);  // one report could be a lie
+  EXPECT_EQ(report(r2, tokens[r2]), 1u);
+  EXPECT_EQ(net.at(broadcaster).stats(net.now()).children, 0u);
+}
+
 TEST_F(SwarmTest, ANoUploadViewerWatchesWithoutSendingAnyMedia) {
   Net net;
   net.add(broadcaster, config(wire::Role::broadcaster, 1));

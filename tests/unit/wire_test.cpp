@@ -127,9 +127,10 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(r.fragment_mask, 0x7fff);
   EXPECT_EQ(r.echo, 5u);
   round_trip(Bye{});
-  auto report = round_trip(Report{3, Endpoint::loopback(42)});
+  auto report = round_trip(Report{3, Endpoint::loopback(42), 0xfeedbeef});
   EXPECT_EQ(report.substream, 3);
   EXPECT_EQ(report.accused, Endpoint::loopback(42));
+  EXPECT_EQ(report.echo, 0xfeedbeefu);
   EXPECT_EQ(round_trip(Ack{250}).your_queue_delay_ms, 250);
 }
 

@@ -63,6 +63,7 @@ struct Report {
   std::uint64_t children_shed = 0;    // released by viewers whose uplink could not carry them
   std::uint64_t broadcaster_children_shed = 0;
   std::uint64_t probes_unanswered = 0;  // by the broadcaster, beyond its budget for strangers
+  std::uint64_t withholders_evicted = 0;  // children the broadcaster dropped on viewers' reports
   Histogram send_rate_share{1000};    // per viewer at the end: its paced send rate, in % of its uplink
   Histogram uplink_use{1000};         // per viewer: what it sent, in % of its uplink
   std::uint64_t events = 0;

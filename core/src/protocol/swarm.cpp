@@ -249,9 +249,11 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Bye&, Time now) {
   peers_.erase(from);
 }
 
-// The broadcaster drops a child that several peers saw withhold: a single report could be a lie.
+// The broadcaster drops a child that several peers saw withhold: a single report could be a lie. A reporter
+// proves its address by echoing our token; in a big swarm it may long since have left our peer table.
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now) {
-  if (!is_broadcaster() || !peer.said_hello || m.substream >= trees_.size()) return;
+  if (!is_broadcaster() || m.substream >= trees_.size()) return;
+  if (!peer.said_hello && m.echo != token_for(from)) return;
   Peer* accused = peers_.find(m.accused);
   if (!accused || !(accused->child_in & bit(m.substream))) return;
   auto& r = accused->reporters;
@@ -526,9 +528,12 @@ void Swarm::send(const Endpoint& to, wire::Message message) {
   } else if (auto* r = std::get_if<wire::Request>(&message)) {
     r->echo = peer ? peer->token : 0;
     reply = false;
+  } else if (auto* report = std::get_if<wire::Report>(&message)) {
+    report->echo = peer ? peer->token : 0;
+    reply = false;
   } else if (auto* have = std::get_if<wire::Have>(&message)) {
     have->time_us = clock32(now_);
-  } else if (std::holds_alternative<wire::Bye>(message) || std::holds_alternative<wire::Report>(message)) {
+  } else if (std::holds_alternative<wire::Bye>(message)) {
     reply = false;
   }
   // Control messages go at once: a slow welcome is a slow join. The broadcaster's budget for strangers

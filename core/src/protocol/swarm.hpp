@@ -74,6 +74,8 @@ struct SwarmConfig {
   Time subscribe_timeout = 500ms;
   Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long: find another
   Time silent_parent_penalty = 30s;      // ...and do not pick that one again for this long
+  Time parent_stall = 300ms;             // a parent this silent is late: its substream's holes are fetched
+                                         // from whoever lists them, while we wait to see if it recovers
   std::uint32_t max_unanswered_requests = 3;  // a peer that ignores this many is asked only as a last resort
   Time peer_timeout = 6s;
   Time repair_delay = 60ms;              // how long a hole may stay before it is requested
@@ -205,6 +207,7 @@ class Swarm {
   Peer* best_parent_candidate(std::uint8_t s, Time now);
   std::optional<Time> arrival_via(const Peer& p, std::uint8_t s) const;
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
+  bool parent_stalled(const Tree& tree, Time now) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);
   void probe_for_parents(Time now);
   void release_children(std::uint8_t s);

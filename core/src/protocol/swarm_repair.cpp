@@ -69,7 +69,8 @@ void Swarm::repair(Time now) {
   for (const auto seq : store_.missing(from, horizon, 4 * config_.max_requests_per_tick)) {
     if (sent >= config_.max_requests_per_tick) break;
     const Tree& tree = trees_[substream_of(seq)];
-    if (tree.parent && seq >= tree.push_start && !(tree.newest && *tree.newest > seq)) continue;
+    if (tree.parent && !parent_stalled(tree, now) && seq >= tree.push_start && !(tree.newest && *tree.newest > seq))
+      continue;
     auto& hole = holes_.try_emplace(seq, Hole{now}).first->second;
     if (now - hole.missing_since < config_.repair_delay) continue;
     if (hole.attempts > 0 && now - hole.requested_at < config_.repair_retry) continue;
@@ -83,6 +84,12 @@ void Swarm::repair(Time now) {
   holes_.erase(holes_.begin(), holes_.lower_bound(from));
 }
 
+// Our parent in this tree has sent nothing for a while, though the stream goes on.
+bool Swarm::parent_stalled(const Tree& tree, Time now) const {
+  return tree.parent && stream_last_seen_ >= Time{0} &&
+         now - std::max(tree.last_chunk, stream_started_at_) > config_.parent_stall;
+}
+
 // Asks the parent if it has the chunk, otherwise any viewer that says it does: the broadcaster's upload is
 // the scarcest in the swarm, so it is asked only when nobody else has the chunk.
 bool Swarm::repair_one(std::uint64_t seq, Time now) {
@@ -90,8 +97,9 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
   const Tree& tree = trees_[substream_of(seq)];
   const Peer* parent = tree.parent ? peers_.find(*tree.parent) : nullptr;
   const Endpoint* source = nullptr;
-  // Only the first attempt goes to the parent: a parent busy pushing may keep dropping repair answers.
-  if (parent && parent->has_chunk(seq) && hole.attempts == 0 && parent->tree.depth != 0) {
+  // Only the first attempt goes to the parent: a parent busy pushing may keep dropping repair answers. A
+  // stalled parent that lists the chunk is likely withholding it.
+  if (parent && parent->has_chunk(seq) && hole.attempts == 0 && parent->tree.depth != 0 && !parent_stalled(tree, now)) {
     source = &parent->endpoint;
   } else {
     // Peers that ignore our requests (withholding, or overloaded) are asked only when nobody else can be.

@@ -192,6 +192,7 @@ struct Encoder {
     header(w, tag, Type::report);
     w.u8(m.substream);
     w.endpoint(m.accused);
+    w.u32(m.echo);
   }
   void operator()(const Ack& m) {
     header(w, tag, Type::ack);
@@ -292,6 +293,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       Report m;
       m.substream = r.u8();
       m.accused = r.endpoint();
+      m.echo = r.u32();
       return m;
     }
     case Type::ack: {

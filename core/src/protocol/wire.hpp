@@ -127,6 +127,8 @@ struct Bye {};
 struct Report {
   std::uint8_t substream = 0;
   Endpoint accused;
+  std::uint32_t echo = 0;  // the broadcaster's token for the reporter: a report it can trust without
+                           // remembering the reporter (its peer table churns in a big swarm)
 };
 
 using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report, Ack>;

@@ -65,6 +65,7 @@ std::string Report::to_json(bool with_cdf) const {
   j["uplink_drops"] = uplink_drops;
   j["broadcaster_uplink_drops"] = broadcaster_uplink_drops;
   j["probes_unanswered_by_broadcaster"] = probes_unanswered;
+  j["withholders_evicted_by_broadcaster"] = withholders_evicted;
   j["children_shed"] = children_shed;
   j["broadcaster_children_shed"] = broadcaster_children_shed;
   j["send_rate_pct_of_uplink_p10_p50_p90"] = {send_rate_share.percentile(0.1), send_rate_share.percentile(0.5),

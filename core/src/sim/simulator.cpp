@@ -513,6 +513,7 @@ class Simulation {
     report_.broadcaster_uplink_drops = network_.dropped_at_uplink(broadcaster_index);
     report_.broadcaster_children_shed = peers_[broadcaster_index].swarm->stats(now_).children_shed;
     report_.probes_unanswered = peers_[broadcaster_index].swarm->stats(now_).probes_unanswered;
+    report_.withholders_evicted = peers_[broadcaster_index].swarm->stats(now_).withholders_evicted;
   }
 
   Scenario s_;
