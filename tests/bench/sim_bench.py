@@ -58,9 +58,11 @@ def main():
     parser.add_argument("--scenarios", default="steady,churn,withhold,fanout")
     parser.add_argument("--tracker", action="store_true", help="links name a tracker too (large swarms)")
     parser.add_argument("--tag", default="", help="suffix for the output files, so runs do not overwrite")
+    parser.add_argument("--add", nargs="*", default=[], metavar="NAME=FILE.json",
+                        help="steady runs made by hand (`p2plive sim ... --cdf`) to add to the table and plots")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     lines, steady = [], []
     scenarios = {"steady": ("steady", {}), "churn": ("churn 10 %/min", {"churn": 0.1}),
                  "withhold": ("20 % withholding", {"withhold": 0.2}), "loss": ("1 % loss", {"loss": 0.01}),
@@ -82,6 +84,12 @@ def main():
                 if name == "steady":
                     steady.append((f"N = {n}", r))
                 print(f"# {name} N={n}: {time.monotonic() - started:.0f} s", flush=True)
+    for item in args.add:
+        name, path = item.split("=", 1)
+        with open(path) as f:
+            r = json.load(f)
+        lines.append(row(name, r))
+        steady.append((f"N = {r['scenario']['viewers']} ({name})", r))
     plot(steady, args.out, "delay_cdf", "Swarm delay (chunk published -> verified), simulated", f"sim_delay_cdf{tag}.png")
     plot(steady, args.out, "join_cdf", "Join -> first keyframe, simulated", f"sim_join_cdf{tag}.png")
     header = ("| scenario | viewers | delay p50 / p99 ms | join p50 / p95 ms | broadcaster up / bitrate | "
