@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <array>
 #include <chrono>
 
 #include "p2plive/histogram.hpp"
@@ -59,6 +60,7 @@ struct Report {
   std::uint64_t queue_drops = 0;      // datagrams dropped at a full link queue (over 500 ms)...
   std::uint64_t uplink_drops = 0;     // ...of them at the sender's uplink
   std::uint64_t broadcaster_datagrams = 0;
+  std::array<std::uint64_t, 16> bytes_by_type{};  // every node's sends, by message type (what overhead is)
   std::uint64_t broadcaster_uplink_drops = 0;
   std::uint64_t children_shed = 0;    // released by viewers whose uplink could not carry them
   std::uint64_t broadcaster_children_shed = 0;

@@ -66,6 +66,16 @@ std::string Report::to_json(bool with_cdf) const {
   j["broadcaster_uplink_drops"] = broadcaster_uplink_drops;
   j["probes_unanswered_by_broadcaster"] = probes_unanswered;
   j["withholders_evicted_by_broadcaster"] = withholders_evicted;
+  // Bytes sent per message type, as a share of the media bytes sent: where the overhead goes.
+  {
+    static constexpr const char* names[] = {"tracker", "hello", "welcome", "peers", "fragment", "have", "request", "bye", "report", "ack"};
+    const double media = static_cast<double>(bytes_by_type[4]);
+    auto shares = nlohmann::ordered_json::object();
+    for (std::size_t t = 0; t < bytes_by_type.size(); ++t)
+      if (bytes_by_type[t] > 0 && media > 0)
+        shares[t < std::size(names) ? names[t] : std::to_string(t)] = 100 * static_cast<double>(bytes_by_type[t]) / media;
+    j["bytes_pct_of_fragments_by_type"] = shares;
+  }
   j["children_shed"] = children_shed;
   j["broadcaster_children_shed"] = broadcaster_children_shed;
   j["send_rate_pct_of_uplink_p10_p50_p90"] = {send_rate_share.percentile(0.1), send_rate_share.percentile(0.5),

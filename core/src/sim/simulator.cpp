@@ -295,6 +295,7 @@ class Simulation {
     release_datagram(e.datagram);
     if (!reply) return;
     bytes_sent_ += reply->size();
+    report_.bytes_by_type[0] += reply->size();
     const auto arrival = network_.send(tracker_index, e.from, reply->size(), now_);
     if (arrival)
       queue_.push(*arrival, {Event::Kind::reach, e.from, static_cast<std::uint32_t>(tracker_index), store_datagram(std::move(*reply))});
@@ -364,6 +365,9 @@ class Simulation {
       if (p.withholding && is_fragment) continue;
       ++report_.datagrams;
       bytes_sent_ += t->bytes.size();
+      // Type 0 stands for anything that is not ours: the tracker protocol.
+      const bool ours = t->bytes.size() >= wire::header_size && t->bytes[0] == 'P' && t->bytes[1] == 'L';
+      report_.bytes_by_type[ours ? t->bytes[3] & 15 : 0] += t->bytes.size();
       if (is_fragment) fragment_bytes_ += t->bytes.size() - wire::header_size - wire::fragment_header_size;
       if (index == broadcaster_index) {
         broadcaster_bytes_ += t->bytes.size();
