@@ -8,8 +8,6 @@
 namespace p2plive {
 namespace {
 
-std::uint16_t bit(std::uint8_t substream) { return static_cast<std::uint16_t>(1u << substream); }
-
 std::uint32_t clock32(Time now) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.count())); }
 
 }  // namespace
@@ -33,7 +31,7 @@ Swarm::Swarm(SwarmConfig config)
   if (is_broadcaster()) home_ = wire::every_substream;
   else if (config_.max_children == 0) home_ = wire::no_substream;
   else home_ = static_cast<std::uint8_t>(rng_() % trees_.size());
-  root_reply_tokens_ = static_cast<double>(config_.root_reply_burst * probe_answer_bytes(config_.peers_per_message));
+  root_reply_tokens_ = root_reply_cap();
   if (config_.congestion_control) {
     auto rc = config_.rate_control;
     if (config_.upload_cap_bps > 0) rc.max_bps = rc.max_bps > 0 ? std::min(rc.max_bps, config_.upload_cap_bps) : config_.upload_cap_bps;
@@ -286,13 +284,16 @@ std::size_t Swarm::probe_answer_bytes(std::size_t peers) const {
   return 64 + peers * wire::endpoint_size + 48 + config_.repair_window_chunks / 8;
 }
 
+double Swarm::root_reply_cap() const {
+  return static_cast<double>(config_.root_reply_burst * probe_answer_bytes(config_.peers_per_message));
+}
+
 void Swarm::publish(Chunk chunk, Time now) {
   now_ = now;
   ++stats_.chunks_published;
   const auto size = static_cast<double>(chunk.payload.size());
   root_repair_tokens_ = std::min(root_repair_tokens_ + size * config_.root_repair_share, 64 * size);
-  root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root_reply_share,
-                                static_cast<double>(config_.root_reply_burst * probe_answer_bytes(config_.peers_per_message)));
+  root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root_reply_share, root_reply_cap());
   accept_verified(std::move(chunk), nullptr, now);
 }
 

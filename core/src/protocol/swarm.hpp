@@ -165,6 +165,7 @@ class Swarm {
 
  private:
   // ---- inputs (swarm.cpp)
+  static std::uint16_t bit(std::uint8_t substream) { return static_cast<std::uint16_t>(1u << substream); }
   void on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Peers& m, Time now);
@@ -177,6 +178,7 @@ class Swarm {
   void note_our_queue_delay(std::uint16_t delay_ms, Time now);
   std::uint16_t queue_delay_of(const Peer& peer) const;
   std::size_t probe_answer_bytes(std::size_t peers) const;
+  double root_reply_cap() const;  // the broadcaster's reply budget, full
   void accept_verified(Chunk chunk, const Endpoint* from, Time now);
   void reject_forged(Peer& peer, Time now);
   void note_newest(std::uint64_t seq, Time now);
@@ -210,6 +212,8 @@ class Swarm {
   bool parent_stalled(const Tree& tree, Time now) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);
   void probe_for_parents(Time now);
+  // Frees a child's slot in tree s and tells it so (an unsolicited refusal): it will find another parent.
+  void release_child(Peer& child, std::uint8_t s);
   void release_children(std::uint8_t s);
   void shed_child(Time now);
   std::size_t total_children() const;

@@ -8,8 +8,6 @@
 namespace p2plive {
 namespace {
 
-std::uint16_t bit(std::uint8_t substream) { return static_cast<std::uint16_t>(1u << substream); }
-
 std::uint16_t to_ms(Time t) {
   return static_cast<std::uint16_t>(std::clamp<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count(), 0,
                                                              wire::unknown_latency - 1));
@@ -214,11 +212,14 @@ void Swarm::drop_parent_everywhere(const Peer& peer, Time now) {
     if (peer.parent_in & bit(static_cast<std::uint8_t>(s))) drop_parent(static_cast<std::uint8_t>(s), now);
 }
 
+void Swarm::release_child(Peer& child, std::uint8_t s) {
+  child.child_in &= static_cast<std::uint16_t>(~bit(s));
+  send(child.endpoint, welcome_for(child.endpoint, 0, s, false, false));
+}
+
 void Swarm::release_children(std::uint8_t s) {
   peers_.for_each([&](Peer& p) {
-    if (!(p.child_in & bit(s))) return;
-    p.child_in &= static_cast<std::uint16_t>(~bit(s));
-    send(p.endpoint, welcome_for(p.endpoint, 0, s, false, false));
+    if (p.child_in & bit(s)) release_child(p, s);
   });
 }
 
@@ -242,8 +243,7 @@ void Swarm::shed_child(Time now) {
     }
   });
   if (!victim) return;
-  victim->child_in &= static_cast<std::uint16_t>(~bit(victim_tree));
-  send(victim->endpoint, welcome_for(victim->endpoint, 0, victim_tree, false, false));
+  release_child(*victim, victim_tree);
   slots_ = std::min(slots_, total_children());
   slots_limited_until_ = now + config_.shed_hold;
   ++stats_.children_shed;
@@ -290,8 +290,7 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
   }
   Peer* released = victim ? peers_.find(*victim) : nullptr;
   if (!released) return false;
-  released->child_in &= static_cast<std::uint16_t>(~bit(s));
-  send(released->endpoint, welcome_for(released->endpoint, 0, s, false, false));  // it will find another parent
+  release_child(*released, s);
   return true;
 }
 

@@ -139,18 +139,7 @@ class BroadcasterNode final : public Broadcaster {
   }
 
   Stats collect() {
-    const auto s = runtime_.host().swarm().stats(steady_now());
-    Stats out;
-    out.role = "broadcaster";
-    out.peers = s.peers;
-    out.uploaded_bytes = s.uploaded_bytes;
-    out.downloaded_bytes = s.downloaded_bytes;
-    out.chunks_published = s.chunks_published;
-    out.forged_rejected = s.forged_rejected;
-    out.malformed_dropped = s.malformed_dropped;
-    out.send_rate_kbit_s = s.send_rate_bps / 1000;
-    out.tracker_announces = s.tracker_announces;
-    out.tracker_peers = s.tracker_peers;
+    auto out = runtime_.swarm_stats("broadcaster");
     std::lock_guard lock(queue_mutex_);
     out.packets_dropped = packets_dropped_;
     return out;

@@ -46,6 +46,23 @@ void NodeRuntime::refresh_stats() {
   snapshot_ = s;
 }
 
+Stats NodeRuntime::swarm_stats(std::string role) const {
+  const auto s = host_->swarm().stats(steady_now());
+  Stats out;
+  out.role = std::move(role);
+  out.peers = s.peers;
+  out.uploaded_bytes = s.uploaded_bytes;
+  out.downloaded_bytes = s.downloaded_bytes;
+  out.chunks_published = s.chunks_published;
+  out.chunks_received = s.chunks_received;
+  out.forged_rejected = s.forged_rejected;
+  out.malformed_dropped = s.malformed_dropped;
+  out.send_rate_kbit_s = s.send_rate_bps / 1000;
+  out.tracker_announces = s.tracker_announces;
+  out.tracker_peers = s.tracker_peers;
+  return out;
+}
+
 Stats NodeRuntime::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
   return snapshot_;

@@ -34,6 +34,8 @@ class NodeRuntime {
   SwarmHost& host() { return *host_; }
   const SwarmHost& host() const { return *host_; }
   Stats snapshot() const;
+  // The figures every node takes from its swarm, under `role`; the node adds its own. On the node's thread.
+  Stats swarm_stats(std::string role) const;
   void log(LogLevel level, std::string_view message) const {
     if (log_) log_(level, message);
   }

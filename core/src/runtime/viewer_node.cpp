@@ -115,23 +115,12 @@ class ViewerNode final : public Viewer {
   }
 
   Stats collect() {
-    const auto s = runtime_.host().swarm().stats(steady_now());
-    Stats out;
-    out.role = config_.relay ? "relay" : "viewer";
-    out.peers = s.peers;
-    out.uploaded_bytes = s.uploaded_bytes;
-    out.downloaded_bytes = s.downloaded_bytes;
-    out.chunks_received = s.chunks_received;
+    auto out = runtime_.swarm_stats(config_.relay ? "relay" : "viewer");
     out.chunks_late = playout_.stats().chunks_late;
     out.chunks_missing = playout_.stats().chunks_missing;
     out.chunks_played = playout_.stats().chunks_played;
     out.delay_ms_p50 = delays_.percentile(0.50);
     out.delay_ms_p99 = delays_.percentile(0.99);
-    out.forged_rejected = s.forged_rejected;
-    out.malformed_dropped = s.malformed_dropped;
-    out.send_rate_kbit_s = s.send_rate_bps / 1000;
-    out.tracker_announces = s.tracker_announces;
-    out.tracker_peers = s.tracker_peers;
     out.bytes_out = bytes_out_;
     update_status(out);
     return out;
