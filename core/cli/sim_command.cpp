@@ -1,5 +1,6 @@
 // sim: run the unchanged swarm protocol on a simulated network, in virtual time, and print one JSON report.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "commands.hpp"
@@ -13,7 +14,7 @@ Command add_sim(CLI::App& app) {
   struct Options {
     sim::Scenario s;
     double duration_s = 30, join_window_s = 5, bitrate_mbps = 2, chunk_ms = 25;
-    bool cdf = false;
+    bool cdf = false, progress = false;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--peers", o->s.viewers, "Number of viewers")->capture_default_str()->check(CLI::Range(1, 2'000'000));
@@ -32,6 +33,7 @@ Command add_sim(CLI::App& app) {
   cmd->add_flag("--fan-out", o->s.fan_out, "Baseline: the broadcaster sends to every viewer itself");
   cmd->add_option("--seed", o->s.seed, "Random seed; one seed gives one result")->capture_default_str();
   cmd->add_flag("--cdf", o->cdf, "Include the delay and join CDFs");
+  cmd->add_flag("--progress", o->progress, "Print a line to stderr as each simulated second begins");
   return [o] {
     auto s = o->s;
     s.duration = sim::Time{static_cast<std::int64_t>(o->duration_s * 1e6)};
@@ -39,6 +41,14 @@ Command add_sim(CLI::App& app) {
     s.bitrate_bps = o->bitrate_mbps * 1e6;
     s.chunk_interval = sim::Time{static_cast<std::int64_t>(o->chunk_ms * 1e3)};
     s.chunks_per_keyframe = std::max(1, static_cast<int>(1000.0 / o->chunk_ms + 0.5));
+    if (o->progress) {
+      const auto start = std::chrono::steady_clock::now();
+      s.on_second = [start, total = o->duration_s](sim::Time now, std::uint64_t events) {
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::fprintf(stderr, "sim: %.0f of %.0f simulated s, %.1f M events, %.0f s wall\n",
+                     static_cast<double>(now.count()) / 1e6, total, static_cast<double>(events) / 1e6, wall);
+      };
+    }
     std::printf("%s\n", sim::simulate(s).to_json(o->cdf).c_str());
     return 0;
   };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct Scenario {
   Time warmup = 3s;                   // a viewer's first seconds are its join, not its steady state
   bool fan_out = false;               // baseline: the broadcaster sends every viewer everything itself
   std::uint64_t seed = 1;
+  // Called as each simulated second begins, with the events so far: a progress line for long runs.
+  std::function<void(Time now, std::uint64_t events)> on_second;
 };
 
 struct Report {

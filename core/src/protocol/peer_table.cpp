@@ -1,6 +1,8 @@
 #include "protocol/peer_table.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 namespace p2plive {
 namespace {
@@ -8,14 +10,54 @@ constexpr std::size_t max_banned = 1024;
 }  // namespace
 
 PeerTable::PeerTable(std::size_t max_peers)
-    : slots_(std::max<std::size_t>(max_peers, 1)), keys_(slots_.size()), used_(slots_.size(), 0) {}
+    : slots_(std::max<std::size_t>(max_peers, 1)),
+      keys_(slots_.size()),
+      used_(slots_.size(), 0),
+      index_(std::bit_ceil(2 * slots_.size())) {}
+
+std::size_t PeerTable::home_of(const Endpoint& endpoint) const {
+  std::uint64_t w[2];
+  std::memcpy(w, endpoint.address.data(), sizeof w);
+  // A full 64-bit mix (MurmurHash3's finalizer): an IPv4 address sits in a few bytes of the 16.
+  std::uint64_t h = w[0] ^ std::rotl(w[1], 29) ^ (std::uint64_t{endpoint.port} << 48);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return static_cast<std::size_t>(h) & (index_.size() - 1);
+}
 
 std::size_t PeerTable::index_of(const Endpoint& endpoint) const {
   // Handling one datagram looks up its sender several times over.
   if (used_[last_found_] && keys_[last_found_] == endpoint) return last_found_;
-  for (std::size_t i = 0; i < keys_.size(); ++i)
-    if (used_[i] && keys_[i] == endpoint) return last_found_ = i;
-  return keys_.size();
+  for (auto i = home_of(endpoint);; i = (i + 1) & (index_.size() - 1)) {
+    const auto entry = index_[i];
+    if (entry == 0) return slots_.size();
+    if (keys_[entry - 1] == endpoint) return last_found_ = entry - 1;
+  }
+}
+
+void PeerTable::index_insert(std::size_t slot) {
+  auto i = home_of(keys_[slot]);
+  while (index_[i] != 0) i = (i + 1) & (index_.size() - 1);
+  index_[i] = static_cast<std::uint32_t>(slot + 1);
+}
+
+void PeerTable::index_erase(std::size_t slot) {
+  const auto mask = index_.size() - 1;
+  auto hole = home_of(keys_[slot]);
+  while (index_[hole] != slot + 1) hole = (hole + 1) & mask;
+  index_[hole] = 0;
+  // Pull back any later entry of the run whose probe would now stop at the hole.
+  for (auto j = (hole + 1) & mask; index_[j] != 0; j = (j + 1) & mask) {
+    const auto home = home_of(keys_[index_[j] - 1]);
+    const bool reachable_past_hole = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (reachable_past_hole) continue;
+    index_[hole] = index_[j];
+    index_[j] = 0;
+    hole = j;
+  }
 }
 
 Peer* PeerTable::find(const Endpoint& endpoint) {
@@ -34,12 +76,14 @@ Peer* PeerTable::upsert(const Endpoint& endpoint) {
   const auto i = static_cast<std::size_t>(std::find(used_.begin(), used_.end(), 0) - used_.begin());
   used_[i] = 1;
   keys_[i] = endpoint;
+  index_insert(i);
   slots_[i].endpoint = endpoint;
   ++size_;
   return &slots_[i];
 }
 
 void PeerTable::free_slot(std::size_t i) {
+  index_erase(i);
   slots_[i] = Peer{};
   used_[i] = 0;
   --size_;
@@ -77,6 +121,7 @@ void PeerTable::ban(const Endpoint& endpoint, Time until, Time now) {
 }
 
 bool PeerTable::is_banned(const Endpoint& endpoint, Time now) const {
+  if (banned_.empty()) return false;  // the usual case, without touching the map's buckets
   const auto it = banned_.find(endpoint);
   return it != banned_.end() && it->second > now;
 }

@@ -54,7 +54,8 @@ void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> 
   received_at_ = std::min(received_at, now);
   stats_.downloaded_bytes += datagram.size();
   if (peers_.is_banned(from, now)) return;
-  if (tracker_.is_tracker(from)) {
+  // Checking the magic first keeps the tracker list out of the path of every peer datagram.
+  if (!wire::has_magic(datagram) && tracker_.is_tracker(from)) {
     tracker_.handle_datagram(from, datagram, now);
     learn(tracker_.take_peers());
     flush_tracker();

@@ -136,6 +136,12 @@ using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye
 // The message type byte of a datagram, without decoding it (for drivers that count or drop by type).
 inline constexpr std::uint8_t fragment_type = 4;
 
+// Whether a datagram starts as ours ("PL"), well-formed or not. A UDP tracker's replies never do: they
+// start with a 32-bit action number below 4.
+inline bool has_magic(std::span<const std::uint8_t> datagram) {
+  return datagram.size() >= 2 && datagram[0] == 'P' && datagram[1] == 'L';
+}
+
 // nullopt for anything malformed: wrong magic, version or tag, truncated, oversized, bad counts.
 std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag);
 

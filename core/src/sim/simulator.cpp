@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "protocol/swarm.hpp"
+#include "sim/event_queue.hpp"
 #include "sim/network_model.hpp"
 #include "sim/tracker_model.hpp"
 
@@ -50,70 +51,6 @@ bool sim_verify(const Chunk& c) {
   const auto tag = sim_tag(c);
   return std::memcmp(c.signature.data(), &tag, sizeof tag) == 0;
 }
-
-// What happens at one instant. The time is the queue slot's; the datagram of a delivery sits in a side
-// table, so the queue holds 16-byte records and moves no buffers.
-struct Event {
-  enum class Kind : std::uint8_t { reach, deliver, timer, publish, churn };
-  Kind kind;
-  std::uint32_t peer = 0;
-  std::uint32_t from = 0;
-  std::uint32_t datagram = 0;  // reach, deliver: index into Simulation::datagrams_
-};
-
-// Pending events in (time, push order), as a std::priority_queue keyed on (at, push counter) would give,
-// without a heap's log n cache misses a pop: a wheel of one-microsecond slots, each a FIFO of the events due
-// then. A push is O(1); a pop steps over empty slots, one per microsecond of virtual time.
-// Events beyond the wheel's span (arrivals scheduled seconds ahead) wait in a heap and enter their slot
-// once it comes within the span, before anything can be pushed there directly, so push order still holds.
-class EventQueue {
- public:
-  void push(Time at, const Event& e) {
-    if (at - cursor_ < span) {
-      wheel_[slot(at)].push_back(e);
-    } else {
-      far_.push_back(Far{at, far_pushed_++, e});
-      std::push_heap(far_.begin(), far_.end(), std::greater<>{});
-    }
-  }
-
-  // The next event due at or before `limit`, with its time; false when there is none.
-  bool pop(Time limit, Time& at, Event& e) {
-    for (;;) {
-      auto& current = wheel_[slot(cursor_)];
-      if (head_ < current.size()) {
-        at = cursor_;
-        e = current[head_++];
-        return true;
-      }
-      current = {};  // release the slot's storage: the wheel would otherwise hold its peak in every slot
-      head_ = 0;
-      if (cursor_ >= limit) return false;
-      cursor_ += Time{1};
-      while (!far_.empty() && far_.front().at - cursor_ < span) {
-        std::pop_heap(far_.begin(), far_.end(), std::greater<>{});
-        wheel_[slot(far_.back().at)].push_back(far_.back().event);
-        far_.pop_back();
-      }
-    }
-  }
-
- private:
-  static constexpr Time span{1 << 21};  // 2.1 s: deliveries, ticks and publishes all land on the wheel
-  struct Far {
-    Time at;
-    std::uint64_t order;
-    Event event;
-    bool operator>(const Far& o) const { return at != o.at ? at > o.at : order > o.order; }
-  };
-  static std::size_t slot(Time at) { return static_cast<std::size_t>(at.count()) % static_cast<std::size_t>(span.count()); }
-
-  std::vector<std::vector<Event>> wheel_ = std::vector<std::vector<Event>>(static_cast<std::size_t>(span.count()));
-  Time cursor_{0};        // the slot being drained: no event is ever pushed before it
-  std::size_t head_ = 0;  // next event in that slot
-  std::vector<Far> far_;
-  std::uint64_t far_pushed_ = 0;
-};
 
 // The process's high-water mark of resident memory (Linux reports ru_maxrss in KiB).
 double peak_rss_mb() {
@@ -160,7 +97,12 @@ class Simulation {
     if (s_.churn_per_minute > 0) queue_.push(1s, {Event::Kind::churn});
 
     Event e;
+    Time next_second{0};
     while (queue_.pop(s_.duration, now_, e)) {
+      if (now_ >= next_second && s_.on_second) {
+        s_.on_second(now_, report_.events);
+        next_second = now_ - now_ % 1s + 1s;
+      }
       ++report_.events;
       dispatch(e);
     }
@@ -360,13 +302,13 @@ class Simulation {
     auto& p = peers_[index];
     while (auto t = p.swarm->poll_transmit(now_)) {
       const auto to = index_of(t->to);
-      const bool is_fragment = t->bytes.size() > wire::header_size && t->bytes[0] == 'P' && t->bytes[1] == 'L' &&
+      const bool ours = t->bytes.size() >= wire::header_size && wire::has_magic(t->bytes);
+      const bool is_fragment = ours && t->bytes.size() > wire::header_size &&
                                t->bytes[3] == wire::fragment_type;  // withholding peers drop these
       if (p.withholding && is_fragment) continue;
       ++report_.datagrams;
       bytes_sent_ += t->bytes.size();
       // Type 0 stands for anything that is not ours: the tracker protocol.
-      const bool ours = t->bytes.size() >= wire::header_size && t->bytes[0] == 'P' && t->bytes[1] == 'L';
       report_.bytes_by_type[ours ? t->bytes[3] & 15 : 0] += t->bytes.size();
       if (is_fragment) fragment_bytes_ += t->bytes.size() - wire::header_size - wire::fragment_header_size;
       if (index == broadcaster_index) {
