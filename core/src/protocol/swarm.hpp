@@ -46,8 +46,10 @@ struct SwarmConfig {
   std::size_t substreams = 4;            // k; every peer of a stream must use the same
   std::size_t max_children = 8;          // children in the home tree, each costing bitrate / k of upload
                                          // (0: never forwards). The broadcaster: over all trees, spread evenly
-  double root_repair_share = 0.25;       // the broadcaster answers repairs with at most this share of what it publishes
-  double root_reply_share = 0.25;        // ...and probes from strangers with at most this share
+  // The broadcaster's upload beyond its children: with 6 children over 4 trees (1.5x the bitrate), these
+  // shares and the framing keep it under 2x however many strangers ask, as a flash crowd of 100,000 does.
+  double root_repair_share = 0.2;        // the broadcaster answers repairs with at most this share of what it publishes
+  double root_reply_share = 0.15;        // ...and probes from strangers with at most this share
   std::size_t root_reply_burst = 250;    // (up to this many probes at once: the first viewers, a small swarm)
   std::size_t min_peers_listed = 4;      // an answer worth sending lists at least this many peers
   std::size_t max_peers = 64;

@@ -153,6 +153,10 @@ class Simulation {
       c.upload_cap_bps = link.upload_bps * 0.95;
     }
     c.max_children = s_.fan_out ? (s_.viewers + 16) * c.substreams : s_.broadcaster_children;
+    if (s_.fan_out) {  // a server answers everyone who asks, with no budget for strangers
+      c.root_reply_share = 1;
+      c.root_reply_burst = s_.viewers + 16;
+    }
     c.max_peers = std::max<std::size_t>(c.max_peers, c.max_children + 16);
     peers_.push_back(Peer{std::make_unique<Swarm>(std::move(c)), Time{0}, Time{-1}, true});
     arm(broadcaster_index);
