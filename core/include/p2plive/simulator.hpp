@@ -2,13 +2,12 @@
 // state machine, on a modelled network in virtual time. Deterministic for a seed.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <array>
-#include <chrono>
 
 #include "p2plive/histogram.hpp"
 

@@ -10,7 +10,6 @@ enum class Type : std::uint8_t {
   hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7, report = 8, ack = 9
 };
 
-constexpr std::uint8_t magic0 = 'P', magic1 = 'L';
 
 
 class Writer {
@@ -315,7 +314,7 @@ std::size_t fragment_count(std::size_t payload_size) {
 
 std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag) {
   if (datagram.size() < header_size || datagram.size() > max_datagram) return std::nullopt;
-  if (datagram[0] != magic0 || datagram[1] != magic1 || datagram[2] != version) return std::nullopt;
+  if (!has_magic(datagram) || datagram[2] != version) return std::nullopt;
   if (!std::equal(tag.begin(), tag.end(), datagram.begin() + 4)) return std::nullopt;
   const auto type = datagram[3];
   if (type < 1 || type > static_cast<std::uint8_t>(Type::ack)) return std::nullopt;

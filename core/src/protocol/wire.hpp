@@ -138,8 +138,9 @@ inline constexpr std::uint8_t fragment_type = 4;
 
 // Whether a datagram starts as ours ("PL"), well-formed or not. A UDP tracker's replies never do: they
 // start with a 32-bit action number below 4.
+inline constexpr std::uint8_t magic0 = 'P', magic1 = 'L';
 inline bool has_magic(std::span<const std::uint8_t> datagram) {
-  return datagram.size() >= 2 && datagram[0] == 'P' && datagram[1] == 'L';
+  return datagram.size() >= 2 && datagram[0] == magic0 && datagram[1] == magic1;
 }
 
 // nullopt for anything malformed: wrong magic, version or tag, truncated, oversized, bad counts.

@@ -12,6 +12,7 @@ constexpr std::int64_t wheel_buckets = 8192;  // 2.1 s: deliveries, ticks and pu
 constexpr std::size_t block_entries = 126;
 
 std::int64_t bucket_of(Time at) { return at.count() >> bucket_bits; }
+std::uint32_t offset_of(Time at) { return static_cast<std::uint32_t>(at.count() & (bucket_width - 1)); }
 std::size_t slot_of(std::int64_t bucket) { return static_cast<std::size_t>(bucket % wheel_buckets); }
 }  // namespace
 
@@ -54,7 +55,7 @@ void EventQueue::push(Time at, const Event& e) {
     late_.push_back(Timed{at, order, e});
     std::push_heap(late_.begin(), late_.end(), std::greater<>{});
   } else if (bucket - current_ < wheel_buckets) {
-    append(bucket, static_cast<std::uint32_t>(at.count() & (bucket_width - 1)), e);
+    append(bucket, offset_of(at), e);
   } else {
     far_.push_back(Timed{at, order, e});
     std::push_heap(far_.begin(), far_.end(), std::greater<>{});
@@ -67,7 +68,7 @@ void EventQueue::enter(std::int64_t bucket) {
   while (!far_.empty() && bucket_of(far_.front().at) - current_ < wheel_buckets) {
     std::pop_heap(far_.begin(), far_.end(), std::greater<>{});
     const auto& f = far_.back();
-    append(bucket_of(f.at), static_cast<std::uint32_t>(f.at.count() & (bucket_width - 1)), f.event);
+    append(bucket_of(f.at), offset_of(f.at), f.event);
     far_.pop_back();
   }
   sorted_.clear();
