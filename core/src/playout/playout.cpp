@@ -1,69 +1,77 @@
 #include "playout/playout.hpp"
 
+#include <algorithm>
+
 namespace p2plive {
 
-void Playout::push(Chunk chunk, Time now) {
-  const auto seq = chunk.seq.value;
+void Playout::push(std::shared_ptr<const Chunk> chunk, Time now) {
+  const auto seq = chunk->seq.value;
   if (next_ && seq < *next_) {
-    ++stats_.chunks_late;
+    if (seq < *start_) ++stats_.chunks_before_start;
+    else ++stats_.chunks_late;
     return;
   }
-  waiting_.emplace(seq, std::move(chunk));
+  waiting_.try_emplace(seq, Waiting{std::move(chunk), now});
   if (!next_) {
     // Start at the earliest join point we hold; anything before it cannot be decoded.
-    for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
-      if (it->second.is_join_point()) {
-        next_ = it->first;
-        waiting_.erase(waiting_.begin(), it);
-        break;
-      }
-    }
-    if (!next_) {
+    const auto join = std::find_if(waiting_.begin(), waiting_.end(), [](const auto& w) { return w.second.chunk->is_join_point(); });
+    if (join == waiting_.end()) {
       while (waiting_.size() > config_.max_buffered_chunks) waiting_.erase(waiting_.begin());
       return;
     }
+    stats_.chunks_before_start += static_cast<std::uint64_t>(std::distance(waiting_.begin(), join));
+    start_ = next_ = join->first;
+    waiting_.erase(waiting_.begin(), join);
   }
   release_ready();
-  if (!waiting_.empty() && !gap_since_) gap_since_ = now;
   handle_timeout(now);
 }
 
 void Playout::release_ready() {
   while (!waiting_.empty() && waiting_.begin()->first == *next_) {
-    ready_.push_back(std::move(waiting_.begin()->second));
+    ready_.push_back(std::move(waiting_.begin()->second.chunk));
     waiting_.erase(waiting_.begin());
     ++*next_;
     ++stats_.chunks_played;
-    gap_since_.reset();
   }
 }
 
 void Playout::skip_to(std::uint64_t seq) {
   stats_.chunks_missing += seq - *next_;
   next_ = seq;
-  gap_since_.reset();
   release_ready();
 }
 
 void Playout::handle_timeout(Time now) {
-  if (!next_ || waiting_.empty()) return;
-  const bool overfull = waiting_.size() > config_.max_buffered_chunks;
-  if (overfull || (gap_since_ && now - *gap_since_ >= config_.gap_timeout)) {
-    skip_to(waiting_.begin()->first);
-    if (!waiting_.empty()) gap_since_ = now;  // the next hole gets its own full timeout
-  }
+  if (!next_) return;
+  while (waiting_.size() > config_.max_buffered_chunks) skip_to(waiting_.begin()->first);
+  // The newest chunk that has waited its full gap_timeout: every hole before it is given up.
+  std::optional<std::uint64_t> overdue;
+  for (const auto& [seq, w] : waiting_)
+    if (now - w.arrived >= config_.gap_timeout) overdue = seq;
+  while (overdue && !waiting_.empty() && *next_ <= *overdue) skip_to(waiting_.begin()->first);
 }
 
 std::optional<Time> Playout::poll_timeout() const {
-  if (!gap_since_ || waiting_.empty()) return std::nullopt;
-  return *gap_since_ + config_.gap_timeout;
+  if (!next_ || waiting_.empty()) return std::nullopt;
+  Time earliest = waiting_.begin()->second.arrived;
+  for (const auto& [seq, w] : waiting_) earliest = std::min(earliest, w.arrived);
+  return earliest + config_.gap_timeout;
 }
 
-std::optional<Chunk> Playout::poll_output() {
-  if (ready_.empty()) return std::nullopt;
+std::shared_ptr<const Chunk> Playout::poll_output() {
+  if (ready_.empty()) return nullptr;
   auto chunk = std::move(ready_.front());
   ready_.pop_front();
   return chunk;
+}
+
+void Playout::restart() {
+  waiting_.clear();
+  ready_.clear();
+  start_.reset();
+  next_.reset();
+  ++stats_.restarts;
 }
 
 }  // namespace p2plive

@@ -48,7 +48,7 @@ class ViewerNode final : public Viewer {
       swarm.answers_requests = false;
     }
     auto on_event = [this](SwarmEvent&& event) {
-      if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(*verified->chunk);
+      if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(std::move(verified->chunk));
     };
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), std::move(on_event))) return ec;
     if (config_.http && !config_.relay) {
@@ -82,7 +82,8 @@ class ViewerNode final : public Viewer {
   }
 
  private:
-  void on_verified(const Chunk& chunk) {
+  void on_verified(std::shared_ptr<const Chunk> shared) {
+    const Chunk& chunk = *shared;
     const auto now_us = unix_now_us();
     // Chunks published before this viewer received its first one are its join catch-up (from the last
     // keyframe), not the swarm's delay.
@@ -90,7 +91,7 @@ class ViewerNode final : public Viewer {
     if (static_cast<std::int64_t>(chunk.timestamp_us) >= first_chunk_us_)
       delays_.add(static_cast<double>(now_us - static_cast<std::int64_t>(chunk.timestamp_us)) / 1000.0);
     newest_verified_us_ = std::max(newest_verified_us_, chunk.timestamp_us);
-    playout_.push(chunk, steady_now());
+    playout_.push(std::move(shared), steady_now());
     deliver();
   }
 
