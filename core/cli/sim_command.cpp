@@ -14,7 +14,9 @@ Command add_sim(CLI::App& app) {
   struct Options {
     sim::Scenario s;
     double duration_s = 30, join_window_s = 5, bitrate_mbps = 2, chunk_ms = 25;
-    bool cdf = false, progress = false;
+    bool cdf = false, progress = false, per_viewer = false;
+    std::size_t come_and_go = 0;
+    double watch_s = 4, final_watch_s = 20, mean_watch_s = 0, kill_at_s = 10, start_s = 2;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--peers", o->s.viewers, "Number of viewers")->capture_default_str()->check(CLI::Range(1, 2'000'000));
@@ -31,6 +33,19 @@ Command add_sim(CLI::App& app) {
   cmd->add_flag("--tracker", o->s.tracker, "The link names a tracker as well as the broadcaster");
   cmd->add_flag("--no-congestion-control", o->s.oracle_caps, "Pace every peer at 95 % of its uplink instead of finding the rate");
   cmd->add_flag("--fan-out", o->s.fan_out, "Baseline: the broadcaster sends to every viewer itself");
+  cmd->add_option("--come-and-go", o->come_and_go,
+                  "Instead of --peers: this many viewers one after another, each watching --watch seconds and "
+                  "leaving alternately without a word (kill -9) and with a goodbye (Ctrl-C), then one that stays "
+                  "--final-watch seconds");
+  cmd->add_option("--watch", o->watch_s, "Seconds each --come-and-go viewer watches")->capture_default_str();
+  cmd->add_option("--final-watch", o->final_watch_s, "Seconds the last --come-and-go viewer watches")->capture_default_str();
+  cmd->add_option("--first-arrival", o->start_s, "When the first --come-and-go viewer arrives, in seconds")->capture_default_str();
+  cmd->add_option("--arrivals", o->s.arrivals_per_second, "Viewers also arrive as a Poisson process, this many a second")->capture_default_str();
+  cmd->add_option("--mean-watch", o->mean_watch_s, "Every viewer stays an exponential time of this mean, in seconds (0: to the end)")->capture_default_str();
+  cmd->add_option("--kill", o->s.kill_share, "At --kill-at, this share of the viewers present vanish without a word")->capture_default_str();
+  cmd->add_option("--kill-at", o->kill_at_s, "When --kill strikes, in seconds")->capture_default_str();
+  cmd->add_flag("--loopback", o->s.loopback, "Every link as on one machine's loopback (1 Gbit/s, 0.1 ms round trip)");
+  cmd->add_flag("--per-viewer", o->per_viewer, "List each viewer's playback (runs of up to 1,000 viewers)");
   cmd->add_option("--seed", o->s.seed, "Random seed; one seed gives one result")->capture_default_str();
   cmd->add_flag("--cdf", o->cdf, "Include the delay and join CDFs");
   cmd->add_flag("--progress", o->progress, "Print a line to stderr as each simulated second begins");
@@ -41,6 +56,12 @@ Command add_sim(CLI::App& app) {
     s.bitrate_bps = o->bitrate_mbps * 1e6;
     s.chunk_interval = sim::Time{static_cast<std::int64_t>(o->chunk_ms * 1e3)};
     s.chunks_per_keyframe = std::max(1, static_cast<int>(1000.0 / o->chunk_ms + 0.5));
+    s.mean_watch = sim::Time{static_cast<std::int64_t>(o->mean_watch_s * 1e6)};
+    s.kill_at = sim::Time{static_cast<std::int64_t>(o->kill_at_s * 1e6)};
+    if (o->come_and_go > 0) {
+      s.visits = sim::come_and_go(o->come_and_go, o->start_s, o->watch_s, o->final_watch_s);
+      s.duration = std::max(s.duration, s.visits.back().leave + sim::Time{1'000'000});
+    }
     if (o->progress) {
       const auto start = std::chrono::steady_clock::now();
       s.on_second = [start, total = o->duration_s](sim::Time now, std::uint64_t events) {
@@ -49,7 +70,7 @@ Command add_sim(CLI::App& app) {
                      static_cast<double>(now.count()) / 1e6, total, static_cast<double>(events) / 1e6, wall);
       };
     }
-    std::printf("%s\n", sim::simulate(s).to_json(o->cdf).c_str());
+    std::printf("%s\n", sim::simulate(s).to_json(o->cdf, o->per_viewer).c_str());
     return 0;
   };
 }

@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     body.resize((part.count - 1u) * wire::fragment_body_size + part.last_size);
     partial.erase(f.seq);
     Chunk real;
-    if (!wire::chunk_from_body(f.seq, std::move(body), real)) continue;
+    if (!wire::chunk_from_body(f.epoch, f.seq, std::move(body), real)) continue;
 
     // Forge chunks a few sequence numbers ahead, so victims have not verified them yet.
     for (int kind = 0; kind < 3; ++kind) {

@@ -48,88 +48,89 @@ RateControlConfig config() {
   return c;
 }
 
-TEST(RateController, CutsWhenNeighboursSeeAQueueAndHoldsWhileItDrains) {
-  RateController rc(config());
+// Drives a controller in 50 ms steps: what the neighbours say, what was sent, what was wanted.
+struct Drive {
+  RateController rc{config()};
   Time now = 0ms;
-  std::uint64_t sent = 0;
-  const auto tick = [&](Time delay) {
+  std::uint64_t sent = 0, demand = 0, pushed = 0;
+  explicit Drive(RateControlConfig c = config()) : rc(c) {}
+  void step(std::vector<Time> delays, double sent_bps, double demand_bps, double pushed_bps = 0, bool limited = true) {
     now += 50ms;
-    sent += 25'000;  // 4 Mbit/s
-    rc.report(delay, now);
-    rc.update(sent, 0, true, now);
-  };
-  tick(0ms);
-  const double before = rc.rate_bps();
-  now += 400ms;  // the report of no queue is stale now
-  tick(100ms);   // four times the target: a cut
-  const double after_cut = rc.rate_bps();
+    sent += static_cast<std::uint64_t>(sent_bps / 8 * 0.05);
+    demand += static_cast<std::uint64_t>(demand_bps / 8 * 0.05);
+    pushed += static_cast<std::uint64_t>(pushed_bps / 8 * 0.05);
+    rc.update(RateInputs{.queue_delays = delays, .sent_bytes = sent, .demand_bytes = demand, .push_demand_bytes = pushed,
+                         .rate_limited = limited},
+              now);
+  }
+};
+
+TEST(RateController, CutsWhenNeighboursSeeAQueueAndHoldsWhileItDrains) {
+  Drive d;
+  d.step({0ms}, 4e6, 4e6);
+  const double before = d.rc.rate_bps();
+  d.now += 400ms;
+  d.step({100ms, 100ms}, 4e6, 4e6);  // four times the target: a cut
+  const double after_cut = d.rc.rate_bps();
   EXPECT_LT(after_cut, before * 0.9);
   EXPECT_GE(after_cut, before * 0.5);  // never more than half at once
-  tick(60ms);  // draining: no second cut so soon
-  tick(40ms);
-  EXPECT_EQ(rc.rate_bps(), after_cut);
+  d.step({60ms}, 4e6, 4e6);  // draining: no second cut so soon
+  d.step({40ms}, 4e6, 4e6);
+  EXPECT_EQ(d.rc.rate_bps(), after_cut);
 }
 
 TEST(RateController, GrowsOnlyWhileItHoldsTheNodeBackAndNeverPastTheCap) {
   auto c = config();
   c.max_bps = 5e6;
-  RateController rc(c);
-  Time now = 0ms;
-  for (int i = 0; i < 20; ++i) {  // a second of no queue, but nothing waiting to be sent either
-    now += 50ms;
-    rc.report(0ms, now);
-    rc.update(0, 0, false, now);
-  }
-  EXPECT_EQ(rc.rate_bps(), 4e6);
-  for (int i = 0; i < 100; ++i) {  // five seconds with data waiting on the rate
-    now += 50ms;
-    rc.report(0ms, now);
-    rc.update(0, 0, true, now);
-  }
-  EXPECT_EQ(rc.rate_bps(), 5e6);  // grew to the cap, not past it
+  Drive d(c);
+  for (int i = 0; i < 20; ++i) d.step({0ms}, 0, 0, 0, false);  // no queue, but nothing waits to be sent either
+  EXPECT_EQ(d.rc.rate_bps(), 4e6);
+  for (int i = 0; i < 100; ++i) d.step({0ms}, 0, 0, 0, true);  // five seconds with data waiting on the rate
+  EXPECT_EQ(d.rc.rate_bps(), 5e6);  // grew to the cap, not past it
 }
 
-TEST(RateController, SilenceFromEveryNeighbourWhileSendingCountsAsAFullQueue) {
-  RateController rc(config());
-  Time now = 0ms;
-  std::uint64_t sent = 0;
-  rc.report(0ms, now);
-  for (int i = 0; i < 60; ++i) {  // three seconds of sending, no reports after the first
-    now += 50ms;
-    sent += 25'000;
-    rc.update(sent, 0, true, now);
-  }
-  EXPECT_LT(rc.rate_bps(), 4e6 * 0.8);
+TEST(RateController, OneNeighboursSlowDownlinkDoesNotSlowTheWholeUplink) {
+  Drive d;
+  for (int i = 0; i < 40; ++i) d.step({0ms, 1ms, 0ms, 400ms}, 4e6, 4e6);
+  EXPECT_GE(d.rc.rate_bps(), 4e6);
+}
+
+TEST(RateController, NeighboursThatLeftCarryNoWeight) {
+  // The swarm hands over one voice per neighbour still there. When the only children leave (killed, with
+  // no goodbye), there is nothing to hear at all: that says nothing of the uplink, and the rate holds.
+  Drive d;
+  for (int i = 0; i < 20; ++i) d.step({0ms}, 2e6, 2e6);
+  const double before = d.rc.rate_bps();
+  for (int i = 0; i < 60; ++i) d.step({}, 2e6, 2e6);
+  EXPECT_GE(d.rc.rate_bps(), before);
+}
+
+TEST(RateController, WithNoQueueInSightWhatTheNodeWantsToSendGoesWithinASecond) {
+  Drive d;
+  // A new viewer arrives: the node wants to send 9 Mbit/s (a 6 Mbit/s stream's pushes and its join), and
+  // its other neighbours see no queue.
+  for (int i = 0; i < 20; ++i) d.step({0ms, 2ms}, 4e6, 9e6, 9e6);
+  EXPECT_GE(d.rc.rate_bps(), 9e6);
+  // A queue then shows: the path has no room after all, and the rate comes down.
+  for (int i = 0; i < 10; ++i) d.step({120ms, 130ms}, 6e6, 9e6, 9e6);
+  EXPECT_LT(d.rc.rate_bps(), 9e6 * 0.8);
+}
+
+TEST(RateController, BeforeAnyNeighbourCanTellItGoesNoFurtherThanItsStartingRate) {
+  Drive d;
+  for (int i = 0; i < 20; ++i) d.step({}, 4e6, 9e6, 9e6);
+  EXPECT_EQ(d.rc.rate_bps(), 4e6);
 }
 
 TEST(RateController, SaysWhenTheLinkCannotCarryTheChildren) {
-  RateController rc(config());
-  Time now = 0ms;
-  std::uint64_t sent = 0, owed = 0;
+  Drive d;
   bool overloaded = false;
   for (int i = 0; i < 100 && !overloaded; ++i) {  // children are owed 6 Mbit/s; the queue keeps standing
-    now += 50ms;
-    sent += 20'000;
-    owed += 37'500;
-    rc.report(80ms, now);
-    rc.update(sent, owed, true, now);
-    overloaded = rc.take_overloaded();
+    d.step({80ms}, 3.2e6, 6e6, 6e6);
+    overloaded = d.rc.take_overloaded();
   }
   EXPECT_TRUE(overloaded);
-  EXPECT_FALSE(rc.take_overloaded());  // taken once
-}
-
-TEST(RateController, WithNoQueueTheChildrenGetWhatTheyAreOwed) {
-  RateController rc(config());
-  Time now = 0ms;
-  std::uint64_t owed = 0;
-  for (int i = 0; i < 40; ++i) {
-    now += 50ms;
-    owed += 50'000;  // 8 Mbit/s owed to children, twice the starting rate
-    rc.report(0ms, now);
-    rc.update(0, owed, true, now);
-  }
-  EXPECT_GE(rc.rate_bps(), 8e6);
+  EXPECT_FALSE(d.rc.take_overloaded());  // taken once
 }
 
 }  // namespace

@@ -96,10 +96,46 @@ TEST(SendQueue, ARateChangeTakesEffectAtOnceAndReportsWhenItHoldsTheNodeBack) {
 
 TEST(SendQueue, CountsThePushesItIsOffered) {
   SendQueue q(SendQueueConfig{.rate_bps = 1e6, .push_budget = 10ms});
-  for (int i = 0; i < 10; ++i) q.enqueue(SendClass::push, datagram(), Time{0});
+  for (int i = 0; i < 10; ++i) {
+    auto d = datagram();
+    d.owed = true;
+    q.enqueue(SendClass::push, std::move(d), Time{0});
+  }
   q.enqueue(SendClass::repair, datagram(), Time{0});
+  q.enqueue(SendClass::control, datagram(), Time{0});
   EXPECT_EQ(q.push_demand_bytes(), 12000u);  // the refused ones count too: the children were owed them
+  EXPECT_EQ(q.demand_bytes(), 13200u);       // and every datagram of data, but no control message
   EXPECT_GT(q.dropped(), 0u);
+}
+
+TEST(SendQueue, JoinPointsGoAheadOfPushesAndRepairs) {
+  SendQueue q(SendQueueConfig{.rate_bps = 1e6});
+  auto to = [](std::uint16_t port) {
+    auto d = datagram();
+    d.to = Endpoint::loopback(port);
+    return d;
+  };
+  q.enqueue(SendClass::repair, to(1), Time{0});
+  q.enqueue(SendClass::push, to(2), Time{0});
+  q.enqueue(SendClass::key, to(3), Time{0});
+  std::vector<std::uint16_t> order;
+  for (Time t{0}; t < 1s && order.size() < 3; t += 1ms)
+    while (auto out = q.poll(t)) order.push_back(out->to.port);
+  EXPECT_EQ(order, (std::vector<std::uint16_t>{3, 2, 1}));
+}
+
+TEST(SendQueue, APeerThatLeftLeavesNothingQueued) {
+  SendQueue q(SendQueueConfig{.rate_bps = 1e6});
+  for (int i = 0; i < 5; ++i) q.enqueue(SendClass::push, datagram(), Time{0});
+  auto other = datagram();
+  other.to = Endpoint::loopback(2);
+  q.enqueue(SendClass::push, std::move(other), Time{0});
+  EXPECT_EQ(q.purge(Endpoint::loopback(1)), 5u);
+  std::vector<std::uint16_t> left;
+  for (Time t{0}; t < 1s; t += 1ms)
+    while (auto out = q.poll(t)) left.push_back(out->to.port);
+  EXPECT_EQ(left, (std::vector<std::uint16_t>{2}));
+  EXPECT_FALSE(q.next_ready());
 }
 
 TEST(SendQueue, UnpacedItOnlyBoundsItsLength) {

@@ -27,6 +27,7 @@ class Net {
   void remove(const Endpoint& at) { nodes_.erase(at); }
   Swarm& at(const Endpoint& e) { return *nodes_.at(e).swarm; }
   std::vector<Chunk>& delivered(const Endpoint& e) { return nodes_.at(e).delivered; }
+  std::vector<EpochStarted>& epochs(const Endpoint& e) { return nodes_.at(e).epochs; }
   Time now() const { return now_; }
 
   // Every datagram in flight, by arrival time; a hook may inspect (and drop) each one.
@@ -80,6 +81,7 @@ class Net {
   struct Node {
     std::unique_ptr<Swarm> swarm;
     std::vector<Chunk> delivered;
+    std::vector<EpochStarted> epochs;
   };
 
   void flush(const Endpoint& e) {
@@ -88,7 +90,10 @@ class Net {
       if (loss_ > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < loss_) continue;
       queue_.push({now_ + delay_, seq_++, e, t->to, std::move(t->bytes)});
     }
-    while (auto ev = n.swarm->poll_event()) n.delivered.push_back(*std::get<ChunkVerified>(*ev).chunk);
+    while (auto ev = n.swarm->poll_event()) {
+      if (auto* verified = std::get_if<ChunkVerified>(&*ev)) n.delivered.push_back(*verified->chunk);
+      else n.epochs.push_back(std::get<EpochStarted>(*ev));
+    }
   }
 
   Time delay_;

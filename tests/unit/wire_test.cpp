@@ -51,8 +51,11 @@ Welcome welcome() {
   w.echo = 22;
   w.time_echo_us = 0xfeedbeef;
   w.your_queue_delay_ms = 31;
+  w.epoch = 0xabcdef01;
+  w.epoch_start_us = 1'700'000'000'000'000ull;
   w.latest_seq = 1000;
   w.latest_join_seq = 990;
+  w.push_from = 995;
   w.has_chunks = true;
   w.peers = {Endpoint::loopback(1), *Endpoint::parse("[::1]:2")};
   return w;
@@ -62,6 +65,8 @@ Have have() {
   Have h;
   h.tree = tree_state();
   h.time_us = 123456;
+  h.epoch = 0x12345678;
+  h.join_seq = 480;
   h.base_seq = 500;
   h.bits = std::vector<bool>(max_have_bits);
   h.bits[0] = h.bits[100] = h.bits[max_have_bits - 1] = true;
@@ -80,6 +85,8 @@ TEST(Wire, ControlMessagesRoundTrip) {
   hello.token = 11;
   hello.echo = 12;
   hello.time_us = 99;
+  hello.epoch = 0x55aa55aa;
+  hello.from_seq = 4000;
   hello.padding = 300;
   auto h = round_trip(hello);
   EXPECT_EQ(h.role, Role::relay);
@@ -92,6 +99,8 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(h.token, 11u);
   EXPECT_EQ(h.echo, 12u);
   EXPECT_EQ(h.time_us, 99u);
+  EXPECT_EQ(h.epoch, 0x55aa55aau);
+  EXPECT_EQ(h.from_seq, 4000u);
   EXPECT_EQ(h.padding, 300);
   EXPECT_EQ(encode(tag, h).size(), encode(tag, Hello{}).size() + 300);
 
@@ -107,8 +116,11 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(w2.echo, 22u);
   EXPECT_EQ(w2.time_echo_us, 0xfeedbeefu);
   EXPECT_EQ(w2.your_queue_delay_ms, 31);
+  EXPECT_EQ(w2.epoch, 0xabcdef01u);
+  EXPECT_EQ(w2.epoch_start_us, 1'700'000'000'000'000ull);
   EXPECT_EQ(w2.latest_seq, 1000u);
   EXPECT_EQ(w2.latest_join_seq, 990u);
+  EXPECT_EQ(w2.push_from, 995u);
   EXPECT_EQ(w2.peers, w.peers);
 
   std::vector<Endpoint> many;
@@ -119,11 +131,14 @@ TEST(Wire, ControlMessagesRoundTrip) {
   auto have2 = round_trip(hv);
   EXPECT_EQ(have2.bits, hv.bits);
   EXPECT_EQ(have2.base_seq, 500u);
+  EXPECT_EQ(have2.epoch, 0x12345678u);
+  EXPECT_EQ(have2.join_seq, 480u);
   EXPECT_EQ(have2.time_us, 123456u);
   expect_tree_state(have2.tree);
 
-  auto r = round_trip(Request{123456789012ull, 0x7fff, 5});
-  EXPECT_EQ(r.seq, 123456789012ull);
+  auto r = round_trip(Request{0x0badcafe, 3'456'789'012ull, 0x7fff, 5});
+  EXPECT_EQ(r.epoch, 0x0badcafeu);
+  EXPECT_EQ(r.seq, 3'456'789'012ull);
   EXPECT_EQ(r.fragment_mask, 0x7fff);
   EXPECT_EQ(r.echo, 5u);
   round_trip(Bye{});
@@ -131,7 +146,9 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(report.substream, 3);
   EXPECT_EQ(report.accused, Endpoint::loopback(42));
   EXPECT_EQ(report.echo, 0xfeedbeefu);
-  EXPECT_EQ(round_trip(Ack{250}).your_queue_delay_ms, 250);
+  const auto ack = round_trip(Ack{0x01020304, 250});
+  EXPECT_EQ(ack.echo_us, 0x01020304u);
+  EXPECT_EQ(ack.your_queue_delay_ms, 250);
 }
 
 TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
@@ -139,6 +156,8 @@ TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
                            fragment_body_size - chunk_trailer_size + 1, fragment_body_size, std::size_t{5000},
                            max_chunk_payload}) {
     Chunk c;
+    c.epoch = 0x1122334455667788ull;
+    c.epoch_start_us = 0x0a0b0c0d0e0f1011ull;
     c.seq = ChunkSeq{9};
     c.timestamp_us = 0x0102030405060708ull;
     c.flags = chunk_flags::join_point;
@@ -153,14 +172,20 @@ TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
       ASSERT_LE(bytes.size(), max_datagram);
       auto f = std::get<Fragment>(*decode(bytes, tag));
       EXPECT_EQ(f.seq, 9u);
+      EXPECT_EQ(f.epoch, 0x55667788u);
+      EXPECT_EQ(peek_fragment_seq(bytes), 9u);
       EXPECT_EQ(f.index, i);
       EXPECT_EQ(f.count, count);
       body.insert(body.end(), f.body.begin(), f.body.end());
     }
     ASSERT_EQ(body.size(), chunk_body_size(size));
     Chunk back;
-    ASSERT_TRUE(chunk_from_body(9, std::move(body), back));
+    auto wrong_epoch = body;
+    EXPECT_FALSE(chunk_from_body(0x55667789u, 9, std::move(wrong_epoch), back)) << "fragments of one epoch, trailer of another";
+    ASSERT_TRUE(chunk_from_body(0x55667788u, 9, std::move(body), back));
     EXPECT_EQ(back.seq, c.seq);
+    EXPECT_EQ(back.epoch, c.epoch);
+    EXPECT_EQ(back.epoch_start_us, c.epoch_start_us);
     EXPECT_EQ(back.timestamp_us, c.timestamp_us);
     EXPECT_EQ(back.flags, c.flags);
     EXPECT_EQ(back.payload, c.payload);
@@ -168,12 +193,21 @@ TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
   }
 }
 
-// The fragment header is 18 bytes a datagram and the trailer 73 bytes a chunk: with the 64-byte signature
-// that is 2.2 % of a 12 KiB chunk's payload.
+// The fragment header is 18 bytes a datagram and the trailer 89 bytes a chunk (with the 64-byte signature):
+// 2.4 % of a 12 KiB chunk's payload.
 TEST(Wire, AChunksFramingCostsLittle) {
   const std::size_t payload = 65 * ts_packet_size;  // 50 ms at 2 Mbit/s
   const auto framing = fragment_count(payload) * (header_size + fragment_header_size) + chunk_trailer_size;
   EXPECT_LT(static_cast<double>(framing) / static_cast<double>(payload), 0.025);
+}
+
+TEST(Wire, SequenceNumbersTravelAs32BitsAndNeverDecodeAbove) {
+  // Nothing a peer sends can make a node's sequence arithmetic wrap: every seq field decodes below 2^32.
+  Have h = have();
+  h.base_seq = ~std::uint64_t{0} - 100;
+  EXPECT_EQ(round_trip(h).base_seq, max_seq);
+  auto r = round_trip(Request{1, ~std::uint64_t{0}, 1, 0});
+  EXPECT_EQ(r.seq, max_seq);
 }
 
 TEST(Wire, EveryTruncationIsRejected) {
@@ -183,8 +217,8 @@ TEST(Wire, EveryTruncationIsRejected) {
   small.bits.assign(64, true);
   std::vector<std::vector<std::uint8_t>> messages = {
       encode(tag, Hello{}), encode(tag, welcome()), encode(tag, Peers{{Endpoint::loopback(3)}}),
-      encode_fragment(tag, c, 0), encode_fragment(tag, c, 1), encode(tag, small), encode(tag, Request{1, 1}),
-      encode(tag, Report{1, Endpoint::loopback(3)}), encode(tag, Ack{3})};
+      encode_fragment(tag, c, 0), encode_fragment(tag, c, 1), encode(tag, small), encode(tag, Request{1, 1, 1}),
+      encode(tag, Report{1, Endpoint::loopback(3)}), encode(tag, Ack{3, 3})};
   // A chunk's last fragment carries whatever is left of its body, so a shorter one is still well formed
   // (the signature check catches it); its header may not be cut.
   const auto last = encode_fragment(tag, c, fragment_count(3000) - 1);

@@ -26,6 +26,9 @@ struct BroadcasterConfig {
   std::size_t queue_limit_bytes = 16u << 20;
   MediaSink on_published{};               // optional: every published chunk, on the node's thread
   LogSink log{};
+  // Chunks travel numbered with 32 bits; a session that lasts beyond this many (years, at 25 ms a chunk)
+  // is followed by a new one, at the next join point. Tests lower it.
+  std::uint64_t max_epoch_chunks = 0xfff00000u;
 };
 
 class Broadcaster {

@@ -30,6 +30,10 @@ inline constexpr std::chrono::microseconds max_chunk_duration{25'000};
 inline constexpr std::size_t ts_packet_size = 188;
 
 struct Chunk {
+  // The broadcast session: a random id and the broadcaster's unix time when it began. Every start of a
+  // broadcast (OBS's Start, a restart after a crash) is a new epoch whose chunks count from 0 again.
+  std::uint64_t epoch = 0;
+  std::uint64_t epoch_start_us = 0;
   ChunkSeq seq;
   std::uint64_t timestamp_us = 0;  // broadcaster's unix time when the chunk was cut
   std::uint8_t flags = 0;
@@ -39,7 +43,8 @@ struct Chunk {
   bool is_join_point() const { return (flags & chunk_flags::join_point) != 0; }
 };
 
-// The signature covers a domain tag, the stream key, seq, timestamp, flags, payload length and payload.
+// The signature covers a domain tag, the stream key, the epoch and its start, seq, timestamp, flags, payload
+// length and payload.
 void sign_chunk(const SecretKey& key, Chunk& chunk);
 bool verify_chunk(const PublicKey& key, const Chunk& chunk);
 

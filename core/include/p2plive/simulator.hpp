@@ -16,6 +16,14 @@ namespace p2plive::sim {
 using Time = std::chrono::microseconds;
 using namespace std::chrono_literals;
 
+// A viewer that arrives at one time and, unless `leave` is negative, leaves at another: with a goodbye (as
+// Ctrl-C does) or without a word (kill -9, a crash, a lost connection).
+struct Visit {
+  Time arrive{0};
+  Time leave{-1};
+  bool says_goodbye = true;
+};
+
 struct Scenario {
   std::size_t viewers = 100;
   Time duration = 30s;
@@ -35,9 +43,28 @@ struct Scenario {
   Time on_time_deadline = 1s;
   Time warmup = 3s;                   // a viewer's first seconds are its join, not its steady state
   bool fan_out = false;               // baseline: the broadcaster sends every viewer everything itself
+  std::vector<Visit> visits;          // when not empty, exactly these viewers (`viewers` and `join_window` unused)
+  double arrivals_per_second = 0;     // viewers (also) arrive as a Poisson process, each staying an exponential
+  Time mean_watch{0};                 // time of this mean; half of them leave with a goodbye
+  double kill_share = 0;              // at kill_at, this share of the viewers present vanish without a word
+  Time kill_at{0};
+  bool loopback = false;              // every link as on one machine's loopback: 1 Gbit/s, 0.1 ms one way
   std::uint64_t seed = 1;
   // Called as each simulated second begins, with the events so far: a progress line for long runs.
   std::function<void(Time now, std::uint64_t events)> on_second;
+};
+
+// What one viewer's player got, reckoned exactly as for a real process from its stats (sim/playback.hpp):
+// from the first keyframe its playout started at, to when it left.
+struct ViewerPlayback {
+  Time arrived{0};
+  Time left{0};                       // or the end of the run
+  bool says_goodbye = true;
+  double first_frame_ms = -1;         // arrival -> the first keyframe handed to its player (-1: never)
+  double played_pct = 0;              // of the chunks published after that keyframe (up to a deadline before
+                                      // it left), the share it played
+  double smooth_pct = 0;              // of the chunks its playout reached, the share not skipped as missing
+  std::uint64_t expected = 0;         // the chunks played_pct is a share of
 };
 
 struct Report {
@@ -70,17 +97,39 @@ struct Report {
   std::uint64_t withholders_evicted = 0;  // children the broadcaster dropped on viewers' reports
   Histogram send_rate_share{1000};    // per viewer at the end: its paced send rate, in % of its uplink
   Histogram uplink_use{1000};         // per viewer: what it sent, in % of its uplink
+  // Playback as players see it: the same Playout class the viewer node runs, for every viewer.
+  Histogram first_frame_ms;           // arrival -> first keyframe handed to the player
+  Histogram viewer_played_pct{101};   // per viewer that watched at least 2 s of stream
+  Histogram viewer_smooth_pct{101};
+  double min_viewer_played_pct = 100;
+  double min_viewer_smooth_pct = 100;
+  std::uint64_t playout_expected = 0, playout_played = 0;  // summed over viewers: played_pct's parts...
+  std::uint64_t playout_reached = 0, playout_skipped = 0;  // ...and smooth_pct's
+  std::vector<ViewerPlayback> playback;
+  std::vector<double> broadcaster_rate_kbps;  // what it let out, sampled each simulated second (the first hour)  // every viewer's, in arrival order, for runs of at most 1,000
   std::uint64_t events = 0;
   double wall_seconds = 0;
   double peak_rss_mb = 0;             // the whole process's peak resident memory, this run and any before it
 
+  double played_ratio() const {
+    return playout_expected ? static_cast<double>(playout_played) / static_cast<double>(playout_expected) : 0;
+  }
+  double smooth_ratio() const {
+    return playout_reached ? 1 - static_cast<double>(playout_skipped) / static_cast<double>(playout_reached) : 0;
+  }
   double on_time_ratio() const {
     return chunks_expected ? static_cast<double>(chunks_on_time) / static_cast<double>(chunks_expected) : 0;
   }
-  // One JSON object: the scenario, the figures, and (with cdf) the delay and join CDFs for plots.
-  std::string to_json(bool with_cdf = false) const;
+  // One JSON object: the scenario, the figures, (with_cdf) the delay and join CDFs for plots, and
+  // (with_viewers) each listed viewer's playback.
+  std::string to_json(bool with_cdf = false, bool with_viewers = false) const;
 };
 
 Report simulate(const Scenario& scenario);
+
+// Viewers one after another, from `first_s` on: each watches `watch_s` seconds, and they leave alternately
+// without a word (the first, third, ...: kill -9) and with a goodbye (Ctrl-C). Then one more arrives and
+// watches `final_watch_s`. What a small stream's listeners do.
+std::vector<Visit> come_and_go(std::size_t viewers, double first_s, double watch_s, double final_watch_s);
 
 }  // namespace p2plive::sim

@@ -25,6 +25,19 @@ struct Stats {
   double send_rate_kbit_s = 0;         // what congestion control (or the upload cap) lets out now; 0: unpaced
   std::uint64_t tracker_announces = 0; // answered by trackers
   std::uint64_t tracker_peers = 0;     // peers learned from trackers
+  // The broadcast session (epoch) this node plays or publishes: a random id, as 16 hex digits ("" before
+  // the first chunk), and when it began. Every start of a broadcast is a new one.
+  std::string epoch;
+  std::uint64_t epoch_start_us = 0;
+  std::uint64_t epochs_started = 0;    // sessions followed, the first one included
+  std::uint64_t old_epoch_dropped = 0; // fragments and chunks of an older session, dropped unplayed
+  std::uint64_t latest_seq = 0;        // the broadcaster: the newest chunk it published in this session
+  // The viewer's playback in this session: the join point it started at and the next chunk it will play
+  // (with chunks_missing, what tests/bench/twin_bench.py reckons a viewer's share from), and chunks that
+  // arrived before that join point.
+  std::uint64_t play_start_seq = 0;
+  std::uint64_t play_next_seq = 0;
+  std::uint64_t chunks_before_start = 0;
 };
 
 // One JSON object, no newline. `unix_ms` becomes the "t" field.

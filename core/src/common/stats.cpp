@@ -25,6 +25,14 @@ std::string to_json_line(const Stats& s, std::int64_t unix_ms) {
       {"send_rate_kbit_s", s.send_rate_kbit_s},
       {"tracker_announces", s.tracker_announces},
       {"tracker_peers", s.tracker_peers},
+      {"epoch", s.epoch},
+      {"epoch_start_us", s.epoch_start_us},
+      {"epochs_started", s.epochs_started},
+      {"old_epoch_dropped", s.old_epoch_dropped},
+      {"latest_seq", s.latest_seq},
+      {"play_start_seq", s.play_start_seq},
+      {"play_next_seq", s.play_next_seq},
+      {"chunks_before_start", s.chunks_before_start},
   };
   return j.dump();
 }

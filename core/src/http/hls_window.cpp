@@ -30,6 +30,11 @@ void HlsWindow::push(SharedBytes chunk, bool join_point, std::uint64_t timestamp
   }
 }
 
+void HlsWindow::start_over() {
+  open_.reset();
+  discontinuity_after_ = true;
+}
+
 std::optional<std::string> HlsWindow::playlist() const {
   if (done_.empty()) return std::nullopt;
   double longest = 1;

@@ -24,6 +24,9 @@ class HlsWindow {
   explicit HlsWindow(HlsConfig config = {}) : config_(config) {}
 
   void push(SharedBytes chunk, bool join_point, std::uint64_t timestamp_us);
+  // A new broadcast session follows: the segment being cut is dropped, and the next one is marked as a
+  // discontinuity (new timestamps, new continuity counters).
+  void start_over();
   // The live playlist, or nullopt while no segment is complete.
   std::optional<std::string> playlist() const;
   // A segment's chunks, if it is still in the window.

@@ -195,6 +195,11 @@ void Server::push(std::span<const std::uint8_t> ts_bytes, bool join_point, std::
   }
 }
 
+void Server::new_session() {
+  join_buffer_ = JoinBuffer{};
+  hls_.start_over();
+}
+
 void Server::close() {
   if (closed_) return;
   closed_ = true;

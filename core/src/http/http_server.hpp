@@ -43,6 +43,9 @@ class Server {
   Server(asio::ip::tcp::acceptor acceptor, ServerConfig config, StatsFn stats);
   // Everything below runs on the io thread.
   void push(std::span<const std::uint8_t> ts_bytes, bool join_point, std::uint64_t timestamp_us);
+  // The broadcaster started a new session: what follows begins at its first join point, with timestamps
+  // of their own. New clients start there; HLS marks a discontinuity.
+  void new_session();
   void close();
   Endpoint local_endpoint() const { return local_; }
   std::size_t stream_clients() const { return streams_.size(); }

@@ -60,15 +60,19 @@ std::optional<Time> Playout::poll_timeout() const {
 }
 
 std::shared_ptr<const Chunk> Playout::poll_output() {
-  if (ready_.empty()) return nullptr;
-  auto chunk = std::move(ready_.front());
-  ready_.pop_front();
+  if (ready_head_ == ready_.size()) return nullptr;
+  auto chunk = std::move(ready_[ready_head_++]);
+  if (ready_head_ == ready_.size()) {
+    ready_.clear();
+    ready_head_ = 0;
+  }
   return chunk;
 }
 
 void Playout::restart() {
   waiting_.clear();
   ready_.clear();
+  ready_head_ = 0;
   start_.reset();
   next_.reset();
   ++stats_.restarts;

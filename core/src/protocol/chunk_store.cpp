@@ -15,16 +15,26 @@ ChunkStore::Partial ChunkStore::start_partial(const wire::Fragment& f, Time now)
 }
 
 ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, Time now, Chunk& completed) {
+  if (!epoch_ || f.epoch != *epoch_) {
+    // Before the first chunk, every epoch is as foreign as any other; the first that verifies is kept.
+    wire::Fragment keyed = f;
+    keyed.seq = (std::uint64_t{f.epoch} << 32) | f.seq;
+    const auto result = add_to(foreign_, epoch_ ? max_foreign : max_partial_, keyed, now, completed);
+    if (result == FragmentResult::completed) completed.seq = ChunkSeq{f.seq};
+    return result;
+  }
   if (has(f.seq)) return FragmentResult::duplicate;
   if (is_stale(f.seq)) return FragmentResult::stale;
+  return add_to(partial_, max_partial_, f, now, completed);
+}
 
-  auto it = partial_.find(f.seq);
-  if (it == partial_.end()) {
-    if (partial_.size() >= max_partial_) {
-      // Keep the newest partial chunks: the oldest are the least likely to matter to playout.
-      partial_.erase(partial_.begin());
-    }
-    it = partial_.emplace(f.seq, start_partial(f, now)).first;
+ChunkStore::FragmentResult ChunkStore::add_to(std::map<std::uint64_t, Partial>& partials, std::size_t limit,
+                                              const wire::Fragment& f, Time now, Chunk& completed) {
+  auto it = partials.find(f.seq);
+  if (it == partials.end()) {
+    // Keep the newest partial chunks: the oldest are the least likely to matter to playout.
+    if (partials.size() >= limit) partials.erase(partials.begin());
+    it = partials.emplace(f.seq, start_partial(f, now)).first;
   } else if (it->second.count != f.count) {
     it->second = start_partial(f, now);  // conflicting counts: at least one is forged; verification will tell
   }
@@ -39,13 +49,31 @@ ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, Tim
 
   auto body = std::move(p.body);
   body.resize((p.count - 1u) * wire::fragment_body_size + p.last_size);
-  partial_.erase(it);
-  // The decoder bounds the body's size, so this only fails for a body no decoder would have passed.
-  if (!wire::chunk_from_body(f.seq, std::move(body), completed)) return FragmentResult::stale;
+  partials.erase(it);
+  // The decoder bounds the body's size; the trailer's epoch must be the one the fragments named.
+  if (!wire::chunk_from_body(f.epoch, f.seq & 0xffffffffu, std::move(body), completed)) return FragmentResult::stale;
   return FragmentResult::completed;
 }
 
+void ChunkStore::reset(std::uint32_t epoch_tag) {
+  std::fill(ring_.begin(), ring_.end(), nullptr);
+  std::fill(seqs_.begin(), seqs_.end(), no_seq);
+  partial_.clear();
+  std::erase_if(foreign_, [epoch_tag](const auto& p) { return (p.first >> 32) != epoch_tag; });
+  // What was being reassembled of the new epoch carries on where it was.
+  for (auto it = foreign_.begin(); it != foreign_.end();) {
+    partial_.emplace(it->first & 0xffffffffu, std::move(it->second));
+    it = foreign_.erase(it);
+  }
+  any_ = false;
+  latest_join_seq_.reset();
+  latest_seq_ = 0;
+  epoch_ = epoch_tag;
+}
+
 void ChunkStore::insert_verified(std::shared_ptr<const Chunk> chunk) {
+  if (!epoch_) reset(wire::epoch_tag(chunk->epoch));
+  if (wire::epoch_tag(chunk->epoch) != *epoch_) return;  // the swarm resets the store before a new epoch's first
   const auto seq = chunk->seq.value;
   partial_.erase(seq);
   if (is_stale(seq) || has(seq)) return;

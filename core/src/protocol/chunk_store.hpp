@@ -1,5 +1,7 @@
-// Verified chunks of the recent past, plus chunks still being reassembled from fragments.
-// Both are bounded: verified chunks by a window of sequence numbers, partial ones by count.
+// Verified chunks of the recent past, of one epoch (the broadcast session being played), plus chunks still
+// being reassembled from fragments. Both are bounded: verified chunks by a window of sequence numbers,
+// partial ones by count. Fragments of another epoch are reassembled apart, a few at a time: such a chunk
+// may be the first of a new session (the broadcaster restarted), and only its signature can tell.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,11 @@ class ChunkStore {
   // Adds one fragment. When it completes a chunk, `completed` receives the assembled, still unverified,
   // chunk and the partial entry is gone. A fragment whose count disagrees with the partial chunk replaces it.
   FragmentResult add_fragment(const wire::Fragment& fragment, Time now, Chunk& completed);
+
+  // The epoch whose chunks this store keeps (its tag as fragments carry it); nullopt before the first.
+  std::optional<std::uint32_t> epoch() const { return epoch_; }
+  // Forgets every chunk and starts keeping those of another epoch.
+  void reset(std::uint32_t epoch_tag);
 
   void insert_verified(std::shared_ptr<const Chunk> chunk);
   bool has(std::uint64_t seq) const { return in_window(seq) && seqs_[seq % window_chunks_] == seq; }
@@ -50,6 +57,8 @@ class ChunkStore {
     Time first_seen;
   };
   static Partial start_partial(const wire::Fragment& f, Time now);
+  FragmentResult add_to(std::map<std::uint64_t, Partial>& partials, std::size_t limit, const wire::Fragment& f, Time now,
+                        Chunk& completed);
   void evict();
   bool in_window(std::uint64_t seq) const { return !empty() && seq <= latest_seq_ && seq >= floor_seq(); }
 
@@ -64,6 +73,10 @@ class ChunkStore {
   bool any_ = false;  // has held a chunk (the window then trails the newest)
   std::optional<std::uint64_t> latest_join_seq_;
   std::map<std::uint64_t, Partial> partial_;
+  // Other epochs' chunks in reassembly, keyed by epoch tag << 32 | seq; a handful at most.
+  std::map<std::uint64_t, Partial> foreign_;
+  static constexpr std::size_t max_foreign = 8;
+  std::optional<std::uint32_t> epoch_;
   std::uint64_t latest_seq_ = 0;
 };
 

@@ -48,39 +48,32 @@ bool RateController::take_overloaded() {
   return overloaded;
 }
 
-void RateController::report(Time queue_delay, Time now) {
-  last_report_ = now;
-  if (reports_.size() >= config_.max_reports) reports_.erase(reports_.begin());
-  reports_.push_back(Report{queue_delay, now});
-}
-
-void RateController::update(std::uint64_t sent_bytes, std::uint64_t push_demand_bytes, bool rate_limited, Time now) {
+void RateController::update(const RateInputs& in, Time now) {
   if (last_update_ >= Time{0} && now - last_update_ < config_.interval) return;
   const double seconds = last_update_ >= Time{0} ? static_cast<double>((now - last_update_).count()) / 1e6 : 0;
   if (seconds > 0) {
-    const double sent = static_cast<double>(sent_bytes - last_sent_) * 8 / seconds;
+    const auto bps = [seconds](std::uint64_t now_bytes, std::uint64_t then) {
+      return static_cast<double>(now_bytes - then) * 8 / seconds;
+    };
+    const double sent = bps(in.sent_bytes, last_sent_);
     sent_bps_ += (sent - sent_bps_) * std::min(1.0, seconds);  // about a second of memory
     recent_sent_bps_ += (sent - recent_sent_bps_) * std::min(1.0, 4 * seconds);  // about a quarter
-    pushed_bps_ += (static_cast<double>(push_demand_bytes - last_pushed_) * 8 / seconds - pushed_bps_) * std::min(1.0, seconds);
+    demand_bps_ += (bps(in.demand_bytes, last_demand_) - demand_bps_) * std::min(1.0, 4 * seconds);
+    pushed_bps_ += (bps(in.push_demand_bytes, last_pushed_) - pushed_bps_) * std::min(1.0, seconds);
   }
   last_update_ = now;
-  last_sent_ = sent_bytes;
-  last_pushed_ = push_demand_bytes;
+  last_sent_ = in.sent_bytes;
+  last_demand_ = in.demand_bytes;
+  last_pushed_ = in.push_demand_bytes;
 
-  std::erase_if(reports_, [&](const Report& r) { return now - r.at > config_.report_window; });
   std::optional<Time> delay;
-  if (!reports_.empty()) {
-    // The standing queue: a low quantile of what the neighbours saw lately. Our uplink delays everything
-    // we send; one neighbour's slow downlink, or a report taken during a burst, delays only some.
-    std::vector<Time> delays;
-    for (const auto& r : reports_) delays.push_back(r.delay);
+  if (!in.queue_delays.empty()) {
+    // The standing queue: a low quantile of what the neighbours say. Our uplink delays everything we send;
+    // one neighbour's slow downlink, or a report taken during a burst, delays only some.
+    std::vector<Time> delays(in.queue_delays.begin(), in.queue_delays.end());
     const auto q = delays.begin() + static_cast<std::ptrdiff_t>(delays.size() / 4);
     std::nth_element(delays.begin(), q, delays.end());
     delay = *q;
-  } else if (last_report_ >= Time{0} && now - last_report_ > config_.silence && sent_bps_ > config_.min_bps) {
-    // We have heard before and are sending, but nobody reports: our stamped maps are probably being lost
-    // in a full queue. Count it as a queue far past the target, as a loss-based controller would.
-    delay = config_.silence;
   }
 
   // Overloaded: for a while the children have been owed clearly more than the rate lets out. Either the
@@ -103,6 +96,7 @@ void RateController::update(std::uint64_t sent_bytes, std::uint64_t push_demand_
       slow_start_ = false;
       if (recent_sent_bps_ > config_.min_bps) capacity_bps_ = 0.95 * recent_sent_bps_;
     }
+    capacity_seen_ = now;
     // Cut in proportion to how far past the target the queue stands. Then hold while it drains: the
     // reports lag behind, and the queue empties only as fast as the rate stays below the link's. Cutting
     // again meanwhile would overshoot far below the link.
@@ -115,22 +109,28 @@ void RateController::update(std::uint64_t sent_bytes, std::uint64_t push_demand_
       last_backoff_ = now;
       delay_at_backoff_ = *delay;
     }
-  } else if (delay && *delay < config_.target / 2) {
+  } else if (!delay || *delay < config_.target / 2) {
+    // No queue, or nobody yet able to tell (every neighbour is new): nothing says the path is full.
     if (!quiet_since_) quiet_since_ = now;
     if (congested_ && now - *quiet_since_ >= config_.backoff_hold) congested_ = false;
     // The link carried more than we thought without a queue: it can.
     if (capacity_bps_ > 0 && recent_sent_bps_ > capacity_bps_) capacity_bps_ = recent_sent_bps_;
-    if (rate_limited) {
+    if (in.rate_limited && delay) {
       // Quickly in slow start and back up to the link's known capacity; slowly beyond it, because the
       // reports lag behind the rate.
       const bool fast = slow_start_ || rate_bps_ < capacity_bps_;
       const double growth = fast ? config_.fast_growth : config_.growth;
       rate_bps_ *= std::pow(1 + growth, seconds / (static_cast<double>(config_.interval.count()) / 1e6));
     }
-    // Children get what they are owed at once, as far as the link is known to carry it.
-    double owed = config_.push_margin * pushed_bps_;
-    if (capacity_bps_ > 0) owed = std::min(owed, capacity_bps_);
-    rate_bps_ = std::max(rate_bps_, owed);
+    // What the node wants to send goes at once while the path shows room, as far as the link is known to
+    // carry it: a capacity that a real queue showed lately. Without one (an open path, or no queue for a
+    // while), nothing holds the stream back; if the path has no room, the next reports say so.
+    if (capacity_bps_ > 0 && now - capacity_seen_ > config_.capacity_memory) capacity_bps_ = 0;
+    double wanted = config_.demand_margin * demand_bps_;
+    if (capacity_bps_ > 0) wanted = std::min(wanted, capacity_bps_);
+    // With nobody yet able to tell (every neighbour new), no further than the rate a node starts at.
+    if (!delay) wanted = std::min(wanted, std::max(rate_bps_, config_.initial_bps));
+    rate_bps_ = std::max(rate_bps_, wanted);
   }
   rate_bps_ = std::max(rate_bps_, config_.min_bps);
   if (config_.max_bps > 0) rate_bps_ = std::min(rate_bps_, config_.max_bps);

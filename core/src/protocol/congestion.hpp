@@ -5,11 +5,14 @@
 // smallest fresh report over its neighbours (its own uplink delays them all; one receiver's slow downlink
 // delays only that one; a report taken during a burst of pushes is high, one taken between bursts is not)
 // and steers its send rate to keep that standing queue below a small target: the stream's own chunks must
-// not wait behind a full modem buffer, and neither must the household's other traffic.
+// not wait behind a full modem buffer, and neither must the household's other traffic. Reports are kept per
+// neighbour by the swarm and matched to the maps it really sent, so a departed or lying peer carries no
+// weight beyond its own single voice.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "protocol/time.hpp"
@@ -46,8 +49,6 @@ struct RateControlConfig {
   double max_bps = 0;           // the user's upload cap; 0: none
   Time target = 25ms;           // standing queueing delay the controller keeps below
   Time interval = 50ms;         // at most one adjustment per interval
-  Time report_window = 300ms;   // reports older than this no longer describe the queue
-  Time silence = 1s;            // no report for this long while sending: our maps are lost in a full queue
   double growth = 0.0025;       // per interval, while the rate holds the node back and the queue is short
                                 // (about 5 % a second: reports lag behind)...
   double fast_growth = 0.025;   // ...but 1.6x a second before the first sign of a queue (TCP's slow start),
@@ -56,11 +57,23 @@ struct RateControlConfig {
   double max_backoff = 0.5;     // ...growing with it up to this
   Time backoff_hold = 300ms;    // after a cut, no second one this soon, nor while the queue is draining...
   Time drain_hold = 1s;         // ...unless it drains this slowly
-  double push_margin = 1.1;     // the rate covers this factor of the live pushes owed, if the link can;
-                                // owed more than that...
-  Time overload_after = 2s;     // ...and one that lasts this long means the node has more children than
-                                // its link (or the user's cap) can carry
-  std::size_t max_reports = 256;
+  double demand_margin = 1.25;  // with no queue, the rate covers this factor of what the node wants to send,
+  Time capacity_memory = 10s;   // up to what a queue showed the link carries, within this long
+  double push_margin = 1.1;     // the live pushes owed to children, beyond this factor of the rate...
+  Time overload_after = 2s;     // ...for this long, mean the node has more children than its link (or the
+                                // user's cap) can carry
+};
+
+// What the node's neighbours say of its uplink, and what it has sent and wanted to send (totals so far).
+struct RateInputs {
+  // One entry per neighbour that lately told us how much longer than its fastest our stamped datagrams
+  // took to reach it, or that is alive but stopped answering our maps (their loss counts as a long queue).
+  // One each: a chatty neighbour counts once, and a departed one's word leaves with it.
+  std::span<const Time> queue_delays;
+  std::uint64_t sent_bytes = 0;
+  std::uint64_t demand_bytes = 0;       // every datagram of data offered to the send queue
+  std::uint64_t push_demand_bytes = 0;  // of which live pushes to children
+  bool rate_limited = false;            // the rate held the node back since the last update
 };
 
 // Send side: one rate for the node's whole uplink, paced by the send queue.
@@ -68,13 +81,10 @@ class RateController {
  public:
   explicit RateController(RateControlConfig config);
 
-  // A neighbour's fresh measurement of our queueing delay.
-  void report(Time queue_delay, Time now);
-  // Called about once an interval, with the bytes sent so far, the live pushes owed so far, and whether
-  // the rate held the node back since the last call. The rate grows only then, and never far beyond what
-  // the node has lately sent, so that a quiet node cannot build up a rate it never tested and then flood
-  // its link with it.
-  void update(std::uint64_t sent_bytes, std::uint64_t push_demand_bytes, bool rate_limited, Time now);
+  // Called about once an interval. The rate grows only while it holds the node back, so that a quiet node
+  // cannot build up a rate it never tested and then flood its link with it. With no queue in sight, it
+  // never stays below what the node wants to send: on a path with room, the stream is never starved.
+  void update(const RateInputs& in, Time now);
   double rate_bps() const { return rate_bps_; }
   // For overload_after the live pushes owed to children have clearly exceeded the rate: the node should
   // shed a child. Cleared by the call.
@@ -83,26 +93,21 @@ class RateController {
  private:
   RateControlConfig config_;
   double rate_bps_;
-  struct Report {
-    Time delay;
-    Time at;
-  };
-  std::vector<Report> reports_;  // bounded; the recent ones describe the queue
-
   Time last_update_{-1};
-  Time last_report_{-1};
   Time last_backoff_{-3600s};
   bool slow_start_ = true;       // no queue seen yet
   bool congested_ = false;       // a queue stands (since it formed, until it has been gone a while)
   std::optional<Time> quiet_since_;
-  double capacity_bps_ = 0;      // what the link carries, as far as we know (0: not yet known)
+  double capacity_bps_ = 0;      // what the link carries, as far as a queue has shown (0: not known)
+  Time capacity_seen_{0};        // when a queue last stood
   Time delay_at_backoff_{0};
-  std::optional<Time> delay_;    // the latest standing queue, while reports are recent
   std::uint64_t last_sent_ = 0;
+  std::uint64_t last_demand_ = 0;
   std::uint64_t last_pushed_ = 0;
   double sent_bps_ = 0;          // smoothed throughput, over about a second...
   double recent_sent_bps_ = 0;   // ...and over about a quarter of one
-  double pushed_bps_ = 0;
+  double demand_bps_ = 0;        // what the node wanted to send, over about a quarter of a second
+  double pushed_bps_ = 0;        // live pushes owed, over about a second
   std::optional<Time> overloaded_since_;
   bool overloaded_ = false;
 };

@@ -2,6 +2,8 @@
 // Bounded: when full, the candidate (or peer) heard from least recently makes room, never a parent or child.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -39,13 +41,25 @@ struct Peer {
   std::optional<Time> srtt;          // smoothed round trip, from hellos it answered
   DelayMeter delay;                  // how long its stamped datagrams take to reach us, beyond the fastest
   Time last_have_sent{-3600s};
-  std::uint64_t have_base = 0;
+  std::uint32_t have_epoch = 0;      // the epoch its buffer map is of; a map of another epoch than ours is
+  std::uint64_t have_base = 0;       // kept empty
   std::vector<bool> have_bits;
   std::optional<std::uint64_t> newest_have;  // the newest chunk its last buffer map listed
+  Time epoch_probe_at{-3600s};       // when we last asked it for a chunk of an epoch we do not know
+  // Congestion feedback: the clocks our recent hellos and maps to it carried (an answer must echo one of
+  // them, or it is not an answer to anything we sent), its latest word on our queueing delay, and how
+  // many maps it has left unanswered since.
+  std::array<std::uint32_t, 4> stamps{};
+  std::uint8_t next_stamp = 0;
+  std::optional<Time> our_queue_delay;
+  Time our_queue_delay_at{0};
+  std::uint32_t unanswered_maps = 0;
+  Time first_unanswered_map{0};
   std::uint32_t forged_chunks = 0;
   std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment
   Time avoid_until{0};                    // a parent that went silent is not chosen again before this
   Time last_subscribed{0};                // a child renews its subscriptions each hello_interval
+  bool suspended = false;                 // a child that fell silent: no pushes until it speaks again
   Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child
   std::vector<std::pair<Endpoint, Time>> reporters;  // the broadcaster: who reported it lately (bounded)
 
@@ -55,6 +69,15 @@ struct Peer {
     tree_heard = now;
   }
   void note_rtt(Time sample) { srtt = srtt ? (*srtt * 7 + sample) / 8 : sample; }
+
+  void note_stamp(std::uint32_t stamp) { stamps[next_stamp++ % stamps.size()] = stamp; }
+  bool sent_stamp(std::uint32_t stamp) const {
+    return stamp != 0 && std::find(stamps.begin(), stamps.end(), stamp) != stamps.end();
+  }
+  void clear_map() {
+    have_bits.clear();
+    newest_have.reset();
+  }
 
   bool has_chunk(std::uint64_t seq) const {
     return seq >= have_base && seq - have_base < have_bits.size() && have_bits[seq - have_base];

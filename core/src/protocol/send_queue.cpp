@@ -27,14 +27,16 @@ bool SendQueue::take_rate_limited() {
 
 bool SendQueue::enqueue(SendClass cls, Outgoing outgoing, Time now) {
   const auto c = static_cast<std::size_t>(cls);
-  if (cls == SendClass::push) push_demand_bytes_ += outgoing.size;
+  if (outgoing.owed) push_demand_bytes_ += outgoing.size;
+  if (cls != SendClass::control) demand_bytes_ += outgoing.size;
   bool fits = queued_datagrams_ < config_.max_datagrams;
   if (fits && config_.rate_bps > 0 && cls != SendClass::control) {
     refill(now);
     // Bytes that must leave before this one, against what the rate moves within the class's budget.
     double ahead = 0;
     for (std::size_t before = 0; before <= c; ++before) ahead += static_cast<double>(queued_bytes_[before]);
-    const auto budget = cls == SendClass::push    ? config_.push_budget
+    const auto budget = cls == SendClass::key     ? config_.key_budget
+                        : cls == SendClass::push  ? config_.push_budget
                         : cls == SendClass::reply ? config_.reply_budget
                                                   : config_.repair_budget;
     fits = ahead + outgoing.size - tokens_bytes_ <= budget_bytes(budget);
@@ -71,6 +73,24 @@ std::optional<Outgoing> SendQueue::poll(Time now) {
     return t;
   }
   return std::nullopt;
+}
+
+std::size_t SendQueue::purge(const Endpoint& to) {
+  std::size_t purged = 0;
+  for (std::size_t c = 0; c < queues_.size(); ++c) {
+    auto& q = queues_[c];
+    for (auto it = q.begin(); it != q.end();) {
+      if (it->to != to) {
+        ++it;
+        continue;
+      }
+      queued_bytes_[c] -= it->size;
+      --queued_datagrams_;
+      ++purged;
+      it = q.erase(it);
+    }
+  }
+  return purged;
 }
 
 std::optional<Time> SendQueue::next_ready() const {

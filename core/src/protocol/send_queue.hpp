@@ -1,5 +1,6 @@
 // What a node sends, paced at its send rate and in priority order: control messages first (never held
-// back), then live pushes, then bulky replies (welcomes, peer lists), then repair answers. Each data class
+// back), then join points (a newcomer's first keyframe must not be the chunk that is lost), then live
+// pushes, then bulky replies (welcomes, peer lists), then repair answers. Each data class
 // has a delay budget: a datagram that would wait longer than that for the uplink is dropped at once,
 // because a late chunk is worth less than the capacity it would take from the next one. This keeps a node
 // from queueing its own link into collapse.
@@ -23,7 +24,8 @@ struct Transmit {
   std::vector<std::uint8_t> bytes;
 };
 
-enum class SendClass : std::uint8_t { control = 0, push = 1, reply = 2, repair = 3 };
+enum class SendClass : std::uint8_t { control = 0, key = 1, push = 2, reply = 3, repair = 4 };
+inline constexpr std::size_t send_classes = 5;
 
 // A datagram waiting to go: encoded bytes, or a fragment of a shared chunk that is encoded only when it
 // leaves, so a queue of pushes to many children holds one copy of each chunk rather than one per child.
@@ -33,12 +35,15 @@ struct Outgoing {
   std::shared_ptr<const Chunk> chunk;
   std::uint8_t fragment = 0;
   std::uint16_t size = 0;  // on the wire
+  bool owed = false;       // a push to a child (what congestion control weighs against the uplink)...
+  bool live = false;       // ...of a chunk verified just now (what a node's forwarding wait measures)
   SendClass cls = SendClass::control;  // set by enqueue()
 };
 
 struct SendQueueConfig {
   double rate_bps = 0;        // 0: unpaced
   Time burst = 20ms;          // how far ahead of the rate a quiet node may send
+  Time key_budget = 800ms;    // a join point is worth waiting for: it is where every newcomer starts
   Time push_budget = 400ms;
   Time reply_budget = 300ms;  // a flash crowd's welcomes must not crowd out the stream
   Time repair_budget = 150ms;
@@ -61,8 +66,12 @@ class SendQueue {
   bool take_rate_limited();
 
   std::uint64_t sent_bytes() const { return sent_bytes_; }
-  // Live pushes offered to the queue, whether or not they fit: what the children are owed.
+  // Live pushes offered to the queue, whether or not they fit: what the children are owed...
   std::uint64_t push_demand_bytes() const { return push_demand_bytes_; }
+  // ...and every datagram of data offered (pushes, join points, replies, repairs).
+  std::uint64_t demand_bytes() const { return demand_bytes_; }
+  // Drops whatever waits for `to` (a peer that left): a departed peer costs nothing.
+  std::size_t purge(const Endpoint& to);
   std::uint64_t dropped() const { return dropped_; }
 
  private:
@@ -70,14 +79,15 @@ class SendQueue {
   double budget_bytes(Time budget) const { return config_.rate_bps * static_cast<double>(budget.count()) / 8e6; }
 
   SendQueueConfig config_;
-  std::array<std::deque<Outgoing>, 4> queues_;
-  std::array<std::size_t, 4> queued_bytes_{};
+  std::array<std::deque<Outgoing>, send_classes> queues_;
+  std::array<std::size_t, send_classes> queued_bytes_{};
   std::size_t queued_datagrams_ = 0;
   double tokens_bytes_ = 0;
   Time refilled_at_{0};
   bool rate_limited_ = false;
   std::uint64_t sent_bytes_ = 0;
   std::uint64_t push_demand_bytes_ = 0;
+  std::uint64_t demand_bytes_ = 0;
   std::uint64_t dropped_ = 0;
 };
 

@@ -69,6 +69,7 @@ void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> 
   Peer* peer = peers_.upsert(from);
   if (!peer) return;  // table full of parents and children: nothing new fits
   peer->heard = true;
+  peer->suspended = false;
   peer->unanswered_probes = 0;
   peer->last_heard = now;
   if (!peer->verified) peer->bytes_in += datagram.size();
@@ -119,23 +120,34 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
   welcome.time_echo_us = m.time_us;
   if (m.time_us != 0) welcome.your_queue_delay_ms = queue_delay_of(peer);
-  send(from, std::move(welcome));
+  // A new child gets its substream from where it asks (its join point, or past what it holds): no gap
+  // between joining, or moving here from another parent, and the first live push.
+  if (new_child) {
+    const auto from_seq = m.epoch == our_epoch_tag() ? m.from_seq : wire::from_join_point;
+    welcome.push_from = store_.empty() ? 0 : store_.latest_seq() + 1;
+    send(from, std::move(welcome));
+    catch_up(peer, m.substream, m.epoch, from_seq);
+  } else {
+    send(from, std::move(welcome));
+  }
   if (!keepalive && !store_.empty()) send(from, have());
-
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
   note_tokens(peer, from, m.token, m.echo);
   peer.note_tree(m.tree, now);
-  if (m.time_echo_us != 0) {
+  // Only an answer to a hello we sent times the round trip, or tells us of our uplink.
+  if (peer.sent_stamp(m.time_echo_us)) {
     const auto rtt = Time{static_cast<std::int32_t>(clock32(received_at_) - m.time_echo_us)};
     if (rtt >= Time{0} && rtt < 10s) peer.note_rtt(rtt);
-    note_our_queue_delay(m.your_queue_delay_ms, now);
+    note_our_queue_delay(peer, m.your_queue_delay_ms, now);
   }
   learn(m.peers);
   if (is_broadcaster()) return;
+  note_epoch_claim(peer, m.epoch, m.latest_join_seq, m.has_chunks, now);
+  const bool same_epoch = !store_.epoch() || m.epoch == our_epoch_tag();
   // Join at the newest keyframe: repair starts fetching it now, whether or not this peer takes us.
-  if (!want_from_ && m.has_chunks) want_from_ = m.latest_join_seq;
+  if (!want_from_ && m.has_chunks && same_epoch) want_from_ = m.latest_join_seq;
   // Random homes leave trees short of forwarders in small swarms; the broadcaster sees who forwards where.
   if (!home_settled_ && home_ < trees_.size() && m.suggested_home < trees_.size() && child_count(home_) == 0) {
     home_ = m.suggested_home;
@@ -150,7 +162,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   if (!m.accepted) {
     if (was_pending) {
       tree.switching = false;
-      peer.retry_after = now + 3 * config_.hello_interval;
+      peer.retry_after = now + config_.refused_retry;
     }
     if (peer.parent_in & b) drop_parent(s, now);  // it forgot us (restarted, timed us out, or made room)
     return;
@@ -173,7 +185,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
     peer.parent_in |= b;
     peer.child_in &= static_cast<std::uint16_t>(~b);
     tree.last_chunk = now;
-    tree.push_start = m.has_chunks ? m.latest_seq + 1 : 0;
+    // It pushes from where we asked; what is older than its answer's push_from we fetch ourselves.
+    tree.push_start = m.has_chunks && same_epoch ? std::min(m.push_from, tree.newest ? *tree.newest + 1 : m.push_from) : 0;
     tree.orphaned_since.reset();
   }
 }
@@ -181,7 +194,12 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
 void Swarm::on(const Endpoint&, Peer&, const wire::Peers& m, Time) { learn(m.peers); }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time now) {
-  if (peer.parent_in & bit(substream_of(m.seq))) trees_[substream_of(m.seq)].last_chunk = now;
+  if (is_past_epoch(m.epoch)) {
+    ++stats_.old_epoch_dropped;
+    return;
+  }
+  const bool ours = !store_.epoch() || m.epoch == our_epoch_tag();
+  if (ours && (peer.parent_in & bit(substream_of(m.seq)))) trees_[substream_of(m.seq)].last_chunk = now;
   peer.unanswered_requests = 0;
   Chunk chunk;
   switch (store_.add_fragment(m, now, chunk)) {
@@ -200,6 +218,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
     reject_forged(peer, now);
     return;
   }
+  if ((!epoch_ || chunk.epoch != epoch_->id) && !follow_epoch(chunk, now)) return;
   accept_verified(std::move(chunk), &from, now);
 }
 
@@ -207,7 +226,14 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   peer.note_tree(m.tree, now);
   peer.delay.sample(m.time_us, received_at_);
   // Tell the sender at once how its map's trip went: its congestion control needs fresh news.
-  send(peer.endpoint, wire::Ack{queue_delay_of(peer)});
+  send(peer.endpoint, wire::Ack{m.time_us, queue_delay_of(peer)});
+  peer.have_epoch = m.epoch;
+  const bool has_chunks = std::find(m.bits.begin(), m.bits.end(), true) != m.bits.end();
+  if (!is_broadcaster()) note_epoch_claim(peer, m.epoch, m.join_seq, has_chunks, now);
+  if (store_.epoch() && m.epoch != our_epoch_tag()) {
+    peer.clear_map();  // a map of another session says nothing of what we lack
+    return;
+  }
   peer.have_base = m.base_seq;
   peer.have_bits = m.bits;
   peer.newest_have.reset();
@@ -222,7 +248,7 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
   note_tokens(peer, from, 0, m.echo);
   // Only peers that introduced themselves get data: a spoofed source address cannot turn us into an amplifier.
-  if (!peer.said_hello || !config_.answers_requests) return;
+  if (!peer.said_hello || !config_.answers_requests || m.epoch != our_epoch_tag()) return;
   auto chunk = store_.get_shared(m.seq);
   if (!chunk) return;
   if (is_broadcaster()) {
@@ -235,18 +261,11 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
     root_repair_tokens_ -= cost;
   }
   ++stats_.requests_served;
-  push_chunk(chunk, from, m.fragment_mask, SendClass::repair);
+  // A join point asked for is most likely a newcomer's start: it goes ahead of other repairs.
+  push_chunk(chunk, from, m.fragment_mask, chunk->is_join_point() ? SendClass::key : SendClass::repair);
 }
 
-void Swarm::on(const Endpoint& from, Peer& peer, const wire::Bye&, Time now) {
-  drop_parent_everywhere(peer, now);
-  if (peer.bootstrap) {
-    peer.heard = peer.said_hello = false;
-    peer.child_in = 0;
-    return;
-  }
-  peers_.erase(from);
-}
+void Swarm::on(const Endpoint& from, Peer&, const wire::Bye&, Time now) { forget_peer(from, now); }
 
 // The broadcaster drops a child that several peers saw withhold: a single report could be a lie. A reporter
 // proves its address by echoing our token; in a big swarm it may long since have left our peer table.
@@ -267,10 +286,17 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now
   send(accused->endpoint, welcome_for(accused->endpoint, 0, m.substream, false, false));
 }
 
-void Swarm::on(const Endpoint&, Peer&, const wire::Ack& m, Time now) { note_our_queue_delay(m.your_queue_delay_ms, now); }
+void Swarm::on(const Endpoint&, Peer& peer, const wire::Ack& m, Time now) {
+  if (!peer.sent_stamp(m.echo_us)) return;  // not an answer to a map we sent
+  peer.unanswered_maps = 0;
+  note_our_queue_delay(peer, m.your_queue_delay_ms, now);
+}
 
-void Swarm::note_our_queue_delay(std::uint16_t delay_ms, Time now) {
-  if (delay_ms != wire::no_feedback && rate_control_) rate_control_->report(std::chrono::milliseconds(delay_ms), now);
+// A neighbour's word on our uplink, kept with that neighbour: when it leaves, its word goes with it.
+void Swarm::note_our_queue_delay(Peer& peer, std::uint16_t delay_ms, Time now) {
+  if (delay_ms == wire::no_feedback) return;
+  peer.our_queue_delay = std::chrono::milliseconds(delay_ms);
+  peer.our_queue_delay_at = now;
 }
 
 std::uint16_t Swarm::queue_delay_of(const Peer& peer) const {
@@ -291,6 +317,13 @@ double Swarm::root_reply_cap() const {
 
 void Swarm::publish(Chunk chunk, Time now) {
   now_ = now;
+  if (!epoch_ || chunk.epoch != epoch_->id) {
+    // A broadcaster's first chunk, or the first of a session started anew within this object.
+    if (epoch_) past_epochs_.push_back(our_epoch_tag());
+    epoch_ = Epoch{chunk.epoch, chunk.epoch_start_us};
+    store_.reset(wire::epoch_tag(chunk.epoch));
+    ++stats_.epochs_started;
+  }
   ++stats_.chunks_published;
   const auto size = static_cast<double>(chunk.payload.size());
   root_repair_tokens_ = std::min(root_repair_tokens_ + size * config_.root_repair_share, 64 * size);
@@ -319,10 +352,11 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   }
   verified_at_[seq % verified_at_.size()] = {seq, now};
   auto shared = config_.intern ? config_.intern(std::move(chunk)) : std::make_shared<const Chunk>(std::move(chunk));
-  // Children that forward in this tree go first: their whole subtrees wait on them.
+  // Children that forward in this tree go first: their whole subtrees wait on them. A child that has
+  // fallen silent (gone, most likely) gets nothing.
   std::vector<const Peer*> children;
   peers_.for_each([&](const Peer& p) {
-    if ((p.child_in & bit(s)) && (!from || p.endpoint != *from) && !p.has_chunk(seq)) children.push_back(&p);
+    if (is_active_child(p, s) && (!from || p.endpoint != *from) && !p.has_chunk(seq)) children.push_back(&p);
   });
   std::sort(children.begin(), children.end(), [s](const Peer* a, const Peer* b) {
     const bool fa = a->tree.home == s, fb = b->tree.home == s;
@@ -330,7 +364,8 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
     if (fa && a->tree.children != b->tree.children) return a->tree.children > b->tree.children;
     return a->endpoint < b->endpoint;
   });
-  for (const Peer* p : children) push_chunk(shared, p->endpoint, 0xffff, SendClass::push);
+  const auto cls = shared->is_join_point() ? SendClass::key : SendClass::push;
+  for (const Peer* p : children) push_chunk(shared, p->endpoint, 0xffff, cls, true);
   if (!is_broadcaster()) events_.push_back(ChunkVerified{shared, from ? *from : Endpoint{}});
   store_.insert_verified(std::move(shared));
 }
@@ -340,6 +375,7 @@ void Swarm::reject_forged(Peer& peer, Time now) {
   if (++peer.forged_chunks < config_.forged_chunks_before_ban) return;
   const auto endpoint = peer.endpoint;
   drop_parent_everywhere(peer, now);
+  stats_.purged_datagrams += send_queue_.purge(endpoint);
   peers_.ban(endpoint, now + config_.ban_duration, now);  // `peer` is gone after this
 }
 
@@ -359,6 +395,7 @@ void Swarm::handle_timeout(Time now) {
   if (housekeeping) {
     last_housekeeping_ = now;
     expire_peers(now);
+    suspend_silent_children(now);
   }
   // Trees are looked after every housekeeping interval, and at every tick while one lacks a parent:
   // a viewer that is joining, or has lost a parent, must not wait to subscribe.
@@ -377,19 +414,9 @@ void Swarm::expire_peers(Time now) {
   peers_.for_each([&](Peer& p) {
     // A child that stopped renewing its subscriptions left without a word: its slots go to others.
     if (p.child_in && now - p.last_subscribed > 3 * config_.hello_interval) p.child_in = 0;
-    if (p.heard && now - p.last_heard > config_.peer_timeout) {
-      if (p.bootstrap) {
-        p.heard = p.said_hello = false;  // keep it to ask again later
-        p.child_in = 0;
-      } else {
-        gone.push_back(p.endpoint);
-      }
-    }
+    if (p.heard && now - p.last_heard > config_.peer_timeout) gone.push_back(p.endpoint);
   });
-  for (const auto& e : gone) {
-    drop_parent_everywhere(*peers_.find(e), now);
-    peers_.erase(e);
-  }
+  for (const auto& e : gone) forget_peer(e, now);
 }
 
 void Swarm::flush_tracker() {
@@ -399,11 +426,26 @@ void Swarm::flush_tracker() {
   }
 }
 
-// Congestion control: neighbours' reports arrive with their buffer maps; here the rate follows them.
+// Congestion control: neighbours' reports arrive with their answers to our maps; here the rate follows
+// them. One voice per neighbour: its latest fresh report, or, if it is alive but has stopped answering our
+// maps for a while, a loss (our maps are drowning in a full queue). A neighbour that fell silent altogether
+// has left, or lost its own link, and says nothing of ours.
 void Swarm::control_rate(Time now) {
   if (!rate_control_) return;
   const double before = rate_control_->rate_bps();
-  rate_control_->update(send_queue_.sent_bytes(), send_queue_.push_demand_bytes(), send_queue_.take_rate_limited(), now);
+  const auto fresh = config_.rate_control.interval * 6;
+  std::vector<Time> delays;
+  peers_.for_each([&](const Peer& p) {
+    if (p.our_queue_delay && now - p.our_queue_delay_at <= fresh) delays.push_back(*p.our_queue_delay);
+    else if (p.unanswered_maps >= 3 && now - p.first_unanswered_map >= 1s && now - p.last_heard <= 500ms)
+      delays.push_back(1s);
+  });
+  rate_control_->update(RateInputs{.queue_delays = delays,
+                                   .sent_bytes = send_queue_.sent_bytes(),
+                                   .demand_bytes = send_queue_.demand_bytes(),
+                                   .push_demand_bytes = send_queue_.push_demand_bytes(),
+                                   .rate_limited = send_queue_.take_rate_limited()},
+                        now);
   if (rate_control_->rate_bps() != before) send_queue_.set_rate(rate_control_->rate_bps(), now);
   if (rate_control_->take_overloaded()) shed_child(now);
 }
@@ -425,8 +467,7 @@ std::optional<Transmit> Swarm::poll_transmit(Time now) {
   if (!out->chunk) return Transmit{out->to, std::move(out->bytes)};
   const auto seq = out->chunk->seq.value;
   const auto& verified = verified_at_[seq % verified_at_.size()];
-  if (out->cls == SendClass::push && out->fragment + 1u == wire::fragment_count(out->chunk->payload.size()) &&
-      verified.first == seq)
+  if (out->live && out->fragment + 1u == wire::fragment_count(out->chunk->payload.size()) && verified.first == seq)
     forward_wait_ += (now - verified.second - forward_wait_) / 16;
   return Transmit{out->to, wire::encode_fragment(tag_, *out->chunk, out->fragment)};
 }
@@ -438,7 +479,7 @@ Time Swarm::poll_timeout() const {
 
 std::optional<SwarmEvent> Swarm::poll_event() {
   if (events_.empty()) return std::nullopt;
-  std::optional<SwarmEvent> e(std::in_place, std::move(events_.front()));
+  std::optional<SwarmEvent> e(std::move(events_.front()));
   events_.pop_front();
   return e;
 }
@@ -460,11 +501,15 @@ SwarmStats Swarm::stats(Time now) const {
   s.latency_ms = my_latency_ms();
   s.tracker_announces = tracker_.stats().announces;
   s.tracker_peers = tracker_.stats().peers_learned;
+  if (epoch_) {
+    s.epoch = epoch_->id;
+    s.epoch_start_us = epoch_->start_us;
+  }
   return s;
 }
 
 void Swarm::push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint& to, std::uint16_t fragment_mask,
-                       SendClass cls) {
+                       SendClass cls, bool live) {
   const auto payload = chunk->payload.size();
   const auto count = wire::fragment_count(payload);
   const auto total = wire::chunk_body_size(payload);
@@ -481,7 +526,10 @@ void Swarm::push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint
       }
       peer->bytes_out += size;
     }
-    send_queue_.enqueue(cls, Outgoing{to, {}, chunk, static_cast<std::uint8_t>(i), size}, now_);
+    Outgoing out{to, {}, chunk, static_cast<std::uint8_t>(i), size};
+    out.owed = cls != SendClass::repair;
+    out.live = live;
+    send_queue_.enqueue(cls, std::move(out), now_);
   }
 }
 
@@ -509,6 +557,7 @@ void Swarm::send(const Endpoint& to, wire::Message message) {
     h->token = token_for(to);
     h->echo = peer ? peer->token : 0;
     h->time_us = clock32(now_) | 1u;  // 0 means "no time"
+    if (Peer* p = peers_.find(to)) p->note_stamp(h->time_us);
     if (peer && peer->srtt)
       h->rtt_ms = static_cast<std::uint16_t>(std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(*peer->srtt).count(), 0xfffe));
     h->padding = verified ? 0 : config_.hello_padding;
@@ -534,7 +583,11 @@ void Swarm::send(const Endpoint& to, wire::Message message) {
     report->echo = peer ? peer->token : 0;
     reply = false;
   } else if (auto* have = std::get_if<wire::Have>(&message)) {
-    have->time_us = clock32(now_);
+    have->time_us = clock32(now_) | 1u;
+    if (Peer* p = peers_.find(to)) {
+      p->note_stamp(have->time_us);
+      if (p->unanswered_maps++ == 0) p->first_unanswered_map = now_;
+    }
   } else if (std::holds_alternative<wire::Bye>(message)) {
     reply = false;
   }

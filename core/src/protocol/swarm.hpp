@@ -9,7 +9,8 @@
 // the push missed. Sends are paced at a rate that delay-based congestion control finds.
 //
 // The implementation is spread over swarm.cpp (inputs and outputs), swarm_trees.cpp (parents, children,
-// homes) and swarm_repair.cpp (buffer maps, holes, requests).
+// homes), swarm_repair.cpp (buffer maps, holes, requests) and swarm_epoch.cpp (broadcast sessions, catch-up
+// pushes for new children, departed peers).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +75,11 @@ struct SwarmConfig {
   Time gossip_interval = 2s;             // ... and to a few other neighbours
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
+  Time refused_retry = 1s;               // a parent that refused us is asked again after this
+  Time child_silence = 1s;               // a child silent this long (gone, most likely) gets no pushes, and
+                                         // a newcomer may have its slot; it is dropped after 3 hellos' time
+  std::size_t max_catch_up_chunks = 160; // a new child is pushed its substream from its join point: at most
+                                         // this many chunks back (4 s of 25 ms chunks)
   Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long: find another
   Time silent_parent_penalty = 30s;      // ...and do not pick that one again for this long
   Time parent_stall = 300ms;             // a parent this silent is late: its substream's holes are fetched
@@ -116,7 +122,13 @@ struct ChunkVerified {
   std::shared_ptr<const Chunk> chunk;  // shared with the node's store: verified once, never copied
   Endpoint from;  // the peer whose fragment completed it
 };
-using SwarmEvent = std::variant<ChunkVerified>;
+// The broadcaster started a new session (it restarted): the chunks that follow count from 0 again, and a
+// player must start afresh at the new session's first join point. Comes before that epoch's first chunk.
+struct EpochStarted {
+  std::uint64_t epoch = 0;
+  std::uint64_t start_us = 0;  // the broadcaster's unix time when the session began
+};
+using SwarmEvent = std::variant<ChunkVerified, EpochStarted>;
 
 struct SwarmStats {
   std::uint64_t peers = 0;  // heard from within peer_timeout
@@ -143,6 +155,13 @@ struct SwarmStats {
   std::uint64_t probes_unanswered = 0;    // the broadcaster: probes beyond its reply budget
   std::uint64_t tracker_announces = 0;    // answered by a tracker
   std::uint64_t tracker_peers = 0;        // peers learned from trackers
+  std::uint64_t epoch = 0;                // the session whose chunks this node holds (0: none yet)
+  std::uint64_t epoch_start_us = 0;
+  std::uint64_t epochs_started = 0;       // sessions this node followed, the first one included
+  std::uint64_t old_epoch_dropped = 0;    // fragments and chunks of an older session, never played
+  std::uint64_t children_suspended = 0;   // children that fell silent and stopped getting pushes
+  std::uint64_t purged_datagrams = 0;     // queued for peers that left, and dropped unsent
+  std::uint64_t catch_up_chunks = 0;      // pushed to new children from their join point
 };
 
 class Swarm {
@@ -177,11 +196,26 @@ class Swarm {
   void on(const Endpoint& from, Peer& peer, const wire::Bye& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Ack& m, Time now);
-  void note_our_queue_delay(std::uint16_t delay_ms, Time now);
+  void note_our_queue_delay(Peer& peer, std::uint16_t delay_ms, Time now);
   std::uint16_t queue_delay_of(const Peer& peer) const;
   std::size_t probe_answer_bytes(std::size_t peers) const;
   double root_reply_cap() const;  // the broadcaster's reply budget, full
   void accept_verified(Chunk chunk, const Endpoint* from, Time now);
+  // Epochs (swarm_epoch.cpp): a node follows the newest broadcast session it has verified a chunk of.
+  struct Epoch {
+    std::uint64_t id = 0;
+    std::uint64_t start_us = 0;
+  };
+  std::uint32_t our_epoch_tag() const { return store_.epoch().value_or(0); }
+  bool is_past_epoch(std::uint32_t tag) const;
+  // A verified chunk of another epoch than ours: true if we follow it now (it is newer), false if it is
+  // older and dropped.
+  bool follow_epoch(const Chunk& chunk, Time now);
+  void note_epoch_claim(Peer& peer, std::uint32_t epoch, std::uint64_t join_seq, bool has_chunks, Time now);
+  void catch_up(const Peer& child, std::uint8_t s, std::uint32_t epoch, std::uint32_t from_seq);
+  void forget_peer(const Endpoint& e, Time now);  // erases it, and whatever waits to be sent to it
+  void suspend_silent_children(Time now);
+  bool is_active_child(const Peer& p, std::uint8_t s) const;
   void reject_forged(Peer& peer, Time now);
   void note_newest(std::uint64_t seq, Time now);
   void learn(const std::vector<Endpoint>& endpoints);
@@ -210,6 +244,7 @@ class Swarm {
   void drop_parent_everywhere(const Peer& peer, Time now);
   Peer* best_parent_candidate(std::uint8_t s, Time now);
   std::optional<Time> arrival_via(const Peer& p, std::uint8_t s) const;
+  std::uint32_t subscribe_from(std::uint8_t s) const;
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
   bool parent_stalled(const Tree& tree, Time now) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);
@@ -237,7 +272,7 @@ class Swarm {
   }
   bool take_child(Peer& peer, std::uint8_t s);
   wire::TreeState tree_state() const;
-  wire::Hello hello(bool subscribe, std::uint8_t substream) const;
+  wire::Hello hello(bool subscribe, std::uint8_t substream, std::uint32_t from_seq = wire::from_join_point) const;
   wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted,
                             bool with_peers);
 
@@ -255,7 +290,7 @@ class Swarm {
   void send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls = SendClass::control,
                   bool reply = false);
   void push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint& to, std::uint16_t fragment_mask,
-                  SendClass cls);
+                  SendClass cls, bool live = false);
   bool is_broadcaster() const { return config_.role == wire::Role::broadcaster; }
 
   SwarmConfig config_;
@@ -279,6 +314,8 @@ class Swarm {
   double root_repair_tokens_ = 0;  // bytes the broadcaster may still spend on repair answers...
   double root_reply_tokens_ = 0;   // ...and on answering probes from strangers
 
+  std::optional<Epoch> epoch_;              // the session our store holds
+  std::vector<std::uint32_t> past_epochs_;  // tags of sessions we left (bounded): their chunks are dropped
   std::optional<std::uint64_t> want_from_;  // lowest seq this viewer still wants (its join point)
   // Holes being repaired: when each was first seen missing, and the requests made for it so far.
   struct Hole {
@@ -308,7 +345,7 @@ class Swarm {
   Time slots_limited_until_{0};
   Time now_{0};  // the latest "now" the driver gave us, for enqueueing
   Time received_at_{0};  // when the datagram being handled arrived
-  std::deque<ChunkVerified> events_;
+  std::deque<SwarmEvent> events_;
   SwarmStats stats_;
 };
 

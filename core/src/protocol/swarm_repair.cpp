@@ -46,6 +46,8 @@ wire::Have Swarm::have() const {
   count = std::min({count, wire::max_have_bits, config_.window_chunks});
   have.base_seq = store_.latest_seq() >= count ? store_.latest_seq() - count + 1 : 0;
   have.bits = store_.have_bits(have.base_seq, count);
+  have.epoch = our_epoch_tag();
+  have.join_seq = store_.latest_join_seq().value_or(store_.latest_seq());
   return have;
 }
 
@@ -105,8 +107,11 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
     // Peers that ignore our requests (withholding, or overloaded) are asked only when nobody else can be.
     std::vector<const Endpoint*> holders, unresponsive;
     const Endpoint* root = nullptr;
+    bool viewers_stream = false;  // another viewer lists recent chunks: it may well get this one soon
     peers_.for_each([&](Peer& p) {
-      if (!p.heard || !p.has_chunk(seq)) return;
+      if (!p.heard) return;
+      if (p.tree.depth != 0 && p.newest_have && *p.newest_have + config_.repair_window_chunks > seq) viewers_stream = true;
+      if (!p.has_chunk(seq)) return;
       if (p.tree.depth == 0) root = &p.endpoint;
       else if (p.unanswered_requests >= config_.max_unanswered_requests) unresponsive.push_back(&p.endpoint);
       else holders.push_back(&p.endpoint);
@@ -114,16 +119,22 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
     const auto by_endpoint = [](const Endpoint* a, const Endpoint* b) { return *a < *b; };
     std::sort(holders.begin(), holders.end(), by_endpoint);
     std::sort(unresponsive.begin(), unresponsive.end(), by_endpoint);
+    // The broadcaster waits a while for other viewers to have the chunk, unless there are none to wait
+    // for (a small stream, or a viewer that knows nobody else yet).
+    const auto root_wait = viewers_stream ? config_.root_repair_delay : Time{0};
     if (!holders.empty()) source = holders[rng_() % holders.size()];
-    else if (root && now - hole.missing_since >= config_.root_repair_delay) source = root;
+    else if (root && now - hole.missing_since >= root_wait) source = root;
     else if (!unresponsive.empty()) source = unresponsive[rng_() % unresponsive.size()];
   }
   if (!source) return false;
   hole.requested_at = now;
   ++hole.attempts;
   ++stats_.requests_sent;
-  if (auto* asked = peers_.find(*source)) ++asked->unanswered_requests;
-  send(*source, wire::Request{seq, store_.missing_fragments(seq)});
+  auto* asked = peers_.find(*source);
+  if (asked) ++asked->unanswered_requests;
+  // Before our first chunk we hold no epoch: we ask in the one the holder's map is of.
+  const auto epoch = store_.epoch() ? our_epoch_tag() : (asked ? asked->have_epoch : 0);
+  send(*source, wire::Request{epoch, seq, store_.missing_fragments(seq)});
   return true;
 }
 

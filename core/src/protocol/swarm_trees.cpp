@@ -191,7 +191,16 @@ bool Swarm::lists_newer(const Peer& peer, std::uint8_t s) const {
 void Swarm::subscribe(std::uint8_t s, Peer& candidate, Time now) {
   trees_[s].pending = candidate.endpoint;
   trees_[s].pending_since = now;
-  send(candidate.endpoint, hello(true, s));
+  send(candidate.endpoint, hello(true, s, subscribe_from(s)));
+}
+
+// Where a new parent should start pushing this substream: just past the newest chunk of it we hold, or, if
+// we hold none, from our join point.
+std::uint32_t Swarm::subscribe_from(std::uint8_t s) const {
+  const auto& newest = trees_[s].newest;
+  if (newest) return static_cast<std::uint32_t>(std::min(*newest + 1, wire::max_seq));
+  if (want_from_) return static_cast<std::uint32_t>(std::min(*want_from_, wire::max_seq));
+  return wire::from_join_point;
 }
 
 void Swarm::drop_parent(std::uint8_t s, Time now) {
@@ -281,7 +290,17 @@ void Swarm::rehome(Time now) {
 // tree, and the trees stay shallow and quick. The released child finds a parent further down.
 bool Swarm::take_child(Peer& peer, std::uint8_t s) {
   if (!forwards_in(s) || (peer.parent_in & bit(s)) || now_ < peer.refuse_until) return false;
-  if (has_room(s)) return true;
+  if (has_room(s)) {
+    // The room may be a silent child's slot: it has most likely left, and the newcomer takes its place.
+    if (child_count(s) >= tree_slots(s)) {
+      Peer* silent = nullptr;
+      peers_.for_each([&](Peer& p) {
+        if ((p.child_in & bit(s)) && !is_active_child(p, s) && (!silent || p.last_heard < silent->last_heard)) silent = &p;
+      });
+      if (silent) release_child(*silent, s);
+    }
+    return true;
+  }
   if (peer.tree.home != s) return false;
   auto victim = leaf_child(s);
   if (!victim) {
@@ -349,7 +368,9 @@ std::size_t Swarm::child_count(std::uint8_t s) const {
 bool Swarm::has_room(std::uint8_t s) const {
   if (!forwards_in(s)) return false;
   if (now_ < slots_limited_until_ && total_children() >= slots_) return false;
-  return child_count(s) < tree_slots(s);
+  std::size_t active = 0;  // a child that fell silent holds no slot against a newcomer
+  peers_.for_each([&](const Peer& p) { active += is_active_child(p, s) ? 1 : 0; });
+  return active < tree_slots(s);
 }
 
 std::size_t Swarm::tree_slots(std::uint8_t s) const {
@@ -423,8 +444,10 @@ wire::TreeState Swarm::tree_state() const {
   return t;
 }
 
-wire::Hello Swarm::hello(bool subscribe, std::uint8_t substream) const {
+wire::Hello Swarm::hello(bool subscribe, std::uint8_t substream, std::uint32_t from_seq) const {
   wire::Hello h;
+  h.epoch = our_epoch_tag();
+  h.from_seq = from_seq;
   h.role = config_.role;
   h.subscribe = subscribe;
   h.nonce = nonce_;
@@ -445,6 +468,9 @@ wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, std::u
   w.has_chunks = !store_.empty();
   w.latest_seq = store_.latest_seq();
   w.latest_join_seq = store_.latest_join_seq().value_or(store_.latest_seq());
+  w.push_from = w.has_chunks ? w.latest_seq + 1 : 0;
+  w.epoch = our_epoch_tag();
+  if (epoch_) w.epoch_start_us = epoch_->start_us;
   if (with_peers) w.peers = peers_.sample_heard(config_.peers_per_message, &to, rng_);
   return w;
 }

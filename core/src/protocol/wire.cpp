@@ -19,6 +19,7 @@ class Writer {
   void u16(std::uint16_t v) { be(v, 2); }
   void u32(std::uint32_t v) { be(v, 4); }
   void u64(std::uint64_t v) { be(v, 8); }
+  void seq(std::uint64_t v) { be(std::min(v, max_seq), 4); }
   void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
   void endpoint(const Endpoint& e) {
     bytes(e.address);
@@ -42,6 +43,7 @@ class Reader {
   std::uint16_t u16() { return static_cast<std::uint16_t>(be(2)); }
   std::uint32_t u32() { return static_cast<std::uint32_t>(be(4)); }
   std::uint64_t u64() { return be(8); }
+  std::uint64_t seq() { return be(4); }  // never more than 2^32: arithmetic on it cannot wrap
   std::span<const std::uint8_t> bytes(std::size_t n) {
     if (!take(n)) return {};
     return in_.subspan(pos_ - n, n);
@@ -97,9 +99,11 @@ std::optional<std::vector<Endpoint>> read_endpoints(Reader& r) {
 }
 
 // The fields before a fragment's body, for Encoder and encode_fragment alike.
-void fragment_header(Writer& w, const StreamTag& tag, std::uint64_t seq, std::uint8_t index, std::uint8_t count) {
+void fragment_header(Writer& w, const StreamTag& tag, std::uint32_t epoch, std::uint64_t seq, std::uint8_t index,
+                     std::uint8_t count) {
   header(w, tag, Type::fragment);
-  w.u64(seq);
+  w.u32(epoch);
+  w.seq(seq);
   w.u8(index);
   w.u8(count);
 }
@@ -140,6 +144,8 @@ struct Encoder {
     w.u32(m.token);
     w.u32(m.echo);
     w.u32(m.time_us);
+    w.u32(m.epoch);
+    w.u32(m.from_seq);
     w.u16(m.padding);
     for (std::size_t i = 0; i < m.padding; ++i) w.u8(0);
   }
@@ -154,8 +160,11 @@ struct Encoder {
     w.u32(m.echo);
     w.u32(m.time_echo_us);
     w.u16(m.your_queue_delay_ms);
-    w.u64(m.latest_seq);
-    w.u64(m.latest_join_seq);
+    w.u32(m.epoch);
+    w.u64(m.epoch_start_us);
+    w.seq(m.latest_seq);
+    w.seq(m.latest_join_seq);
+    w.seq(m.push_from);
     endpoints(w, m.peers);
   }
   void operator()(const Peers& m) {
@@ -163,14 +172,16 @@ struct Encoder {
     endpoints(w, m.peers);
   }
   void operator()(const Fragment& m) {
-    fragment_header(w, tag, m.seq, m.index, m.count);
+    fragment_header(w, tag, m.epoch, m.seq, m.index, m.count);
     w.bytes(m.body);
   }
   void operator()(const Have& m) {
     header(w, tag, Type::have);
     write_tree_state(w, m.tree);
     w.u32(m.time_us);
-    w.u64(m.base_seq);
+    w.u32(m.epoch);
+    w.seq(m.join_seq);
+    w.seq(m.base_seq);
     const auto n = std::min(m.bits.size(), max_have_bits);
     w.u16(static_cast<std::uint16_t>(n));
     for (std::size_t byte = 0; byte < (n + 7) / 8; ++byte) {
@@ -182,7 +193,8 @@ struct Encoder {
   }
   void operator()(const Request& m) {
     header(w, tag, Type::request);
-    w.u64(m.seq);
+    w.u32(m.epoch);
+    w.seq(m.seq);
     w.u16(m.fragment_mask);
     w.u32(m.echo);
   }
@@ -195,6 +207,7 @@ struct Encoder {
   }
   void operator()(const Ack& m) {
     header(w, tag, Type::ack);
+    w.u32(m.echo_us);
     w.u16(m.your_queue_delay_ms);
   }
 };
@@ -216,6 +229,8 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.token = r.u32();
       m.echo = r.u32();
       m.time_us = r.u32();
+      m.epoch = r.u32();
+      m.from_seq = r.u32();
       m.padding = r.u16();
       r.bytes(m.padding);
       return m;
@@ -233,8 +248,11 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.echo = r.u32();
       m.time_echo_us = r.u32();
       m.your_queue_delay_ms = r.u16();
-      m.latest_seq = r.u64();
-      m.latest_join_seq = r.u64();
+      m.epoch = r.u32();
+      m.epoch_start_us = r.u64();
+      m.latest_seq = r.seq();
+      m.latest_join_seq = r.seq();
+      m.push_from = r.seq();
       auto list = read_endpoints(r);
       if (!list) return std::nullopt;
       m.peers = std::move(*list);
@@ -247,7 +265,8 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::fragment: {
       Fragment m;
-      m.seq = r.u64();
+      m.epoch = r.u32();
+      m.seq = r.seq();
       m.index = r.u8();
       m.count = r.u8();
       if (r.failed() || m.count == 0 || m.count > fragment_count(max_chunk_payload) || m.index >= m.count)
@@ -270,7 +289,9 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       Have m;
       m.tree = read_tree_state(r);
       m.time_us = r.u32();
-      m.base_seq = r.u64();
+      m.epoch = r.u32();
+      m.join_seq = r.seq();
+      m.base_seq = r.seq();
       const std::size_t n = r.u16();
       if (n > max_have_bits) return std::nullopt;
       const auto bytes = r.bytes((n + 7) / 8);
@@ -281,7 +302,8 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::request: {
       Request m;
-      m.seq = r.u64();
+      m.epoch = r.u32();
+      m.seq = r.seq();
       m.fragment_mask = r.u16();
       m.echo = r.u32();
       return m;
@@ -297,6 +319,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::ack: {
       Ack m;
+      m.echo_us = r.u32();
       m.your_queue_delay_ms = r.u16();
       return m;
     }
@@ -347,7 +370,7 @@ void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index
   out.clear();
   out.reserve(header_size + fragment_header_size + (end - begin));
   Writer w(out);
-  fragment_header(w, tag, chunk.seq.value, static_cast<std::uint8_t>(index),
+  fragment_header(w, tag, epoch_tag(chunk.epoch), chunk.seq.value, static_cast<std::uint8_t>(index),
                   static_cast<std::uint8_t>(fragment_count(payload)));
   // The body is the payload, then the trailer; a fragment may span the boundary.
   if (begin < payload)
@@ -355,23 +378,42 @@ void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index
                chunk.payload.begin() + static_cast<std::ptrdiff_t>(std::min(end, payload)));
   if (end > payload) {
     std::array<std::uint8_t, chunk_trailer_size> trailer{};
-    for (int i = 0; i < 8; ++i) trailer[i] = static_cast<std::uint8_t>(chunk.timestamp_us >> (8 * (7 - i)));
-    trailer[8] = chunk.flags;
-    std::copy(chunk.signature.begin(), chunk.signature.end(), trailer.begin() + 9);
+    const auto put = [&](std::size_t at, std::uint64_t v) {
+      for (int i = 0; i < 8; ++i) trailer[at + i] = static_cast<std::uint8_t>(v >> (8 * (7 - i)));
+    };
+    put(0, chunk.epoch);
+    put(8, chunk.epoch_start_us);
+    put(16, chunk.timestamp_us);
+    trailer[24] = chunk.flags;
+    std::copy(chunk.signature.begin(), chunk.signature.end(), trailer.begin() + 25);
     out.insert(out.end(), trailer.begin() + static_cast<std::ptrdiff_t>(std::max(begin, payload) - payload),
                trailer.begin() + static_cast<std::ptrdiff_t>(end - payload));
   }
 }
 
-bool chunk_from_body(std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out) {
+std::optional<std::uint64_t> peek_fragment_seq(std::span<const std::uint8_t> datagram) {
+  if (datagram.size() < header_size + fragment_header_size || !has_magic(datagram) || datagram[3] != fragment_type)
+    return std::nullopt;
+  Reader r(datagram.subspan(header_size + 4, 4));
+  return r.seq();
+}
+
+bool chunk_from_body(std::uint32_t epoch, std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out) {
   if (body.size() < chunk_trailer_size || body.size() > chunk_body_size(max_chunk_payload)) return false;
   const std::size_t payload = body.size() - chunk_trailer_size;
   const std::uint8_t* trailer = body.data() + payload;
+  const auto get = [&](std::size_t at) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | trailer[at + i];
+    return v;
+  };
   out.seq = ChunkSeq{seq};
-  out.timestamp_us = 0;
-  for (int i = 0; i < 8; ++i) out.timestamp_us = (out.timestamp_us << 8) | trailer[i];
-  out.flags = trailer[8];
-  std::copy(trailer + 9, trailer + chunk_trailer_size, out.signature.begin());
+  out.epoch = get(0);
+  out.epoch_start_us = get(8);
+  out.timestamp_us = get(16);
+  out.flags = trailer[24];
+  std::copy(trailer + 25, trailer + chunk_trailer_size, out.signature.begin());
+  if (epoch_tag(out.epoch) != epoch) return false;
   body.resize(payload);
   out.payload = std::move(body);  // the buffer becomes the payload: no second copy
   return true;

@@ -16,13 +16,17 @@
 namespace p2plive::wire {
 
 inline constexpr std::size_t max_datagram = 1200;
-inline constexpr std::uint8_t version = 3;
+inline constexpr std::uint8_t version = 4;
 inline constexpr std::size_t header_size = 8;
-inline constexpr std::size_t fragment_header_size = 10;  // seq u64, index u8, count u8
-// A chunk travels as its body: the payload, then a trailer of timestamp u64, flags u8 and the 64-byte
-// signature. The body is cut into fragments of this size; the last one carries the rest.
+inline constexpr std::size_t fragment_header_size = 10;  // epoch tag u32, seq u32, index u8, count u8
+// A chunk travels as its body: the payload, then a trailer of epoch u64, epoch start u64, timestamp u64,
+// flags u8 and the 64-byte signature. The body is cut into fragments of this size; the last one carries
+// the rest.
 inline constexpr std::size_t fragment_body_size = max_datagram - header_size - fragment_header_size;
-inline constexpr std::size_t chunk_trailer_size = 8 + 1 + 64;
+inline constexpr std::size_t chunk_trailer_size = 8 + 8 + 8 + 1 + 64;
+// Sequence numbers count chunks within one epoch (a broadcast session) and travel as 32 bits: 3 years of
+// 25 ms chunks. A broadcaster starts a new epoch before it would reach this.
+inline constexpr std::uint64_t max_seq = 0xfffffffeull;
 inline constexpr std::size_t max_fragments = 16;
 inline constexpr std::size_t max_peers_per_message = 32;
 inline constexpr std::size_t endpoint_size = 18;  // on the wire: 16-byte address, 2-byte port
@@ -30,6 +34,10 @@ inline constexpr std::size_t max_have_bits = 512;
 
 using StreamTag = std::array<std::uint8_t, 4>;
 StreamTag stream_tag(const PublicKey& key);
+// What a datagram says of the epoch it speaks of: the low 32 bits of the epoch's random 64-bit id. The
+// chunk trailer carries the whole id, under the signature.
+inline std::uint32_t epoch_tag(std::uint64_t epoch) { return static_cast<std::uint32_t>(epoch); }
+inline constexpr std::uint32_t from_join_point = 0xffffffffu;  // Hello.from_seq: "from your latest join point"
 
 enum class Role : std::uint8_t { viewer = 0, relay = 1, broadcaster = 2 };
 inline constexpr std::uint8_t unknown_depth = 0xff;
@@ -67,6 +75,9 @@ struct Hello {
   std::uint32_t token = 0;           // the sender's address token for the receiver, to be echoed
   std::uint32_t echo = 0;            // the receiver's token for the sender, if it has sent one
   std::uint32_t time_us = 0;         // the sender's clock, echoed in the Welcome: a round-trip sample
+  std::uint32_t epoch = 0;           // the epoch tag of the chunks the sender holds (0: none yet)
+  std::uint32_t from_seq = from_join_point;  // subscribing: push me this substream's chunks from here on,
+                                             // those you hold included (in the sender's epoch)
   std::uint16_t padding = 0;         // zero bytes that buy the answer's size (see anti-amplification)
 };
 
@@ -81,8 +92,11 @@ struct Welcome {
   std::uint32_t echo = 0;
   std::uint32_t time_echo_us = 0;         // the Hello's time_us
   std::uint16_t your_queue_delay_ms = no_feedback;  // what the Hello showed of the receiver's uplink (see Ack)
+  std::uint32_t epoch = 0;                // the epoch tag of the answerer's chunks, and that epoch's start
+  std::uint64_t epoch_start_us = 0;       // (a claim: only a verified chunk moves a node to another epoch)
   std::uint64_t latest_seq = 0;
   std::uint64_t latest_join_seq = 0;
+  std::uint64_t push_from = 0;            // accepted: the first chunk of this substream it pushes us
   bool has_chunks = false;
   std::vector<Endpoint> peers;
 };
@@ -93,6 +107,7 @@ struct Peers {
 
 // One fragment of a signed chunk's body (payload and trailer).
 struct Fragment {
+  std::uint32_t epoch = 0;  // tag
   std::uint64_t seq = 0;
   std::uint8_t index = 0;
   std::uint8_t count = 0;
@@ -104,18 +119,23 @@ struct Fragment {
 struct Have {
   TreeState tree;
   std::uint32_t time_us = 0;
+  std::uint32_t epoch = 0;             // tag of the epoch the map is of
+  std::uint64_t join_seq = 0;          // the sender's latest join point there
   std::uint64_t base_seq = 0;
   std::vector<bool> bits;
 };
 
 // The answer to a Have: how much longer than the sender's fastest its stamped datagrams lately took to
-// get here (queueing on its uplink), at once, for its congestion control.
+// get here (queueing on its uplink), at once, for its congestion control. It echoes the Have's clock, so
+// that the sender takes only answers to maps it really sent.
 struct Ack {
+  std::uint32_t echo_us = 0;
   std::uint16_t your_queue_delay_ms = no_feedback;
 };
 
 // Please send these fragments of chunk `seq` (bit i = fragment i).
 struct Request {
+  std::uint32_t epoch = 0;  // tag
   std::uint64_t seq = 0;
   std::uint16_t fragment_mask = 0;
   std::uint32_t echo = 0;  // the receiver's token for the sender, so that it may answer in full
@@ -153,9 +173,12 @@ inline std::size_t chunk_body_size(std::size_t payload_size) { return payload_si
 std::size_t fragment_count(std::size_t payload_size);
 // Fragment `index` of a chunk, encoded.
 std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index);
+// The seq of a fragment datagram without decoding it (for drivers); nullopt if it is not one.
+std::optional<std::uint64_t> peek_fragment_seq(std::span<const std::uint8_t> datagram);
 // The same into `out` (replacing its contents), reusing its storage.
 void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index, std::vector<std::uint8_t>& out);
-// A reassembled body back into a chunk; false if it is too short or too long to be one.
-bool chunk_from_body(std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out);
+// A reassembled body back into a chunk; false if it is too short or too long to be one, or if its epoch
+// is not the one its fragments were tagged with.
+bool chunk_from_body(std::uint32_t epoch_tag, std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out);
 
 }  // namespace p2plive::wire

@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 
+#include "crypto/random.hpp"
 #include "media/chunker.hpp"
 #include "media/ts_muxer.hpp"
 #include "p2plive/broadcaster.hpp"
@@ -28,10 +29,11 @@ class BroadcasterNode final : public Broadcaster {
     if (!muxer) return muxer.error();
     muxer_ = std::move(muxer).value();
 
+    start_epoch(0);
     SwarmConfig swarm;
     swarm.stream_key = config_.key.public_key();
     swarm.role = wire::Role::broadcaster;
-    swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us());
+    swarm.rng_seed = secure_random_u64();
     swarm.max_children = 6;  // over its substream trees: about 1.5x the bitrate in pushes
     swarm.upload_cap_bps = config_.upload_cap_bps;
     // A malformed tracker URL is the user's to fix now; one that does not resolve may be a passing
@@ -128,18 +130,34 @@ class BroadcasterNode final : public Broadcaster {
     runtime_.host().pump();
   }
 
+  // Every start of a broadcast is a new session: a random id and its start time go under every chunk's
+  // signature, and its chunks count from 0, so viewers that stayed through a restart follow at once.
+  void start_epoch(std::uint64_t first_chunk) {
+    do epoch_ = secure_random_u64();
+    while (epoch_ == 0);
+    epoch_start_us_ = static_cast<std::uint64_t>(unix_now_us());
+    epoch_first_chunk_ = first_chunk;
+  }
+
   void publish_ready() {
     while (chunker_.has_chunk()) {
       auto chunk = chunker_.pop_chunk();
+      const auto limit = std::min<std::uint64_t>(config_.max_epoch_chunks, wire::max_seq);
+      if (chunk.is_join_point() && chunk.seq.value - epoch_first_chunk_ >= limit) start_epoch(chunk.seq.value);
+      chunk.seq.value -= epoch_first_chunk_;
+      chunk.epoch = epoch_;
+      chunk.epoch_start_us = epoch_start_us_;
       chunk.timestamp_us = static_cast<std::uint64_t>(unix_now_us());
       sign_chunk(config_.key, chunk);
       if (config_.on_published) config_.on_published(chunk.payload, chunk.is_join_point());
+      latest_seq_ = chunk.seq.value;
       runtime_.host().swarm().publish(std::move(chunk), steady_now());
     }
   }
 
   Stats collect() {
     auto out = runtime_.swarm_stats("broadcaster");
+    out.latest_seq = latest_seq_;
     std::lock_guard lock(queue_mutex_);
     out.packets_dropped = packets_dropped_;
     return out;
@@ -151,6 +169,8 @@ class BroadcasterNode final : public Broadcaster {
   Chunker chunker_;
   std::chrono::microseconds media_time_{0};
   std::uint64_t mux_errors_ = 0;
+  std::uint64_t epoch_ = 0, epoch_start_us_ = 0, epoch_first_chunk_ = 0;
+  std::uint64_t latest_seq_ = 0;
 
   std::mutex queue_mutex_;
   std::deque<EncodedPacket> queue_;

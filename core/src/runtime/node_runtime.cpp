@@ -1,6 +1,7 @@
 #include "runtime/node_runtime.hpp"
 
 #include <asio/post.hpp>
+#include <cstdio>
 #include <future>
 
 #include "runtime/clock.hpp"
@@ -60,6 +61,14 @@ Stats NodeRuntime::swarm_stats(std::string role) const {
   out.send_rate_kbit_s = s.send_rate_bps / 1000;
   out.tracker_announces = s.tracker_announces;
   out.tracker_peers = s.tracker_peers;
+  if (s.epoch != 0) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(s.epoch));
+    out.epoch = hex;
+  }
+  out.epoch_start_us = s.epoch_start_us;
+  out.epochs_started = s.epochs_started;
+  out.old_epoch_dropped = s.old_epoch_dropped;
   return out;
 }
 

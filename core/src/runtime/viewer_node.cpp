@@ -49,6 +49,7 @@ class ViewerNode final : public Viewer {
     }
     auto on_event = [this](SwarmEvent&& event) {
       if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(std::move(verified->chunk));
+      else if (std::holds_alternative<EpochStarted>(event)) on_new_session();
     };
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), std::move(on_event))) return ec;
     if (config_.http && !config_.relay) {
@@ -95,6 +96,15 @@ class ViewerNode final : public Viewer {
     deliver();
   }
 
+  // The broadcaster started again (Stop/Start in OBS, a crash and a restart): playback starts afresh at
+  // the new session's first join point, and players see a new stream begin there.
+  void on_new_session() {
+    if (!playout_.started() && playout_.stats().restarts == 0 && bytes_out_ == 0) return;  // the first one
+    playout_.restart();
+    first_chunk_us_ = 0;
+    if (http_) http_->new_session();
+  }
+
   void deliver() {
     while (auto chunk = playout_.poll_output()) {
       bytes_out_ += chunk->payload.size();
@@ -120,6 +130,9 @@ class ViewerNode final : public Viewer {
     out.chunks_late = playout_.stats().chunks_late;
     out.chunks_missing = playout_.stats().chunks_missing;
     out.chunks_played = playout_.stats().chunks_played;
+    out.chunks_before_start = playout_.stats().chunks_before_start;
+    out.play_start_seq = playout_.start_seq().value_or(0);
+    out.play_next_seq = playout_.next_seq().value_or(0);
     out.delay_ms_p50 = delays_.percentile(0.50);
     out.delay_ms_p99 = delays_.percentile(0.99);
     out.bytes_out = bytes_out_;

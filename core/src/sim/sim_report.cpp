@@ -15,7 +15,7 @@ nlohmann::ordered_json cdf_json(const Histogram& h) {
 
 }  // namespace
 
-std::string Report::to_json(bool with_cdf) const {
+std::string Report::to_json(bool with_cdf, bool with_viewers) const {
   const auto& s = scenario;
   nlohmann::ordered_json j;
   j["scenario"] = {{"viewers", s.viewers},
@@ -34,6 +34,12 @@ std::string Report::to_json(bool with_cdf) const {
                    {"tracker", s.tracker},
                    {"fan_out", s.fan_out},
                    {"on_time_deadline_ms", ms(s.on_time_deadline)},
+                   {"visits", s.visits.size()},
+                   {"arrivals_per_second", s.arrivals_per_second},
+                   {"mean_watch_s", ms(s.mean_watch) / 1000},
+                   {"kill_share", s.kill_share},
+                   {"kill_at_s", ms(s.kill_at) / 1000},
+                   {"loopback", s.loopback},
                    {"seed", s.seed}};
   j["viewers_total"] = viewers_total;
   j["chunks_published"] = chunks_published;
@@ -44,6 +50,15 @@ std::string Report::to_json(bool with_cdf) const {
   j["chunks_on_time"] = on_time_ratio();
   j["viewer_on_time_pct_p1_p10_p50"] = {viewer_on_time_pct.percentile(0.01), viewer_on_time_pct.percentile(0.1),
                                         viewer_on_time_pct.percentile(0.5)};
+  // Playback as players see it (the Playout class), from each viewer's first keyframe.
+  j["first_frame_ms_p50"] = first_frame_ms.percentile(0.50);
+  j["first_frame_ms_p95"] = first_frame_ms.percentile(0.95);
+  j["played"] = played_ratio();
+  j["smooth"] = smooth_ratio();
+  j["min_viewer_played_pct"] = min_viewer_played_pct;
+  j["min_viewer_smooth_pct"] = min_viewer_smooth_pct;
+  j["viewer_played_pct_p1_p10_p50"] = {viewer_played_pct.percentile(0.01), viewer_played_pct.percentile(0.1),
+                                       viewer_played_pct.percentile(0.5)};
   j["viewers_never_joined"] = viewers_never_joined;
   j["min_viewer_received"] = min_viewer_received;
   j["max_stall_ms"] = max_stall_ms;
@@ -84,6 +99,15 @@ std::string Report::to_json(bool with_cdf) const {
   j["events"] = events;
   j["wall_seconds"] = wall_seconds;
   j["peak_rss_mb"] = peak_rss_mb;
+  if (with_viewers) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& v : playback)
+      list.push_back({{"arrived_s", ms(v.arrived) / 1000}, {"left_s", ms(v.left) / 1000}, {"says_goodbye", v.says_goodbye},
+                      {"first_frame_ms", v.first_frame_ms}, {"played_pct", v.played_pct}, {"smooth_pct", v.smooth_pct},
+                      {"expected", v.expected}});
+    j["viewers"] = list;
+    j["broadcaster_rate_kbps"] = broadcaster_rate_kbps;
+  }
   if (with_cdf) {
     j["delay_cdf"] = cdf_json(delay_ms);
     j["join_cdf"] = cdf_json(join_ms);

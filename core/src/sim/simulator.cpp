@@ -11,9 +11,11 @@
 #include <span>
 #include <vector>
 
+#include "playout/playout.hpp"
 #include "protocol/swarm.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/network_model.hpp"
+#include "sim/playback.hpp"
 #include "sim/tracker_model.hpp"
 
 namespace p2plive::sim {
@@ -36,7 +38,7 @@ std::size_t index_of(const Endpoint& e) {
 // genuine chunk from an altered one; it just costs nanoseconds, not tens of microseconds.
 std::uint64_t sim_tag(const Chunk& c) {
   std::uint64_t h = 0x9e3779b97f4a7c15ull ^ c.seq.value ^ (c.timestamp_us << 1) ^ (std::uint64_t{c.flags} << 56) ^
-                    (c.payload.size() << 32);
+                    (c.payload.size() << 32) ^ (c.epoch * 0xff51afd7ed558ccdull) ^ (c.epoch_start_us << 7);
   const std::size_t n = std::min<std::size_t>(8, c.payload.size());
   for (std::size_t i = 0; i < n; ++i) h = (h ^ c.payload[i]) * 0x100000001b3ull;
   for (std::size_t i = c.payload.size() - n; i < c.payload.size(); ++i) h = (h ^ c.payload[i]) * 0x100000001b3ull;
@@ -51,6 +53,9 @@ bool sim_verify(const Chunk& c) {
   const auto tag = sim_tag(c);
   return std::memcmp(c.signature.data(), &tag, sizeof tag) == 0;
 }
+
+// Runs of up to this many viewers list each one's playback in the report.
+constexpr std::size_t max_listed_viewers = 1000;
 
 // The process's high-water mark of resident memory (Linux reports ru_maxrss in KiB).
 double peak_rss_mb() {
@@ -71,6 +76,9 @@ struct Peer {
   std::uint64_t received = 0;  // in its measured window, on time or not
   Time last_chunk{-1};
   Time max_stall{0};
+  bool says_goodbye = true;  // when it leaves
+  Playout playout;           // what its player gets, exactly as the viewer node's
+  Time first_frame{-1};
   std::array<std::uint8_t, hop_ring> hops{};
 };
 
@@ -89,18 +97,26 @@ class Simulation {
     add_broadcaster();
     add_tracker();
     std::uniform_real_distribution<> unit(0, 1);
-    for (std::size_t i = 0; i < s_.viewers; ++i) {
-      const auto at = Time{static_cast<std::int64_t>(unit(rng_) * static_cast<double>(s_.join_window.count()))};
-      add_viewer(at);
+    if (!s_.visits.empty()) {
+      for (const auto& v : s_.visits) add_viewer(v.arrive, v.leave, v.says_goodbye);
+    } else {
+      for (std::size_t i = 0; i < s_.viewers; ++i) {
+        const auto at = Time{static_cast<std::int64_t>(unit(rng_) * static_cast<double>(s_.join_window.count()))};
+        add_viewer(at, watch_end(at), rng_() & 1);
+      }
     }
     queue_.push(Time{0}, {Event::Kind::publish});
     if (s_.churn_per_minute > 0) queue_.push(1s, {Event::Kind::churn});
+    if (s_.arrivals_per_second > 0) queue_.push(next_arrival(), {Event::Kind::arrive});
+    if (s_.kill_share > 0) queue_.push(s_.kill_at, {Event::Kind::kill});
 
     Event e;
     Time next_second{0};
     while (queue_.pop(s_.duration, now_, e)) {
-      if (now_ >= next_second && s_.on_second) {
-        s_.on_second(now_, report_.events);
+      if (now_ >= next_second) {
+        if (s_.on_second) s_.on_second(now_, report_.events);
+        if (report_.broadcaster_rate_kbps.size() < 3600)
+          report_.broadcaster_rate_kbps.push_back(peers_[broadcaster_index].swarm->stats(now_).send_rate_bps / 1000);
         next_second = now_ - now_ % 1s + 1s;
       }
       ++report_.events;
@@ -140,6 +156,7 @@ class Simulation {
     link.upload_bps = s_.bitrate_bps * (s_.fan_out ? static_cast<double>(s_.viewers) * 1.5 : s_.broadcaster_upload);
     link.download_bps = 100e6;
     link.one_way_delay = 5ms;
+    if (s_.loopback) link = loopback_link();
     network_.add_peer(link);
     auto c = base_config(wire::Role::broadcaster);
     c.intern = [this](Chunk&& chunk) {
@@ -158,20 +175,67 @@ class Simulation {
       c.root_reply_burst = s_.viewers + 16;
     }
     c.max_peers = std::max<std::size_t>(c.max_peers, c.max_children + 16);
-    peers_.push_back(Peer{std::make_unique<Swarm>(std::move(c)), Time{0}, Time{-1}, true});
+    Peer b;
+    b.swarm = std::make_unique<Swarm>(std::move(c));
+    b.alive = true;
+    peers_.push_back(std::move(b));
     arm(broadcaster_index);
   }
 
-  void add_viewer(Time at) {
+  // On loopback every process shares one machine: links far faster than any stream, and no distance.
+  static LinkProfile loopback_link() { return LinkProfile{.upload_bps = 1e9, .download_bps = 1e9, .one_way_delay = 50us}; }
+
+  // A viewer arriving at `at`; `leave` < 0 stays to the end.
+  void add_viewer(Time at, Time leave = Time{-1}, bool says_goodbye = true) {
     const auto index = peers_.size();
-    auto link = draw_link(PopulationConfig{s_.bitrate_bps, s_.share_below_bitrate, 0}, rng_);
+    auto link = s_.loopback ? loopback_link() : draw_link(PopulationConfig{s_.bitrate_bps, s_.share_below_bitrate, 0}, rng_);
     network_.add_peer(link);
     Peer p;
     p.joined = at;
+    p.says_goodbye = says_goodbye;
     p.withholding = std::uniform_real_distribution<>(0, 1)(rng_) < s_.withholding_share;
     peers_.push_back(std::move(p));
     ++report_.viewers_total;
     queue_.push(at, {Event::Kind::timer, static_cast<std::uint32_t>(index)});  // its first timer brings it to life
+    if (leave >= at) queue_.push(leave, {Event::Kind::leave, static_cast<std::uint32_t>(index)});
+  }
+
+  // Poisson arrivals and exponential watch times (when the scenario asks for them).
+  Time exponential(double mean_us) {
+    return Time{static_cast<std::int64_t>(std::exponential_distribution<>(1.0 / mean_us)(rng_))};
+  }
+  Time next_arrival() { return now_ + exponential(1e6 / s_.arrivals_per_second); }
+  Time watch_end(Time at) {
+    return s_.mean_watch > Time{0} ? at + exponential(static_cast<double>(s_.mean_watch.count())) : Time{-1};
+  }
+
+  void arrive() {
+    add_viewer(now_, watch_end(now_), rng_() & 1);
+    queue_.push(next_arrival(), {Event::Kind::arrive});
+  }
+
+  // A viewer leaves, politely (a goodbye to its peers, as Ctrl-C sends) or not (kill -9).
+  void depart(std::size_t index, bool says_goodbye) {
+    auto& p = peers_[index];
+    if (!p.alive) {
+      p.left = now_;  // it had not started yet: it never will
+      return;
+    }
+    if (says_goodbye) {
+      p.swarm->close(now_);
+      after_input(index);
+    }
+    leave(index);
+  }
+
+  // A share of the viewers present vanish at once, without a word.
+  void kill() {
+    std::vector<std::size_t> alive;
+    for (std::size_t i = 1; i < peers_.size(); ++i)
+      if (peers_[i].alive) alive.push_back(i);
+    std::shuffle(alive.begin(), alive.end(), rng_);
+    const auto victims = static_cast<std::size_t>(std::lround(s_.kill_share * static_cast<double>(alive.size())));
+    for (std::size_t n = 0; n < victims && n < alive.size(); ++n) depart(alive[n], false);
   }
 
   void start_viewer(std::size_t index) {
@@ -202,11 +266,18 @@ class Simulation {
     switch (e.kind) {
       case Event::Kind::publish: return publish();
       case Event::Kind::churn: return churn();
+      case Event::Kind::arrive: return arrive();
+      case Event::Kind::leave: return depart(e.peer, peers_[e.peer].says_goodbye);
+      case Event::Kind::kill: return kill();
       case Event::Kind::timer: {
         auto& p = peers_[e.peer];
         if (!p.alive && p.left < Time{0} && !p.swarm) start_viewer(e.peer);
         else if (!p.alive || now_ != p.timer_due) return;
         p.swarm->handle_timeout(now_);
+        if (e.peer != broadcaster_index) {
+          p.playout.handle_timeout(now_);
+          play(p);
+        }
         return after_input(e.peer);
       }
       case Event::Kind::reach: {
@@ -249,6 +320,8 @@ class Simulation {
 
   void publish() {
     Chunk c;
+    c.epoch = epoch_;
+    c.epoch_start_us = 1;
     c.seq = ChunkSeq{report_.chunks_published};
     c.timestamp_us = static_cast<std::uint64_t>(now_.count());
     c.flags = report_.chunks_published % static_cast<std::uint64_t>(s_.chunks_per_keyframe) == 0 ? chunk_flags::join_point : 0;
@@ -325,7 +398,10 @@ class Simulation {
       queue_.push(*arrival, {Event::Kind::reach, static_cast<std::uint32_t>(to), static_cast<std::uint32_t>(index),
                              store_datagram(std::move(t->bytes))});
     }
-    while (auto ev = p.swarm->poll_event()) on_verified(index, std::get<ChunkVerified>(*ev));
+    while (auto ev = p.swarm->poll_event()) {
+      if (auto* verified = std::get_if<ChunkVerified>(&*ev)) on_verified(index, *verified);
+      else if (index != broadcaster_index) p.playout.restart();  // a new session (epoch) began
+    }
     arm(index);
   }
 
@@ -371,8 +447,7 @@ class Simulation {
     if (bytes.size() < wire::header_size + wire::fragment_header_size || bytes[3] != wire::fragment_type ||
         tag_of(bytes) != stream_tag_)
       return nullptr;
-    std::uint64_t seq = 0;
-    for (std::size_t i = 0; i < 8; ++i) seq = (seq << 8) | bytes[wire::header_size + i];
+    const auto seq = wire::peek_fragment_seq(bytes).value_or(0);
     const auto& chunk = published_[seq % published_ring];
     return chunk && chunk->seq.value == seq ? chunk.get() : nullptr;
   }
@@ -402,6 +477,52 @@ class Simulation {
       if (delay <= s_.on_time_deadline) ++p.on_time;
     }
     note_progress(p);
+    p.playout.push(v.chunk, now_);
+    play(p);
+  }
+
+  // What the viewer's player gets now.
+  void play(Peer& p) {
+    while (p.playout.poll_output())
+      if (p.first_frame < Time{0}) p.first_frame = now_;
+  }
+
+  // A viewer's playback, as tests/bench/twin_bench.py reckons a real one's from its last stats line.
+  void account_playback(Peer& p) {
+    const Time end = p.left >= Time{0} ? p.left : s_.duration;
+    p.playout.handle_timeout(end);
+    play(p);
+    ViewerPlayback v;
+    v.arrived = p.joined;
+    v.left = end;
+    v.says_goodbye = p.says_goodbye;
+    if (p.first_frame >= Time{0}) v.first_frame_ms = static_cast<double>((p.first_frame - p.joined).count()) / 1000.0;
+    if (const auto start = p.playout.start_seq()) {
+      const auto due = std::upper_bound(publish_times_.begin(), publish_times_.end(), end - s_.on_time_deadline);
+      PlaybackCounts c{*start, *p.playout.next_seq(), p.playout.stats().chunks_missing, 0};
+      c.newest_due = due == publish_times_.begin() ? 0 : static_cast<std::uint64_t>(due - publish_times_.begin()) - 1;
+      const auto shares = reckon_playback(c);
+      v.played_pct = shares.played_pct;
+      v.smooth_pct = shares.smooth_pct;
+      v.expected = shares.expected;
+      report_.playout_expected += shares.expected;
+      report_.playout_played += shares.played;
+      report_.playout_reached += shares.reached;
+      report_.playout_skipped += c.missing;
+    } else if (end - p.joined > s_.warmup) {
+      v.expected = 1;  // it watched long enough to have started, and never did
+    }
+    if (v.first_frame_ms >= 0) report_.first_frame_ms.add(v.first_frame_ms);
+    // Two seconds of stream (80 chunks of 25 ms) make a share worth judging.
+    if (v.expected * static_cast<std::uint64_t>(s_.chunk_interval.count()) >= 2'000'000 || v.first_frame_ms < 0) {
+      report_.viewer_played_pct.add(v.played_pct);
+      report_.viewer_smooth_pct.add(v.smooth_pct);
+      if (!p.withholding) {
+        report_.min_viewer_played_pct = std::min(report_.min_viewer_played_pct, v.played_pct);
+        report_.min_viewer_smooth_pct = std::min(report_.min_viewer_smooth_pct, v.first_frame_ms < 0 ? 0 : v.smooth_pct);
+      }
+    }
+    if (report_.playback.size() < max_listed_viewers) report_.playback.push_back(v);
   }
 
   bool counts_on_time(const Peer& p, Time published) const {
@@ -420,6 +541,7 @@ class Simulation {
   void account(std::size_t index) {
     auto& p = peers_[index];
     if (index == broadcaster_index) return;
+    account_playback(p);
     // The chunks counts_on_time() accepts: published in [joined + warmup, end - deadline], times sorted.
     const Time end = p.left >= Time{0} ? p.left : s_.duration;
     const auto first = std::lower_bound(publish_times_.begin(), publish_times_.end(), p.joined + s_.warmup);
@@ -488,11 +610,24 @@ class Simulation {
   const wire::StreamTag stream_tag_ = wire::stream_tag(PublicKey{});
   std::vector<std::uint32_t> free_datagrams_;
   Time now_{0};
+  std::uint64_t epoch_ = 0x5eed5eed00000001ull;  // the broadcast session
   std::uint64_t bytes_sent_ = 0, fragment_bytes_ = 0, broadcaster_bytes_ = 0;
 };
 
 }  // namespace
 
 Report simulate(const Scenario& scenario) { return Simulation(scenario).run(); }
+
+std::vector<Visit> come_and_go(std::size_t viewers, double first_s, double watch_s, double final_watch_s) {
+  const auto at = [](double s) { return Time{static_cast<std::int64_t>(s * 1e6)}; };
+  std::vector<Visit> visits;
+  for (std::size_t i = 0; i < viewers; ++i) {
+    const double arrive = first_s + static_cast<double>(i) * watch_s;
+    visits.push_back(Visit{at(arrive), at(arrive + watch_s), i % 2 == 1});
+  }
+  const double last = first_s + static_cast<double>(viewers) * watch_s;
+  visits.push_back(Visit{at(last), at(last + final_watch_s), true});
+  return visits;
+}
 
 }  // namespace p2plive::sim

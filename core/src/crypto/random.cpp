@@ -1,0 +1,13 @@
+#include "crypto/random.hpp"
+
+#include <sodium.h>
+
+namespace p2plive {
+
+std::uint64_t secure_random_u64() {
+  std::uint64_t v = 0;
+  randombytes_buf(&v, sizeof v);
+  return v;
+}
+
+}  // namespace p2plive

@@ -1,0 +1,134 @@
+// Broadcast sessions (epochs), and what a node owes peers that come and go: a new child's catch-up from
+// its join point, and nothing at all for a peer that has left.
+#include <algorithm>
+
+#include "protocol/swarm.hpp"
+
+namespace p2plive {
+namespace {
+
+constexpr std::size_t max_past_epochs = 8;
+
+// Which of two sessions is newer: the later start, and the id to break a tie.
+bool newer(const Chunk& c, std::uint64_t id, std::uint64_t start_us) {
+  return c.epoch_start_us != start_us ? c.epoch_start_us > start_us : c.epoch > id;
+}
+
+}  // namespace
+
+bool Swarm::is_past_epoch(std::uint32_t tag) const {
+  return std::find(past_epochs_.begin(), past_epochs_.end(), tag) != past_epochs_.end();
+}
+
+// Every start of a broadcast is a new epoch, numbered from 0 again; its chunks' signatures cover the epoch
+// and its start, so no one can pass an old session's chunks off as a new one's. A node follows the newest
+// session it has verified a chunk of, drops everything of the one before, and from then on drops that
+// one's chunks unplayed, however genuine their signatures (a replay).
+bool Swarm::follow_epoch(const Chunk& chunk, Time now) {
+  const auto tag = wire::epoch_tag(chunk.epoch);
+  if (is_broadcaster() || (epoch_ && !newer(chunk, epoch_->id, epoch_->start_us))) {
+    ++stats_.old_epoch_dropped;
+    if (!is_broadcaster() && !is_past_epoch(tag)) {
+      if (past_epochs_.size() >= max_past_epochs) past_epochs_.erase(past_epochs_.begin());
+      past_epochs_.push_back(tag);
+    }
+    return false;
+  }
+  if (epoch_) {
+    if (past_epochs_.size() >= max_past_epochs) past_epochs_.erase(past_epochs_.begin());
+    past_epochs_.push_back(our_epoch_tag());
+  }
+  epoch_ = Epoch{chunk.epoch, chunk.epoch_start_us};
+  store_.reset(tag);
+  holes_.clear();
+  want_from_.reset();  // the first chunk of the session sets it, and peers' maps may lower it to a join point
+  newest_seen_ = 0;
+  stream_last_seen_ = now;
+  stream_started_at_ = now;
+  for (auto& tree : trees_) {
+    tree.newest.reset();
+    tree.push_start = 0;
+    tree.last_chunk = now;
+  }
+  for (auto& v : verified_at_) v = {~std::uint64_t{0}, Time{0}};
+  peers_.for_each([&](Peer& p) {
+    if (p.have_epoch != tag) p.clear_map();
+  });
+  ++stats_.epochs_started;
+  events_.push_back(EpochStarted{chunk.epoch, chunk.epoch_start_us});
+  return true;
+}
+
+// What a peer says of its session, in a Welcome or a buffer map. In ours, its latest join point is where
+// a viewer that has not started yet may still begin. In one we do not know, it may be newer (the
+// broadcaster restarted, and this peer heard first): we ask it for that join point, now and then, and the
+// chunk's signature decides. A claim alone never moves us.
+void Swarm::note_epoch_claim(Peer& peer, std::uint32_t epoch, std::uint64_t join_seq, bool has_chunks, Time now) {
+  if (!has_chunks || epoch == 0) return;
+  if (epoch == our_epoch_tag()) {
+    if (want_from_ && join_seq < *want_from_ && !store_.latest_join_seq() && *want_from_ - join_seq <= config_.repair_window_chunks)
+      want_from_ = join_seq;
+    return;
+  }
+  if (!store_.epoch() || is_past_epoch(epoch) || now - peer.epoch_probe_at < 2s) return;
+  peer.epoch_probe_at = now;
+  send(peer.endpoint, wire::Request{epoch, join_seq, 0xffff});
+}
+
+// A new child gets the chunks of its substream we hold, from where it asked (its join point, or just past
+// what it has) up to now, with the join point first. Bounded: a few seconds of one substream.
+void Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t epoch, std::uint32_t from_seq) {
+  if (store_.empty()) return;
+  const auto latest = store_.latest_seq();
+  std::uint64_t from = from_seq;
+  if (epoch != our_epoch_tag() || from_seq == wire::from_join_point)
+    from = store_.latest_join_seq().value_or(latest + 1);
+  if (latest >= config_.max_catch_up_chunks) from = std::max(from, latest - config_.max_catch_up_chunks + 1);
+  from = std::max(from, store_.floor_seq());
+  for (auto seq = from; seq <= latest; ++seq) {
+    if (substream_of(seq) != s) continue;
+    if (auto chunk = store_.get_shared(seq)) {
+      push_chunk(chunk, child.endpoint, 0xffff, chunk->is_join_point() ? SendClass::key : SendClass::push);
+      ++stats_.catch_up_chunks;
+    }
+  }
+}
+
+// A peer that said goodbye or timed out costs nothing from now on: no slot, nothing queued, no word in
+// congestion control. A bootstrap peer is kept, blank, to be asked again later.
+void Swarm::forget_peer(const Endpoint& e, Time now) {
+  Peer* p = peers_.find(e);
+  if (!p) return;
+  drop_parent_everywhere(*p, now);
+  stats_.purged_datagrams += send_queue_.purge(e);
+  if (p->bootstrap) {
+    *p = Peer{};
+    p->endpoint = e;
+    p->bootstrap = true;
+    return;
+  }
+  peers_.erase(e);
+}
+
+bool Swarm::is_active_child(const Peer& p, std::uint8_t s) const {
+  return (p.child_in & bit(s)) && now_ - p.last_heard <= config_.child_silence;
+}
+
+// A live child answers our maps and renews its subscriptions, so it is heard several times a second. One
+// silent for child_silence has most likely left without a word (killed, or its link died): it gets no more
+// pushes, what waits for it is dropped, and a newcomer may take its slot. If it speaks again before its
+// subscription runs out, the pushes resume.
+void Swarm::suspend_silent_children(Time now) {
+  std::vector<Endpoint> silent;
+  peers_.for_each([&](Peer& p) {
+    if (!p.child_in || now - p.last_heard <= config_.child_silence || p.suspended) return;
+    p.suspended = true;
+    silent.push_back(p.endpoint);
+  });
+  for (const auto& e : silent) {
+    ++stats_.children_suspended;
+    stats_.purged_datagrams += send_queue_.purge(e);
+  }
+}
+
+}  // namespace p2plive
