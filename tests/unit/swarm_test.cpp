@@ -3,61 +3,13 @@
 #include <map>
 #include <set>
 
-#include "swarm_harness.hpp"
+#include "swarm_fixture.hpp"
 
 namespace p2plive {
 namespace {
 
 using test::Net;
-
-struct SwarmTest : ::testing::Test {
-  SecretKey key = SecretKey::generate();
-  Endpoint broadcaster = Endpoint::loopback(1000);
-  std::uint64_t next_seq = 0;
-
-  SwarmConfig config(wire::Role role, std::uint64_t seed) {
-    SwarmConfig c;
-    c.stream_key = key.public_key();
-    c.role = role;
-    c.rng_seed = seed;
-    if (role != wire::Role::broadcaster) c.bootstrap = {broadcaster};
-    return c;
-  }
-
-  Chunk make_chunk(std::size_t size = 3000) {
-    Chunk c;
-    c.seq = ChunkSeq{next_seq};
-    c.flags = next_seq % 20 == 0 ? chunk_flags::join_point : 0;
-    c.timestamp_us = next_seq;
-    c.payload.assign(size, static_cast<std::uint8_t>(next_seq));
-    ++next_seq;
-    sign_chunk(key, c);
-    return c;
-  }
-
-  std::vector<Endpoint> add_viewers(Net& net, int n, std::uint16_t first_port = 2000) {
-    std::vector<Endpoint> v;
-    for (int i = 0; i < n; ++i) {
-      v.push_back(Endpoint::loopback(static_cast<std::uint16_t>(first_port + i)));
-      net.add(v.back(), config(wire::Role::viewer, 100 + static_cast<std::uint64_t>(first_port + i)));
-    }
-    return v;
-  }
-
-  // Publishes one chunk every 50 ms until `end`.
-  void stream(Net& net, Time end, std::size_t size = 3000) {
-    while (net.now() + 50ms <= end) {
-      net.publish(broadcaster, make_chunk(size));
-      net.run_until(net.now() + 50ms);
-    }
-  }
-
-  static std::set<std::uint64_t> seqs(const std::vector<Chunk>& chunks) {
-    std::set<std::uint64_t> s;
-    for (const auto& c : chunks) s.insert(c.seq.value);
-    return s;
-  }
-};
+using test::SwarmTest;
 
 TEST_F(SwarmTest, EveryViewerGetsEveryChunkAfterJoining) {
   Net net;
@@ -211,7 +163,7 @@ TEST_F(SwarmTest, AForgedSourceAddressGetsAtMostThreeTimesWhatItSent) {
   for (int round = 0; round < 20; ++round) {
     for (const auto& target : {broadcaster, viewers[0], viewers[1]}) {
       for (const auto& m : {wire::Message{wire::Hello{wire::Role::viewer, true, 99, 0, 0}},
-                            wire::Message{wire::Request{next_seq - 5, 0xffff}}}) {
+                            wire::Message{wire::Request{wire::epoch_tag(epoch), next_seq - 5, 0xffff}}}) {
         const auto bytes = wire::encode(tag, m);
         sent_in_its_name += bytes.size();
         net.inject(victim, target, bytes);

@@ -21,7 +21,7 @@ struct Stats {
   std::uint64_t forged_rejected = 0;   // chunks whose signature failed
   std::uint64_t malformed_dropped = 0; // datagrams that failed to parse
   std::uint64_t packets_dropped = 0;   // encoder packets dropped because the queue was full
-  std::uint64_t bytes_out = 0;         // media bytes handed to the output/player
+  std::uint64_t bytes_out = 0;         // media bytes handed to the output/player (the broadcaster: published)
   double send_rate_kbit_s = 0;         // what congestion control (or the upload cap) lets out now; 0: unpaced
   std::uint64_t tracker_announces = 0; // answered by trackers
   std::uint64_t tracker_peers = 0;     // peers learned from trackers
@@ -38,6 +38,8 @@ struct Stats {
   std::uint64_t play_start_seq = 0;
   std::uint64_t play_next_seq = 0;
   std::uint64_t chunks_before_start = 0;
+  double first_frame_ms = -1;          // from the node's start to the first keyframe handed to players (-1: not yet)
+  double session_start_delay_ms = -1;  // this session's first keyframe: broadcast -> handed to players (same clock)
 };
 
 // One JSON object, no newline. `unix_ms` becomes the "t" field.

@@ -33,6 +33,8 @@ std::string to_json_line(const Stats& s, std::int64_t unix_ms) {
       {"play_start_seq", s.play_start_seq},
       {"play_next_seq", s.play_next_seq},
       {"chunks_before_start", s.chunks_before_start},
+      {"first_frame_ms", s.first_frame_ms},
+      {"session_start_delay_ms", s.session_start_delay_ms},
   };
   return j.dump();
 }

@@ -70,12 +70,12 @@ std::shared_ptr<const Chunk> Playout::poll_output() {
 }
 
 void Playout::restart() {
+  if (next_ || !waiting_.empty()) ++stats_.restarts;  // a session before this one had begun
   waiting_.clear();
   ready_.clear();
   ready_head_ = 0;
   start_.reset();
   next_.reset();
-  ++stats_.restarts;
 }
 
 }  // namespace p2plive

@@ -26,7 +26,7 @@ struct PlayoutStats {
   std::uint64_t chunks_missing = 0;       // skipped over, never arrived in time
   std::uint64_t chunks_late = 0;          // arrived after their place was skipped
   std::uint64_t chunks_before_start = 0;  // older than the join point playback started at
-  std::uint64_t restarts = 0;             // a new stream session (epoch) began
+  std::uint64_t restarts = 0;             // a new stream session (epoch) began after one had
 };
 
 class Playout {

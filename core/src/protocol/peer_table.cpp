@@ -126,11 +126,11 @@ bool PeerTable::is_banned(const Endpoint& endpoint, Time now) const {
   return it != banned_.end() && it->second > now;
 }
 
-std::vector<Endpoint> PeerTable::sample_heard(std::size_t count, const Endpoint* except,
+std::vector<Endpoint> PeerTable::sample_heard(std::size_t count, const Endpoint* except, Time heard_since,
                                               std::mt19937_64& rng) const {
   std::vector<const Peer*> all;
   for_each([&](const Peer& peer) {
-    if (peer.heard && (!except || peer.endpoint != *except)) all.push_back(&peer);
+    if (peer.heard && peer.last_heard >= heard_since && (!except || peer.endpoint != *except)) all.push_back(&peer);
   });
   // Sort first so that the sample depends only on the seed, not on the table's order.
   std::sort(all.begin(), all.end(), [](const Peer* a, const Peer* b) { return a->endpoint < b->endpoint; });

@@ -101,9 +101,10 @@ class PeerTable {
   void ban(const Endpoint& endpoint, Time until, Time now);
   bool is_banned(const Endpoint& endpoint, Time now) const;
 
-  // Up to `count` heard peers other than `except`: half of them the fastest with room for children, the
-  // rest at random.
-  std::vector<Endpoint> sample_heard(std::size_t count, const Endpoint* except, std::mt19937_64& rng) const;
+  // Up to `count` peers heard since `heard_since`, other than `except`: half of them the fastest with room
+  // for children, the rest at random. (A peer long silent has most likely left: it is not passed on.)
+  std::vector<Endpoint> sample_heard(std::size_t count, const Endpoint* except, Time heard_since,
+                                     std::mt19937_64& rng) const;
 
   template <class F>
   void for_each(F&& f) {

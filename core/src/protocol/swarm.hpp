@@ -76,6 +76,7 @@ struct SwarmConfig {
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
   Time refused_retry = 1s;               // a parent that refused us is asked again after this
+  Time unreachable_silence = 250ms;      // an ICMP error counts for a peer silent at least this long
   Time child_silence = 1s;               // a child silent this long (gone, most likely) gets no pushes, and
                                          // a newcomer may have its slot; it is dropped after 3 hellos' time
   std::size_t max_catch_up_chunks = 160; // a new child is pushed its substream from its join point: at most
@@ -86,6 +87,7 @@ struct SwarmConfig {
                                          // from whoever lists them, while we wait to see if it recovers
   std::uint32_t max_unanswered_requests = 3;  // a peer that ignores this many is asked only as a last resort
   Time peer_timeout = 6s;
+  Time recently_heard = 2s;              // a peer silent longer is neither a parent candidate nor passed on
   Time repair_delay = 60ms;              // how long a hole may stay before it is requested
   Time repair_retry = 300ms;
   Time parent_repair_wait = 300ms;       // a hole the parent lacks as well: wait this long for its push
@@ -162,6 +164,7 @@ struct SwarmStats {
   std::uint64_t children_suspended = 0;   // children that fell silent and stopped getting pushes
   std::uint64_t purged_datagrams = 0;     // queued for peers that left, and dropped unsent
   std::uint64_t catch_up_chunks = 0;      // pushed to new children from their join point
+  std::uint64_t unreachable_reports = 0;  // ICMP errors the host passed on
 };
 
 class Swarm {
@@ -173,6 +176,10 @@ class Swarm {
   void handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now);
   void handle_datagram(const Endpoint& from, std::span<const std::uint8_t> datagram, Time now, Time received_at);
   void handle_timeout(Time now);
+  // The host says a datagram to `to` came back as unreachable (ICMP port unreachable: the process there is
+  // gone, most likely killed). Only a hint: anyone can forge one, so it counts only for a peer that has
+  // also been silent a while, and the peer's next datagram undoes it.
+  void handle_unreachable(const Endpoint& to, Time now);
   // Broadcaster only: a chunk it has just signed.
   void publish(Chunk chunk, Time now);
   // Says goodbye to every peer it is connected to.

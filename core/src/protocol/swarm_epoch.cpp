@@ -111,7 +111,23 @@ void Swarm::forget_peer(const Endpoint& e, Time now) {
 }
 
 bool Swarm::is_active_child(const Peer& p, std::uint8_t s) const {
-  return (p.child_in & bit(s)) && now_ - p.last_heard <= config_.child_silence;
+  return (p.child_in & bit(s)) && !p.suspended && now_ - p.last_heard <= config_.child_silence;
+}
+
+// A peer whose port answers with ICMP errors has most likely been killed. A live parent pushes every few
+// milliseconds and a live child answers several times a second, so one silent for unreachable_silence as
+// well is given up on now rather than after its timeouts: a newcomer gets its slot at once.
+void Swarm::handle_unreachable(const Endpoint& to, Time now) {
+  now_ = now;
+  ++stats_.unreachable_reports;
+  Peer* p = peers_.find(to);
+  if (!p || now - p->last_heard < config_.unreachable_silence) return;
+  if (p->parent_in) drop_parent_everywhere(*p, now);
+  if (p->child_in && !p->suspended) {
+    p->suspended = true;
+    ++stats_.children_suspended;
+  }
+  stats_.purged_datagrams += send_queue_.purge(to);
 }
 
 // A live child answers our maps and renews its subscriptions, so it is heard several times a second. One

@@ -15,7 +15,8 @@ void Swarm::send_haves(Time now) {
   // Peer slots never move, so pointers into the table stay valid for this call.
   std::vector<Peer*> due, others;
   peers_.for_each([&](Peer& p) {
-    if (!p.heard) return;
+    // A neighbour silent for a while has most likely gone: it gets no more maps.
+    if (!p.heard || now - p.last_heard > config_.child_silence) return;
     if (p.child_in || p.parent_in || p.said_hello) {
       if (p.last_have_sent < Time{0}) p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.have_interval.count());
       if (now - p.last_have_sent >= config_.have_interval) due.push_back(&p);
@@ -53,8 +54,9 @@ wire::Have Swarm::have() const {
 
 void Swarm::exchange_peers(Time now) {
   last_peer_exchange_ = now;
-  const auto targets = peers_.sample_heard(1, nullptr, rng_);
-  for (const auto& t : targets) send(t, wire::Peers{peers_.sample_heard(config_.peers_per_message, &t, rng_)});
+  const auto since = now - config_.recently_heard;
+  const auto targets = peers_.sample_heard(1, nullptr, since, rng_);
+  for (const auto& t : targets) send(t, wire::Peers{peers_.sample_heard(config_.peers_per_message, &t, since, rng_)});
 }
 
 void Swarm::repair(Time now) {

@@ -44,7 +44,9 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
       if (p->tree.depth == 1)
         for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
     }
-    if (withholding || silence > 2 * config_.parent_silence_timeout) drop_parent(s, now);
+    // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
+    const bool gone = p && now - p->last_heard > config_.child_silence;
+    if (withholding || gone || silence > 2 * config_.parent_silence_timeout) drop_parent(s, now);
   }
   if (tree.pending && now - tree.pending_since > config_.subscribe_timeout) {
     if (auto* p = peers_.find(*tree.pending)) p->retry_after = now + 3 * config_.hello_interval;
@@ -123,9 +125,11 @@ void Swarm::probe_for_parents(Time now) {
     Peer* p = peers_.find(unknown[i]);
     p->last_probe = now;
     // An address we learned from others and that never answers is forgotten after a few tries: peer
-    // lists must not become a way to aim every node's hellos at a victim.
-    if (!p->heard && !p->bootstrap && ++p->unanswered_probes > config_.max_unanswered_probes) {
-      peers_.erase(unknown[i]);
+    // lists must not become a way to aim every node's hellos at a victim. One we heard from that has
+    // fallen silent and ignores two probes has most likely gone.
+    const auto tries = p->heard ? 2u : config_.max_unanswered_probes;
+    if (!p->bootstrap && ++p->unanswered_probes > tries) {
+      forget_peer(unknown[i], now);
       continue;
     }
     send(unknown[i], hello(false, wire::no_substream));
@@ -160,6 +164,7 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
       if (rank(me) + config_.displace_margin < std::chrono::milliseconds(p.tree.displace_rank)) room |= bit(s);
     }
     if (!p.heard || !(room & bit(s)) || ((p.child_in | p.parent_in) & bit(s))) return;
+    if (now - p.last_heard > config_.recently_heard) return;  // what it said of its room is stale; it may be gone
     if (p.tree.depth == wire::unknown_depth || (max_depth != wire::unknown_depth && p.tree.depth >= max_depth)) return;
     if (now < p.avoid_until || now < p.retry_after) return;
     auto arrival = arrival_via(p, s);
@@ -471,7 +476,7 @@ wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, std::u
   w.push_from = w.has_chunks ? w.latest_seq + 1 : 0;
   w.epoch = our_epoch_tag();
   if (epoch_) w.epoch_start_us = epoch_->start_us;
-  if (with_peers) w.peers = peers_.sample_heard(config_.peers_per_message, &to, rng_);
+  if (with_peers) w.peers = peers_.sample_heard(config_.peers_per_message, &to, now_ - config_.recently_heard, rng_);
   return w;
 }
 

@@ -151,6 +151,7 @@ class BroadcasterNode final : public Broadcaster {
       sign_chunk(config_.key, chunk);
       if (config_.on_published) config_.on_published(chunk.payload, chunk.is_join_point());
       latest_seq_ = chunk.seq.value;
+      published_bytes_ += chunk.payload.size();
       runtime_.host().swarm().publish(std::move(chunk), steady_now());
     }
   }
@@ -158,6 +159,7 @@ class BroadcasterNode final : public Broadcaster {
   Stats collect() {
     auto out = runtime_.swarm_stats("broadcaster");
     out.latest_seq = latest_seq_;
+    out.bytes_out = published_bytes_;
     std::lock_guard lock(queue_mutex_);
     out.packets_dropped = packets_dropped_;
     return out;
@@ -171,6 +173,7 @@ class BroadcasterNode final : public Broadcaster {
   std::uint64_t mux_errors_ = 0;
   std::uint64_t epoch_ = 0, epoch_start_us_ = 0, epoch_first_chunk_ = 0;
   std::uint64_t latest_seq_ = 0;
+  std::uint64_t published_bytes_ = 0;
 
   std::mutex queue_mutex_;
   std::deque<EncodedPacket> queue_;

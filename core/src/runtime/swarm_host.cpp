@@ -1,6 +1,8 @@
 #include "runtime/swarm_host.hpp"
 
 #include <asio/ip/address.hpp>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -48,6 +50,9 @@ Result<std::unique_ptr<SwarmHost>> SwarmHost::open(asio::io_context& io, const E
   // Kernel receive times, for the delay measurements of congestion control (harmless if refused).
   const int on = 1;
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  // ICMP errors with the address they concern: a peer whose process died answers "port unreachable".
+  if (local.address().is_v4()) ::setsockopt(socket.native_handle(), SOL_IP, IP_RECVERR, &on, sizeof on);
+  else ::setsockopt(socket.native_handle(), SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
   config.announce_port = socket.local_endpoint(ec).port();  // what trackers hand out to others
   return std::make_unique<SwarmHost>(io, std::move(socket), std::move(config), std::move(on_event));
 }
@@ -91,7 +96,8 @@ void SwarmHost::drain() {
     const auto n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      continue;  // ICMP errors (a peer went away) are not fatal
+      drain_errors();  // ICMP errors (a peer went away) are not fatal: they are news for the swarm
+      continue;
     }
     Time received_at = steady;
     for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -106,6 +112,36 @@ void SwarmHost::drain() {
     sender.resize(msg.msg_namelen);
     swarm_.handle_datagram(to_endpoint(sender), std::span<const std::uint8_t>(buffer_.data(), static_cast<std::size_t>(n)),
                            steady_now(), received_at);
+  }
+}
+
+void SwarmHost::drain_errors() {
+  const int fd = socket_.native_handle();
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage to{};
+    std::array<std::uint8_t, 64> ignored{};
+    iovec iov{ignored.data(), ignored.size()};
+    alignas(cmsghdr) char control[512];
+    msghdr msg{};
+    msg.msg_name = &to;
+    msg.msg_namelen = sizeof to;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      sock_extended_err err{};
+      std::memcpy(&err, CMSG_DATA(c), sizeof err);
+      if (err.ee_errno != ECONNREFUSED || msg.msg_namelen == 0) continue;
+      asio::ip::udp::endpoint dest;
+      std::memcpy(dest.data(), &to, std::min<std::size_t>(msg.msg_namelen, dest.capacity()));
+      dest.resize(msg.msg_namelen);
+      swarm_.handle_unreachable(to_endpoint(dest), steady_now());
+    }
   }
 }
 

@@ -38,6 +38,7 @@ class SwarmHost {
  private:
   void receive();
   void drain();
+  void drain_errors();  // ICMP errors the kernel queued (IP_RECVERR): peers that have gone
   void arm_timer();
 
   asio::ip::udp::socket socket_;

@@ -51,6 +51,7 @@ class ViewerNode final : public Viewer {
       if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(std::move(verified->chunk));
       else if (std::holds_alternative<EpochStarted>(event)) on_new_session();
     };
+    started_at_ = steady_now();  // the swarm says its first hello as it opens
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), std::move(on_event))) return ec;
     if (config_.http && !config_.relay) {
       http::ServerConfig hc;
@@ -99,14 +100,18 @@ class ViewerNode final : public Viewer {
   // The broadcaster started again (Stop/Start in OBS, a crash and a restart): playback starts afresh at
   // the new session's first join point, and players see a new stream begin there.
   void on_new_session() {
-    if (!playout_.started() && playout_.stats().restarts == 0 && bytes_out_ == 0) return;  // the first one
+    const bool had_one = playout_.started() || bytes_out_ > 0;
     playout_.restart();
     first_chunk_us_ = 0;
-    if (http_) http_->new_session();
+    session_start_delay_ms_ = -1;
+    if (http_ && had_one) http_->new_session();
   }
 
   void deliver() {
     while (auto chunk = playout_.poll_output()) {
+      if (first_frame_ms_ < 0) first_frame_ms_ = static_cast<double>((steady_now() - started_at_).count()) / 1000.0;
+      if (session_start_delay_ms_ < 0)
+        session_start_delay_ms_ = static_cast<double>(unix_now_us() - static_cast<std::int64_t>(chunk->timestamp_us)) / 1000.0;
       bytes_out_ += chunk->payload.size();
       last_played_us_ = chunk->timestamp_us;
       if (config_.relay) continue;
@@ -133,6 +138,8 @@ class ViewerNode final : public Viewer {
     out.chunks_before_start = playout_.stats().chunks_before_start;
     out.play_start_seq = playout_.start_seq().value_or(0);
     out.play_next_seq = playout_.next_seq().value_or(0);
+    out.first_frame_ms = first_frame_ms_;
+    out.session_start_delay_ms = session_start_delay_ms_;
     out.delay_ms_p50 = delays_.percentile(0.50);
     out.delay_ms_p99 = delays_.percentile(0.99);
     out.bytes_out = bytes_out_;
@@ -173,6 +180,9 @@ class ViewerNode final : public Viewer {
   Playout playout_;
   DelayWindow delays_;
   std::int64_t first_chunk_us_ = 0;
+  Time started_at_{0};
+  double first_frame_ms_ = -1;
+  double session_start_delay_ms_ = -1;
   std::uint64_t bytes_out_ = 0;
   std::uint64_t newest_verified_us_ = 0;  // broadcast times, for the status figures
   std::uint64_t last_played_us_ = 0;

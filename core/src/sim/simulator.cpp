@@ -269,6 +269,12 @@ class Simulation {
       case Event::Kind::arrive: return arrive();
       case Event::Kind::leave: return depart(e.peer, peers_[e.peer].says_goodbye);
       case Event::Kind::kill: return kill();
+      case Event::Kind::unreachable: {
+        auto& p = peers_[e.peer];
+        if (!p.alive) return;
+        p.swarm->handle_unreachable(endpoint_of(e.from), now_);
+        return after_input(e.peer);
+      }
       case Event::Kind::timer: {
         auto& p = peers_[e.peer];
         if (!p.alive && p.left < Time{0} && !p.swarm) start_viewer(e.peer);
@@ -395,6 +401,13 @@ class Simulation {
       if (to >= peers_.size()) continue;
       const auto arrival = network_.send(index, to, t->bytes.size(), now_);
       if (!arrival) continue;
+      // On one machine a killed process's port answers at once with ICMP port unreachable; across the
+      // internet a home router mostly drops such datagrams without a word.
+      if (s_.loopback && to != tracker_index && peers_[to].left >= Time{0}) {
+        queue_.push(*arrival + (*arrival - now_), {Event::Kind::unreachable, static_cast<std::uint32_t>(index),
+                                                   static_cast<std::uint32_t>(to)});
+        continue;
+      }
       queue_.push(*arrival, {Event::Kind::reach, static_cast<std::uint32_t>(to), static_cast<std::uint32_t>(index),
                              store_datagram(std::move(t->bytes))});
     }
