@@ -48,18 +48,17 @@ RateControlConfig config() {
   return c;
 }
 
-// Drives a controller in 50 ms steps: what the neighbours say, what was sent, what was wanted.
+// Drives a controller in 50 ms steps: what the neighbours say, what was sent, what the children are owed.
 struct Drive {
   RateController rc{config()};
   Time now = 0ms;
-  std::uint64_t sent = 0, demand = 0, pushed = 0;
+  std::uint64_t sent = 0, pushed = 0;
   explicit Drive(RateControlConfig c = config()) : rc(c) {}
-  void step(std::vector<Time> delays, double sent_bps, double demand_bps, double pushed_bps = 0, bool limited = true) {
+  void step(std::vector<Time> delays, double sent_bps, double pushed_bps = 0, bool limited = true) {
     now += 50ms;
     sent += static_cast<std::uint64_t>(sent_bps / 8 * 0.05);
-    demand += static_cast<std::uint64_t>(demand_bps / 8 * 0.05);
     pushed += static_cast<std::uint64_t>(pushed_bps / 8 * 0.05);
-    rc.update(RateInputs{.queue_delays = delays, .sent_bytes = sent, .demand_bytes = demand, .push_demand_bytes = pushed,
+    rc.update(RateInputs{.queue_delays = delays, .sent_bytes = sent, .push_demand_bytes = pushed,
                          .rate_limited = limited},
               now);
   }
@@ -67,15 +66,15 @@ struct Drive {
 
 TEST(RateController, CutsWhenNeighboursSeeAQueueAndHoldsWhileItDrains) {
   Drive d;
-  d.step({0ms}, 4e6, 4e6);
+  d.step({0ms}, 4e6);
   const double before = d.rc.rate_bps();
   d.now += 400ms;
-  d.step({100ms, 100ms}, 4e6, 4e6);  // four times the target: a cut
+  d.step({100ms, 100ms}, 4e6);  // four times the target: a cut
   const double after_cut = d.rc.rate_bps();
   EXPECT_LT(after_cut, before * 0.9);
   EXPECT_GE(after_cut, before * 0.5);  // never more than half at once
-  d.step({60ms}, 4e6, 4e6);  // draining: no second cut so soon
-  d.step({40ms}, 4e6, 4e6);
+  d.step({60ms}, 4e6);  // draining: no second cut so soon
+  d.step({40ms}, 4e6);
   EXPECT_EQ(d.rc.rate_bps(), after_cut);
 }
 
@@ -83,9 +82,9 @@ TEST(RateController, GrowsOnlyWhileItHoldsTheNodeBackAndNeverPastTheCap) {
   auto c = config();
   c.max_bps = 5e6;
   Drive d(c);
-  for (int i = 0; i < 20; ++i) d.step({0ms}, 0, 0, 0, false);  // no queue, but nothing waits to be sent either
+  for (int i = 0; i < 20; ++i) d.step({0ms}, 0, 0, false);  // no queue, but nothing waits to be sent either
   EXPECT_EQ(d.rc.rate_bps(), 4e6);
-  for (int i = 0; i < 100; ++i) d.step({0ms}, 0, 0, 0, true);  // five seconds with data waiting on the rate
+  for (int i = 0; i < 100; ++i) d.step({0ms}, 0, 0, true);  // five seconds with data waiting on the rate
   EXPECT_EQ(d.rc.rate_bps(), 5e6);  // grew to the cap, not past it
 }
 
@@ -107,18 +106,18 @@ TEST(RateController, NeighboursThatLeftCarryNoWeight) {
 
 TEST(RateController, WithNoQueueInSightWhatTheNodeWantsToSendGoesWithinASecond) {
   Drive d;
-  // A new viewer arrives: the node wants to send 9 Mbit/s (a 6 Mbit/s stream's pushes and its join), and
-  // its other neighbours see no queue.
-  for (int i = 0; i < 20; ++i) d.step({0ms, 2ms}, 4e6, 9e6, 9e6);
+  // A new viewer arrives: the node owes its children 9 Mbit/s (a 6 Mbit/s stream's pushes and a join),
+  // and its other neighbours see no queue.
+  for (int i = 0; i < 20; ++i) d.step({0ms, 2ms}, 4e6, 9e6);
   EXPECT_GE(d.rc.rate_bps(), 9e6);
   // A queue then shows: the path has no room after all, and the rate comes down.
-  for (int i = 0; i < 10; ++i) d.step({120ms, 130ms}, 6e6, 9e6, 9e6);
+  for (int i = 0; i < 10; ++i) d.step({120ms, 130ms}, 6e6, 9e6);
   EXPECT_LT(d.rc.rate_bps(), 9e6 * 0.8);
 }
 
 TEST(RateController, BeforeAnyNeighbourCanTellItGoesNoFurtherThanItsStartingRate) {
   Drive d;
-  for (int i = 0; i < 20; ++i) d.step({}, 4e6, 9e6, 9e6);
+  for (int i = 0; i < 20; ++i) d.step({}, 4e6, 9e6);
   EXPECT_EQ(d.rc.rate_bps(), 4e6);
 }
 
@@ -126,7 +125,7 @@ TEST(RateController, SaysWhenTheLinkCannotCarryTheChildren) {
   Drive d;
   bool overloaded = false;
   for (int i = 0; i < 100 && !overloaded; ++i) {  // children are owed 6 Mbit/s; the queue keeps standing
-    d.step({80ms}, 3.2e6, 6e6, 6e6);
+    d.step({80ms}, 3.2e6, 6e6);
     overloaded = d.rc.take_overloaded();
   }
   EXPECT_TRUE(overloaded);

@@ -58,12 +58,12 @@ void RateController::update(const RateInputs& in, Time now) {
     const double sent = bps(in.sent_bytes, last_sent_);
     sent_bps_ += (sent - sent_bps_) * std::min(1.0, seconds);  // about a second of memory
     recent_sent_bps_ += (sent - recent_sent_bps_) * std::min(1.0, 4 * seconds);  // about a quarter
-    demand_bps_ += (bps(in.demand_bytes, last_demand_) - demand_bps_) * std::min(1.0, 4 * seconds);
-    pushed_bps_ += (bps(in.push_demand_bytes, last_pushed_) - pushed_bps_) * std::min(1.0, seconds);
+    const double pushed = bps(in.push_demand_bytes, last_pushed_);
+    pushed_bps_ += (pushed - pushed_bps_) * std::min(1.0, seconds);
+    recent_pushed_bps_ += (pushed - recent_pushed_bps_) * std::min(1.0, 4 * seconds);
   }
   last_update_ = now;
   last_sent_ = in.sent_bytes;
-  last_demand_ = in.demand_bytes;
   last_pushed_ = in.push_demand_bytes;
 
   std::optional<Time> delay;
@@ -122,11 +122,12 @@ void RateController::update(const RateInputs& in, Time now) {
       const double growth = fast ? config_.fast_growth : config_.growth;
       rate_bps_ *= std::pow(1 + growth, seconds / (static_cast<double>(config_.interval.count()) / 1e6));
     }
-    // What the node wants to send goes at once while the path shows room, as far as the link is known to
+    // What the children are owed goes at once while the path shows room, as far as the link is known to
     // carry it: a capacity that a real queue showed lately. Without one (an open path, or no queue for a
-    // while), nothing holds the stream back; if the path has no room, the next reports say so.
+    // while), nothing holds the stream back; if the path has no room, the next reports say so. (Repairs
+    // and replies get only what the rate grows to: they are not the stream.)
     if (capacity_bps_ > 0 && now - capacity_seen_ > config_.capacity_memory) capacity_bps_ = 0;
-    double wanted = config_.demand_margin * demand_bps_;
+    double wanted = config_.push_margin * recent_pushed_bps_;
     if (capacity_bps_ > 0) wanted = std::min(wanted, capacity_bps_);
     // With nobody yet able to tell (every neighbour new), no further than the rate a node starts at.
     if (!delay) wanted = std::min(wanted, std::max(rate_bps_, config_.initial_bps));

@@ -57,9 +57,9 @@ struct RateControlConfig {
   double max_backoff = 0.5;     // ...growing with it up to this
   Time backoff_hold = 300ms;    // after a cut, no second one this soon, nor while the queue is draining...
   Time drain_hold = 1s;         // ...unless it drains this slowly
-  double demand_margin = 1.25;  // with no queue, the rate covers this factor of what the node wants to send,
-  Time capacity_memory = 10s;   // up to what a queue showed the link carries, within this long
-  double push_margin = 1.1;     // the live pushes owed to children, beyond this factor of the rate...
+  double push_margin = 1.1;     // with no queue, the rate covers this factor of the pushes owed to children,
+  Time capacity_memory = 10s;   // up to what a queue lately (this long) showed the link carries; owed
+                                // beyond this factor of the rate...
   Time overload_after = 2s;     // ...for this long, mean the node has more children than its link (or the
                                 // user's cap) can carry
 };
@@ -71,8 +71,7 @@ struct RateInputs {
   // One each: a chatty neighbour counts once, and a departed one's word leaves with it.
   std::span<const Time> queue_delays;
   std::uint64_t sent_bytes = 0;
-  std::uint64_t demand_bytes = 0;       // every datagram of data offered to the send queue
-  std::uint64_t push_demand_bytes = 0;  // of which live pushes to children
+  std::uint64_t push_demand_bytes = 0;  // pushes to children offered to the send queue, sent or refused
   bool rate_limited = false;            // the rate held the node back since the last update
 };
 
@@ -83,7 +82,7 @@ class RateController {
 
   // Called about once an interval. The rate grows only while it holds the node back, so that a quiet node
   // cannot build up a rate it never tested and then flood its link with it. With no queue in sight, it
-  // never stays below what the node wants to send: on a path with room, the stream is never starved.
+  // never stays below what its children are owed: on a path with room, the stream is never starved.
   void update(const RateInputs& in, Time now);
   double rate_bps() const { return rate_bps_; }
   // For overload_after the live pushes owed to children have clearly exceeded the rate: the node should
@@ -102,12 +101,11 @@ class RateController {
   Time capacity_seen_{0};        // when a queue last stood
   Time delay_at_backoff_{0};
   std::uint64_t last_sent_ = 0;
-  std::uint64_t last_demand_ = 0;
   std::uint64_t last_pushed_ = 0;
   double sent_bps_ = 0;          // smoothed throughput, over about a second...
   double recent_sent_bps_ = 0;   // ...and over about a quarter of one
-  double demand_bps_ = 0;        // what the node wanted to send, over about a quarter of a second
-  double pushed_bps_ = 0;        // live pushes owed, over about a second
+  double pushed_bps_ = 0;        // pushes owed, over about a second...
+  double recent_pushed_bps_ = 0; // ...and over about a quarter of one
   std::optional<Time> overloaded_since_;
   bool overloaded_ = false;
 };

@@ -21,6 +21,7 @@ struct Peer {
   Endpoint endpoint;
   bool heard = false;                // it has sent us something valid
   bool said_hello = false;           // it has introduced itself, so we may answer its requests
+  bool welcomed = false;             // it has answered one of our hellos
   bool verified = false;             // it echoed our token: it really is at this address
   bool bootstrap = false;            // from the link: kept (as unheard) when it falls silent
   std::uint32_t token = 0;           // its token for us, echoed in our hellos and welcomes

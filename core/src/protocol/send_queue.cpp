@@ -28,7 +28,6 @@ bool SendQueue::take_rate_limited() {
 bool SendQueue::enqueue(SendClass cls, Outgoing outgoing, Time now) {
   const auto c = static_cast<std::size_t>(cls);
   if (outgoing.owed) push_demand_bytes_ += outgoing.size;
-  if (cls != SendClass::control) demand_bytes_ += outgoing.size;
   bool fits = queued_datagrams_ < config_.max_datagrams;
   if (fits && config_.rate_bps > 0 && cls != SendClass::control) {
     refill(now);

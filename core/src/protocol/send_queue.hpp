@@ -66,10 +66,8 @@ class SendQueue {
   bool take_rate_limited();
 
   std::uint64_t sent_bytes() const { return sent_bytes_; }
-  // Live pushes offered to the queue, whether or not they fit: what the children are owed...
+  // Pushes offered to the queue, whether or not they fit: what the children are owed.
   std::uint64_t push_demand_bytes() const { return push_demand_bytes_; }
-  // ...and every datagram of data offered (pushes, join points, replies, repairs).
-  std::uint64_t demand_bytes() const { return demand_bytes_; }
   // Drops whatever waits for `to` (a peer that left): a departed peer costs nothing.
   std::size_t purge(const Endpoint& to);
   std::uint64_t dropped() const { return dropped_; }
@@ -87,7 +85,6 @@ class SendQueue {
   bool rate_limited_ = false;
   std::uint64_t sent_bytes_ = 0;
   std::uint64_t push_demand_bytes_ = 0;
-  std::uint64_t demand_bytes_ = 0;
   std::uint64_t dropped_ = 0;
 };
 

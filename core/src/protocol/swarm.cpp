@@ -81,7 +81,6 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
     peers_.ban(from, now + 24h * 365, now);
     return;
   }
-  peer.said_hello = true;
   peer.role = m.role;
   peer.tree.home = m.home;
   peer.capacity = m.capacity;
@@ -116,6 +115,9 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
     peers_listed = std::min(peers_listed, static_cast<std::size_t>(affordable));
     root_reply_tokens_ -= static_cast<double>(probe_answer_bytes(peers_listed));
   }
+  // Only a peer we answer is one we talk to (buffer maps, repairs): one the budget left unanswered asks
+  // again, and is not sent maps meanwhile.
+  peer.said_hello = true;
   auto welcome = welcome_for(from, m.nonce, m.substream, accepted, !keepalive);
   if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
   welcome.time_echo_us = m.time_us;
@@ -135,6 +137,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
   note_tokens(peer, from, m.token, m.echo);
+  peer.welcomed = true;
   peer.note_tree(m.tree, now);
   // Only an answer to a hello we sent times the round trip, or tells us of our uplink.
   if (peer.sent_stamp(m.time_echo_us)) {
@@ -198,8 +201,6 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
     ++stats_.old_epoch_dropped;
     return;
   }
-  const bool ours = !store_.epoch() || m.epoch == our_epoch_tag();
-  if (ours && (peer.parent_in & bit(substream_of(m.seq)))) trees_[substream_of(m.seq)].last_chunk = now;
   peer.unanswered_requests = 0;
   Chunk chunk;
   switch (store_.add_fragment(m, now, chunk)) {
@@ -346,6 +347,9 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   note_newest(seq, now);
   holes_.erase(seq);
   if (!trees_[s].newest || *trees_[s].newest < seq) trees_[s].newest = seq;
+  // A parent is judged by the chunks it completes, not by fragments: one whose uplink loses part of every
+  // chunk delivers nothing, and must look as silent as it is.
+  if (from && trees_[s].parent == *from) trees_[s].last_chunk = now;
   if (!is_broadcaster()) {
     ++stats_.chunks_received;
     if (!want_from_ || seq < *want_from_) want_from_ = want_from_ ? std::min(*want_from_, seq) : seq;
@@ -442,7 +446,6 @@ void Swarm::control_rate(Time now) {
   });
   rate_control_->update(RateInputs{.queue_delays = delays,
                                    .sent_bytes = send_queue_.sent_bytes(),
-                                   .demand_bytes = send_queue_.demand_bytes(),
                                    .push_demand_bytes = send_queue_.push_demand_bytes(),
                                    .rate_limited = send_queue_.take_rate_limited()},
                         now);

@@ -95,8 +95,10 @@ void Swarm::probe_for_parents(Time now) {
   // again at growing intervals, up to bootstrap_backoff_max.
   if (orphaned)
     for (const auto& b : config_.bootstrap) {
+      // Until it has answered us, a bootstrap peer is asked again, whatever else it sends (a broadcaster
+      // whose budget for strangers is spent may still have our address among those it sends maps to).
       Peer* p = peers_.find(b);
-      if (!p || p->heard) continue;
+      if (!p || (p->heard && p->welcomed)) continue;
       const auto doublings = std::min(p->unanswered_probes, 9u) - (p->unanswered_probes > 0 ? 1u : 0u);
       const auto backoff = std::min(config_.bootstrap_backoff_max, config_.hello_interval * (1 << doublings));
       if (p->unanswered_probes > 0 && now - p->last_probe < backoff) continue;
