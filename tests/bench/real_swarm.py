@@ -55,9 +55,21 @@ class Swarm:
     def path(self, name):
         return os.path.join(self.wd, name)
 
+    @staticmethod
+    def free_tcp_port():
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def start_broadcaster_with(self, source, name="b"):
+        self.source = source
+        return self.start_broadcaster(name)
+
     def start_broadcaster(self, name="b"):
         self.broadcaster = subprocess.Popen(
-            [self.p2plive, "broadcast", "--key", self.key, "--input", SOURCE, "--listen", f"127.0.0.1:{self.port}",
+            [self.p2plive, "broadcast", "--key", self.key, "--input", getattr(self, "source", SOURCE),
+             "--listen", f"127.0.0.1:{self.port}",
              "--video-bitrate", str(self.video_kbps), "--stats", self.path(name + ".jsonl")] + self.extra,
             stdout=open(self.path(name + ".out"), "w"), stderr=open(self.path(name + ".err"), "w"))
         self.link = wait_for(lambda: first_line(self.path(name + ".out")), 30, "the broadcaster's link")

@@ -174,8 +174,11 @@ void Server::forget(const std::shared_ptr<Connection>& client) {
 }
 
 void Server::push(std::span<const std::uint8_t> ts_bytes, bool join_point, std::uint64_t timestamp_us) {
+  push(std::make_shared<const std::vector<std::uint8_t>>(ts_bytes.begin(), ts_bytes.end()), join_point, timestamp_us);
+}
+
+void Server::push(SharedBytes chunk, bool join_point, std::uint64_t timestamp_us) {
   if (closed_) return;
-  auto chunk = std::make_shared<const std::vector<std::uint8_t>>(ts_bytes.begin(), ts_bytes.end());
   join_buffer_.push(chunk, join_point);
   hls_.push(chunk, join_point, timestamp_us);
   if (join_point) streams_.splice(streams_.end(), waiting_);

@@ -43,6 +43,8 @@ class Server {
   Server(asio::ip::tcp::acceptor acceptor, ServerConfig config, StatsFn stats);
   // Everything below runs on the io thread.
   void push(std::span<const std::uint8_t> ts_bytes, bool join_point, std::uint64_t timestamp_us);
+  // The same without a copy: the bytes are shared with whoever else holds them (the viewer's chunk store).
+  void push(SharedBytes ts_bytes, bool join_point, std::uint64_t timestamp_us);
   // The broadcaster started a new session: what follows begins at its first join point, with timestamps
   // of their own. New clients start there; HLS marks a discontinuity.
   void new_session();

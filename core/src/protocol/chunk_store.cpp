@@ -5,8 +5,12 @@
 
 namespace p2plive {
 
-ChunkStore::ChunkStore(std::size_t window_chunks, std::size_t max_partial)
-    : window_chunks_(window_chunks), max_partial_(max_partial), ring_(window_chunks), seqs_(window_chunks, no_seq) {}
+ChunkStore::ChunkStore(std::size_t window_chunks, std::size_t max_partial, std::size_t max_bytes)
+    : window_chunks_(window_chunks),
+      max_partial_(max_partial),
+      max_bytes_(max_bytes),
+      ring_(window_chunks),
+      seqs_(window_chunks, no_seq) {}
 
 ChunkStore::Partial ChunkStore::start_partial(const wire::Fragment& f, Time now) {
   Partial p{f.count, 0, 0, {}, now};
@@ -68,6 +72,8 @@ void ChunkStore::reset(std::uint32_t epoch_tag) {
   any_ = false;
   latest_join_seq_.reset();
   latest_seq_ = 0;
+  bytes_ = 0;
+  byte_floor_ = 0;
   epoch_ = epoch_tag;
 }
 
@@ -80,8 +86,21 @@ void ChunkStore::insert_verified(std::shared_ptr<const Chunk> chunk) {
   if (!any_ || seq > latest_seq_) latest_seq_ = seq;
   any_ = true;
   if (chunk->is_join_point() && (!latest_join_seq_ || seq > *latest_join_seq_)) latest_join_seq_ = seq;
-  ring_[seq % window_chunks_] = std::move(chunk);  // the slot's previous chunk is below the window now
+  auto& slot = ring_[seq % window_chunks_];  // the slot's previous chunk is below the window now
+  if (slot) bytes_ -= slot->payload.size();
+  bytes_ += chunk->payload.size();
+  slot = std::move(chunk);
   seqs_[seq % window_chunks_] = seq;
+  // Past the byte bound the oldest chunks go, never the newest.
+  while (bytes_ > max_bytes_ && floor_seq() < latest_seq_) {
+    const auto old = floor_seq();
+    if (seqs_[old % window_chunks_] == old) {
+      bytes_ -= ring_[old % window_chunks_]->payload.size();
+      ring_[old % window_chunks_].reset();
+      seqs_[old % window_chunks_] = no_seq;
+    }
+    byte_floor_ = old + 1;
+  }
   evict();
 }
 
@@ -94,7 +113,7 @@ void ChunkStore::evict() {
 const Chunk* ChunkStore::get(std::uint64_t seq) const { return has(seq) ? ring_[seq % window_chunks_].get() : nullptr; }
 
 std::uint64_t ChunkStore::floor_seq() const {
-  return latest_seq_ >= window_chunks_ ? latest_seq_ - window_chunks_ + 1 : 0;
+  return std::max(byte_floor_, latest_seq_ >= window_chunks_ ? latest_seq_ - window_chunks_ + 1 : 0);
 }
 
 std::uint16_t ChunkStore::missing_fragments(std::uint64_t seq) const {

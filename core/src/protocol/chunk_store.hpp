@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,7 +19,9 @@ namespace p2plive {
 
 class ChunkStore {
  public:
-  ChunkStore(std::size_t window_chunks, std::size_t max_partial);
+  // At most `window_chunks` chunks and `max_bytes` of payload (the oldest go first): at 6 Mbit/s a full
+  // 512-chunk window would be 8 MiB of a viewer's memory for repairs that look back under two seconds.
+  ChunkStore(std::size_t window_chunks, std::size_t max_partial, std::size_t max_bytes = SIZE_MAX);
 
   enum class FragmentResult { stored, duplicate, stale, completed };
   // Adds one fragment. When it completes a chunk, `completed` receives the assembled, still unverified,
@@ -64,6 +67,9 @@ class ChunkStore {
 
   std::size_t window_chunks_;
   std::size_t max_partial_;
+  std::size_t max_bytes_;
+  std::size_t bytes_ = 0;          // payload held in the ring
+  std::uint64_t byte_floor_ = 0;   // the window's floor as the byte bound has raised it
   // Verified chunks in a ring indexed by seq: the stream is dense, so lookups and scans are O(1) a chunk.
   std::vector<std::shared_ptr<const Chunk>> ring_;
   // The seq each ring slot holds (no_seq if none), so has() answers without touching the chunk itself:

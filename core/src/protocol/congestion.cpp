@@ -129,7 +129,8 @@ void RateController::update(const RateInputs& in, Time now) {
     if (capacity_bps_ > 0 && now - capacity_seen_ > config_.capacity_memory) capacity_bps_ = 0;
     double wanted = config_.push_margin * recent_pushed_bps_;
     if (capacity_bps_ > 0) wanted = std::min(wanted, capacity_bps_);
-    // With nobody yet able to tell (every neighbour new), no further than the rate a node starts at.
+    // With nobody yet able to tell (every neighbour new, for a few hundred milliseconds), no further than
+    // the rate a node starts at.
     if (!delay) wanted = std::min(wanted, std::max(rate_bps_, config_.initial_bps));
     rate_bps_ = std::max(rate_bps_, wanted);
   }

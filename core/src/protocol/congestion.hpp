@@ -33,7 +33,7 @@ class DelayMeter {
  private:
   static constexpr Time base_window = 30s;  // the base is the minimum over the last one to two windows,
                                             // so that clock drift and route changes age out
-  static constexpr Time settle = 1s;
+  static constexpr Time settle = 300ms;
   bool any_ = false;
   std::uint32_t last_ = 0;
   std::uint32_t current_min_ = 0;

@@ -19,7 +19,7 @@ Swarm::Swarm(SwarmConfig config)
       nonce_(static_cast<std::uint32_t>(rng_())),
       token_key_(rng_()),
       peers_(config_.max_peers),
-      store_(config_.window_chunks, config_.max_partial_chunks),
+      store_(config_.window_chunks, config_.max_partial_chunks, config_.window_bytes),
       trees_(std::clamp<std::size_t>(config_.substreams, 1, wire::max_substreams)),
       verified_at_(std::max<std::size_t>(config_.window_chunks, 1)),
       send_queue_(SendQueueConfig{.rate_bps = config_.upload_cap_bps, .max_datagrams = config_.max_queued_datagrams}),
@@ -437,7 +437,8 @@ void Swarm::flush_tracker() {
 void Swarm::control_rate(Time now) {
   if (!rate_control_) return;
   const double before = rate_control_->rate_bps();
-  const auto fresh = config_.rate_control.interval * 6;
+  // A neighbour answers each of our maps (every have_interval): its latest answer stands until the next.
+  const auto fresh = config_.have_interval * 3 / 2;
   std::vector<Time> delays;
   peers_.for_each([&](const Peer& p) {
     if (p.our_queue_delay && now - p.our_queue_delay_at <= fresh) delays.push_back(*p.our_queue_delay);

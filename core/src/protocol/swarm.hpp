@@ -54,7 +54,8 @@ struct SwarmConfig {
   std::size_t root_reply_burst = 250;    // (up to this many probes at once: the first viewers, a small swarm)
   std::size_t min_peers_listed = 4;      // an answer worth sending lists at least this many peers
   std::size_t max_peers = 64;
-  std::size_t window_chunks = 512;       // ~13 s of 25 ms chunks kept for repair
+  std::size_t window_chunks = 512;       // ~13 s of 25 ms chunks kept for repair and catch-ups...
+  std::size_t window_bytes = 6u << 20;   // ...and at most this much payload (8 s at 6 Mbit/s)
   std::size_t max_partial_chunks = 64;
   std::size_t max_queued_datagrams = 8192;
   double upload_cap_bps = 0;             // the user's cap (0: none). Sends are paced at it or below

@@ -116,7 +116,8 @@ class ViewerNode final : public Viewer {
       last_played_us_ = chunk->timestamp_us;
       if (config_.relay) continue;
       if (config_.sink) config_.sink(chunk->payload, chunk->is_join_point());
-      if (http_) http_->push(chunk->payload, chunk->is_join_point(), chunk->timestamp_us);
+      // Shared with the store, not copied: the HLS window and the players' queues hold the same bytes.
+      if (http_) http_->push(http::SharedBytes(chunk, &chunk->payload), chunk->is_join_point(), chunk->timestamp_us);
     }
   }
 
