@@ -16,7 +16,8 @@ Command add_sim(CLI::App& app) {
     double duration_s = 30, join_window_s = 5, bitrate_mbps = 2, chunk_ms = 25;
     bool cdf = false, progress = false, per_viewer = false;
     std::size_t come_and_go = 0;
-    double watch_s = 4, final_watch_s = 20, mean_watch_s = 0, kill_at_s = 10, start_s = 2;
+    double watch_s = 4, final_watch_s = 20, mean_watch_s = 0, kill_at_s = 10, start_s = 2, restart_gap_s = 2;
+    std::vector<double> restarts_s;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--peers", o->s.viewers, "Number of viewers")->capture_default_str()->check(CLI::Range(1, 2'000'000));
@@ -44,6 +45,8 @@ Command add_sim(CLI::App& app) {
   cmd->add_option("--mean-watch", o->mean_watch_s, "Every viewer stays an exponential time of this mean, in seconds (0: to the end)")->capture_default_str();
   cmd->add_option("--kill", o->s.kill_share, "At --kill-at, this share of the viewers present vanish without a word")->capture_default_str();
   cmd->add_option("--kill-at", o->kill_at_s, "When --kill strikes, in seconds")->capture_default_str();
+  cmd->add_option("--restart-at", o->restarts_s, "The broadcaster stops at these seconds (repeatable; every other one a crash) and starts again --restart-gap later");
+  cmd->add_option("--restart-gap", o->restart_gap_s, "Seconds between a stop and the next start")->capture_default_str();
   cmd->add_flag("--loopback", o->s.loopback, "Every link as on one machine's loopback (1 Gbit/s, 0.1 ms round trip)");
   cmd->add_flag("--per-viewer", o->per_viewer, "List each viewer's playback (runs of up to 1,000 viewers)");
   cmd->add_option("--seed", o->s.seed, "Random seed; one seed gives one result")->capture_default_str();
@@ -58,6 +61,8 @@ Command add_sim(CLI::App& app) {
     s.chunks_per_keyframe = std::max(1, static_cast<int>(1000.0 / o->chunk_ms + 0.5));
     s.mean_watch = sim::Time{static_cast<std::int64_t>(o->mean_watch_s * 1e6)};
     s.kill_at = sim::Time{static_cast<std::int64_t>(o->kill_at_s * 1e6)};
+    for (const auto r : o->restarts_s) s.restarts.push_back(sim::Time{static_cast<std::int64_t>(r * 1e6)});
+    s.restart_gap = sim::Time{static_cast<std::int64_t>(o->restart_gap_s * 1e6)};
     if (o->come_and_go > 0) {
       s.visits = sim::come_and_go(o->come_and_go, o->start_s, o->watch_s, o->final_watch_s);
       s.duration = std::max(s.duration, s.visits.back().leave + sim::Time{1'000'000});

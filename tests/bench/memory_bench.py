@@ -10,11 +10,13 @@ OUT/memory.json.
 import argparse
 import json
 import os
+import sys
 import subprocess
 import time
 import urllib.request
 
-from real_swarm import Swarm, stats
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from swarm_run import Swarm, stats  # noqa: E402
 
 SOURCE = "lavfi:testsrc2=size=1280x720:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
 

@@ -10,13 +10,15 @@ playback-restart event over its JSON IPC). Writes OUT/player_join.json.
 import argparse
 import json
 import os
+import sys
 import signal
 import socket
 import stat
 import subprocess
 import time
 
-from real_swarm import Swarm
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from swarm_run import Swarm  # noqa: E402
 
 
 def free_tcp_port():

@@ -10,10 +10,12 @@ an older session played again. Writes OUT/restart.json.
 import argparse
 import json
 import os
+import sys
 import signal
 import time
 
-from real_swarm import Swarm, stats
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from swarm_run import Swarm, stats  # noqa: E402
 
 
 def percentile(values, q):

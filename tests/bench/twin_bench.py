@@ -12,11 +12,13 @@ start -> first keyframe to the player). The simulator's word counts where the tw
 import argparse
 import json
 import os
+import sys
 import random
 import subprocess
 import time
 
-from real_swarm import Swarm, summarize
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from swarm_run import Swarm, summarize  # noqa: E402
 
 
 def come_and_go_schedule(viewers=8, first_s=2.0, watch_s=4.0, final_s=20.0):

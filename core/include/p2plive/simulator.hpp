@@ -49,6 +49,8 @@ struct Scenario {
   double kill_share = 0;              // at kill_at, this share of the viewers present vanish without a word
   Time kill_at{0};
   bool loopback = false;              // every link as on one machine's loopback: 1 Gbit/s, 0.1 ms one way
+  std::vector<Time> restarts;         // the broadcaster stops (alternately with goodbyes and by crashing) and
+  Time restart_gap = 2s;              // starts again this much later: a new session, numbered from 0
   std::uint64_t seed = 1;
   // Called as each simulated second begins, with the events so far: a progress line for long runs.
   std::function<void(Time now, std::uint64_t events)> on_second;
@@ -106,7 +108,9 @@ struct Report {
   std::uint64_t playout_expected = 0, playout_played = 0;  // summed over viewers: played_pct's parts...
   std::uint64_t playout_reached = 0, playout_skipped = 0;  // ...and smooth_pct's
   std::vector<ViewerPlayback> playback;
-  std::vector<double> broadcaster_rate_kbps;  // what it let out, sampled each simulated second (the first hour)  // every viewer's, in arrival order, for runs of at most 1,000
+  std::vector<double> broadcaster_rate_kbps;
+  std::uint64_t restarts = 0;
+  Histogram resume_ms;                // a restart: the new session's first chunk -> each viewer's player  // what it let out, sampled each simulated second (the first hour)  // every viewer's, in arrival order, for runs of at most 1,000
   std::uint64_t events = 0;
   double wall_seconds = 0;
   double peak_rss_mb = 0;             // the whole process's peak resident memory, this run and any before it

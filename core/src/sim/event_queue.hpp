@@ -13,7 +13,7 @@ namespace p2plive::sim {
 // What happens at one instant. The datagram of a delivery sits in a side table, so the queue moves 16-byte
 // records, never buffers.
 struct Event {
-  enum class Kind : std::uint8_t { reach, deliver, timer, publish, churn, arrive, leave, kill, unreachable };
+  enum class Kind : std::uint8_t { reach, deliver, timer, publish, churn, arrive, leave, kill, unreachable, restart, resume };
   Kind kind = Kind::timer;
   std::uint32_t peer = 0;
   std::uint32_t from = 0;

@@ -40,6 +40,8 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
                    {"kill_share", s.kill_share},
                    {"kill_at_s", ms(s.kill_at) / 1000},
                    {"loopback", s.loopback},
+                   {"restarts", s.restarts.size()},
+                   {"restart_gap_s", ms(s.restart_gap) / 1000},
                    {"seed", s.seed}};
   j["viewers_total"] = viewers_total;
   j["chunks_published"] = chunks_published;
@@ -60,6 +62,10 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
   j["viewer_played_pct_p1_p10_p50"] = {viewer_played_pct.percentile(0.01), viewer_played_pct.percentile(0.1),
                                        viewer_played_pct.percentile(0.5)};
   j["viewers_never_joined"] = viewers_never_joined;
+  j["restarts"] = restarts;
+  j["resumed"] = resume_ms.count();
+  j["resume_ms_p50"] = resume_ms.percentile(0.50);
+  j["resume_ms_p95"] = resume_ms.percentile(0.95);
   j["min_viewer_received"] = min_viewer_received;
   j["max_stall_ms"] = max_stall_ms;
   j["broadcaster_upload_ratio"] = broadcaster_upload_ratio;

@@ -1,4 +1,4 @@
-"""Real processes for the benchmarks: a `p2plive broadcast` and `p2plive watch` viewers on loopback that
+"""Real swarms for tests and benchmarks: a `p2plive broadcast` and `p2plive watch` viewers on loopback that
 arrive and leave on a schedule (with Ctrl-C, or killed with -9), and the reckoning of each viewer's
 playback from its --stats lines. The reckoning is the simulator's (core/src/sim/playback.hpp), so that
 the two can be compared on one definition."""
@@ -8,11 +8,9 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from harness import first_line, free_udp_port, read_text, wait_for  # noqa: E402
+from harness import first_line, free_udp_port, read_text, wait_for
 
 SOURCE = "lavfi:testsrc2=size=640x360:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
 DEADLINE_MS = 1000  # a chunk published less than this before a viewer's end is not held against it
