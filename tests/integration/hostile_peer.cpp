@@ -1,7 +1,9 @@
 // A hostile swarm member for tests. It subscribes to a real broadcaster, and for every chunk it receives it
 // sends its victims three forgeries of a chunk they don't have yet: an altered payload under the real
-// signature, a garbage signature, and a signature by another key. Usage:
-//   hostile_peer LINK VICTIM_HOST:PORT... --seconds N
+// signature, a garbage signature, and a signature by another key. With --replay-when FILE it records the
+// genuine fragments instead, and once FILE exists (the broadcaster has restarted: a new session) it replays
+// them to its victims, signatures and all. Usage:
+//   hostile_peer LINK VICTIM_HOST:PORT... --seconds N [--replay-when FILE]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -53,9 +55,12 @@ int main(int argc, char** argv) {
   }
   std::vector<Endpoint> victims;
   double seconds = 10;
+  std::string replay_when;
   for (int i = 2; i < argc; ++i) {
     if (std::string(argv[i]) == "--seconds" && i + 1 < argc) {
       seconds = std::stod(argv[++i]);
+    } else if (std::string(argv[i]) == "--replay-when" && i + 1 < argc) {
+      replay_when = argv[++i];
     } else {
       auto v = Endpoint::parse(argv[i]);
       if (!v) return 2;
@@ -79,23 +84,36 @@ int main(int argc, char** argv) {
     std::uint32_t received = 0;
   };
   std::map<std::uint64_t, Partial> partial;
-  std::uint64_t forgeries = 0;
+  std::uint64_t forgeries = 0, replayed = 0;
+  std::vector<std::vector<std::uint8_t>> recorded;  // genuine fragments, for a replay
   const auto start = std::chrono::steady_clock::now();
   auto last_hello = start - std::chrono::seconds(10);
   std::uint32_t broadcaster_token = 0;
   std::vector<std::uint8_t> buffer(2048);
 
   while (std::chrono::steady_clock::now() - start < std::chrono::duration<double>(seconds)) {
+    if (!replay_when.empty() && ::access(replay_when.c_str(), F_OK) == 0) {
+      // The old session's fragments, to every victim, a thousand a second.
+      for (const auto& bytes : recorded) {
+        for (const auto& v : victims) send_to(fd, v, bytes);
+        ++replayed;
+        if (replayed % 10 == 0) ::usleep(10'000);
+        if (std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(seconds)) break;
+      }
+      continue;
+    }
     if (std::chrono::steady_clock::now() - last_hello > std::chrono::milliseconds(500)) {
       // Subscribe in every substream tree, claiming to forward there so that a full broadcaster makes
       // room, and echo the broadcaster's address token so that it sends us whole chunks.
-      for (std::uint8_t s = 0; s < 4; ++s) {
+      // Recording for a replay, one substream is enough, in the tree where the broadcaster has two slots:
+      // the attack is the replay, not a stolen slot.
+      for (std::uint8_t s = 0; s < (replay_when.empty() ? 4 : 1); ++s) {
         wire::Hello hello;
         hello.subscribe = true;
         hello.nonce = 0x0bad0bad;
         hello.substream = s;
-        hello.home = s;
-        hello.capacity = 16;
+        hello.home = replay_when.empty() ? s : wire::no_substream;
+        hello.capacity = replay_when.empty() ? 16 : 0;
         hello.echo = broadcaster_token;
         hello.padding = 200;
         send_to(fd, broadcaster, wire::encode(tag, hello));
@@ -109,6 +127,10 @@ int main(int argc, char** argv) {
     auto m = wire::decode(std::span(buffer.data(), static_cast<std::size_t>(n)), tag);
     if (m && std::holds_alternative<wire::Welcome>(*m)) broadcaster_token = std::get<wire::Welcome>(*m).token;
     if (!m || !std::holds_alternative<wire::Fragment>(*m)) continue;
+    if (!replay_when.empty()) {
+      if (recorded.size() < 20000) recorded.emplace_back(buffer.begin(), buffer.begin() + n);
+      continue;
+    }
     const auto& f = std::get<wire::Fragment>(*m);
     auto& part = partial[f.seq];
     if (part.body.empty()) {
@@ -137,7 +159,11 @@ int main(int argc, char** argv) {
       ++forgeries;
     }
   }
-  std::printf("forgeries %llu\n", static_cast<unsigned long long>(forgeries));
   ::close(fd);
+  if (!replay_when.empty()) {
+    std::printf("replayed %llu of %zu recorded fragments\n", static_cast<unsigned long long>(replayed), recorded.size());
+    return replayed > 0 ? 0 : 1;
+  }
+  std::printf("forgeries %llu\n", static_cast<unsigned long long>(forgeries));
   return forgeries > 0 ? 0 : 1;
 }

@@ -120,3 +120,63 @@ TEST(Simulator, TheFanOutBaselineCostsTheBroadcasterACopyPerViewer) {
 
 }  // namespace
 }  // namespace p2plive::sim
+
+namespace p2plive::sim {
+namespace {
+
+// The small swarms that used to break: simulated on one machine's loopback, as the twin benchmark runs them
+// against real processes (tests/bench/twin_bench.py).
+TEST(SimulatedSmallSwarms, ViewersWhoComeAndGoEachPlayWhatWasPublishedAfterTheirFirstKeyframe) {
+  Scenario s;
+  s.loopback = true;
+  s.bitrate_bps = 1.6e6;
+  s.visits = come_and_go(8, 2.3, 4, 12);
+  s.duration = s.visits.back().leave + 1s;
+  s.seed = 3;
+  const auto r = simulate(s);
+  SCOPED_TRACE(r.to_json(false, true));
+  ASSERT_EQ(r.playback.size(), 9u);
+  for (const auto& v : r.playback) {
+    EXPECT_GE(v.first_frame_ms, 0);
+    EXPECT_LE(v.first_frame_ms, 1000);
+    EXPECT_GE(v.played_pct, 95.0);
+    EXPECT_GE(v.smooth_pct, 99.0);
+  }
+  // The broadcaster never starves its one viewer on an open path: its rate stays above the stream's.
+  for (std::size_t t = 3; t < r.broadcaster_rate_kbps.size(); ++t) EXPECT_GE(r.broadcaster_rate_kbps[t], 1600) << t << " s";
+  EXPECT_EQ(simulate(s).events, r.events);  // seeded: one seed, one run
+}
+
+TEST(SimulatedSmallSwarms, ViewersThatStayThroughRestartsPlayEachNewSessionWithinThreeSeconds) {
+  Scenario s;
+  s.loopback = true;
+  s.viewers = 6;
+  s.join_window = 1s;
+  s.duration = 24s;
+  s.restarts = {8s, 16s};  // a Stop/Start, then a crash
+  s.seed = 5;
+  const auto r = simulate(s);
+  SCOPED_TRACE(r.to_json());
+  EXPECT_EQ(r.restarts, 2u);
+  EXPECT_EQ(r.resume_ms.count(), 2u * s.viewers);
+  EXPECT_LE(r.resume_ms.percentile(1.0), 3000);
+  EXPECT_GE(r.played_ratio(), 0.97);  // of the last session, from its first keyframe
+}
+
+TEST(SimulatedSmallSwarms, FortyViewersWithAThirdKilledKeepPlaying) {
+  Scenario s;
+  s.loopback = true;
+  s.viewers = scaled(40);
+  s.join_window = 2s;
+  s.duration = 20s;
+  s.kill_share = 0.3;
+  s.kill_at = 10s;
+  s.seed = 7;
+  const auto r = simulate(s);
+  SCOPED_TRACE(r.to_json());
+  EXPECT_GE(r.smooth_ratio(), 0.99);
+  EXPECT_GE(r.min_viewer_played_pct, 95.0);
+}
+
+}  // namespace
+}  // namespace p2plive::sim
