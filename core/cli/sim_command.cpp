@@ -21,7 +21,7 @@ Command add_sim(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--peers", o->s.viewers, "Number of viewers")->capture_default_str()->check(CLI::Range(1, 2'000'000));
-  cmd->add_option("--seconds", o->duration_s, "Simulated seconds")->capture_default_str()->check(CLI::Range(1.0, 3600.0));
+  cmd->add_option("--seconds", o->duration_s, "Simulated seconds")->capture_default_str()->check(CLI::Range(1.0, 86400.0));
   cmd->add_option("--join-window", o->join_window_s, "Viewers arrive over this many seconds")->capture_default_str();
   cmd->add_option("--churn", o->s.churn_per_minute, "Share of viewers replaced per minute (0.1 = 10 %)")->capture_default_str();
   cmd->add_option("--withhold", o->s.withholding_share, "Share of viewers that never forward")->capture_default_str();

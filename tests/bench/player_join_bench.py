@@ -18,7 +18,7 @@ import subprocess
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from swarm_run import Swarm  # noqa: E402
+from swarm_run import Swarm, stats  # noqa: E402
 
 
 def free_tcp_port():
@@ -91,7 +91,7 @@ def main():
     env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
     swarm.start_broadcaster()
     time.sleep(2)
-    samples, failures = [], 0
+    samples, failures, nodes = [], 0, []
     for trial in range(args.trials):
         others = [swarm.start_viewer() for _ in range(args.others)]
         time.sleep(args.others_watch)
@@ -101,8 +101,9 @@ def main():
             os.remove(sock)
         port = free_tcp_port()
         began = time.monotonic()
+        node_stats = swarm.path(f"watch{trial}.jsonl")
         watch = subprocess.Popen([swarm.p2plive, "watch", swarm.link, "--listen", "127.0.0.1:0", "--http",
-                                  f"127.0.0.1:{port}", "--play", "--quiet"], env=env, cwd=wd,
+                                  f"127.0.0.1:{port}", "--play", "--quiet", "--stats", node_stats], env=env, cwd=wd,
                                  stdout=subprocess.DEVNULL, stderr=open(swarm.path("watch.err"), "ab"))
         shown = first_frame(sock, began + 15)
         watch.send_signal(signal.SIGINT)
@@ -114,8 +115,12 @@ def main():
             failures += 1
         else:
             samples.append(1000 * (shown - began))
+        node = [l for l in stats(node_stats) if l.get("first_frame_ms", -1) >= 0]
+        node_ms = node[0]["first_frame_ms"] if node else None
+        nodes.append(node_ms)
         print(json.dumps({"trial": trial, "others_left": "with Ctrl-C" if trial % 2 else "killed -9",
-                          "first_frame_ms": round(samples[-1], 1) if shown else None}), flush=True)
+                          "first_frame_ms": round(samples[-1], 1) if shown else None,
+                          "node_first_keyframe_ms": node_ms}), flush=True)
         time.sleep(0.5)
     swarm.stop_broadcaster()
     result = {"what": "watch --play start -> first frame in mpv --profile=low-latency, right after "
@@ -123,6 +128,8 @@ def main():
               "trials": args.trials, "failures": failures,
               "first_frame_ms_p50": percentile(samples, 0.5), "first_frame_ms_p95": percentile(samples, 0.95),
               "first_frame_ms_max": max(samples) if samples else None,
+              "node_first_keyframe_ms_p50": percentile([n for n in nodes if n is not None], 0.5),
+              "node_first_keyframe_ms_p95": percentile([n for n in nodes if n is not None], 0.95),
               "samples_ms": [round(s, 1) for s in samples]}
     with open(os.path.join(args.out, "player_join.json"), "w") as f:
         json.dump(result, f, indent=1)

@@ -39,7 +39,7 @@ class Swarm:
     """One broadcaster and any number of viewers in a work folder."""
 
     def __init__(self, p2plive, workdir, video_kbps=1300, extra_broadcast_args=()):
-        self.p2plive, self.wd = os.path.abspath(p2plive), workdir
+        self.p2plive, self.wd = os.path.abspath(p2plive), os.path.abspath(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir)
         self.key = self.path("stream.key")
@@ -121,7 +121,8 @@ class Swarm:
             return None
         last = lines[-1]
         out = {"name": v["name"], "arrived_s": round(v["arrived"], 2), "left_s": round(v["left"] or 0, 2),
-               "says_goodbye": v["goodbye"], "first_frame_ms": last.get("first_frame_ms", -1)}
+               "says_goodbye": v["goodbye"], "first_frame_ms": last.get("first_frame_ms", -1),
+               "late": last.get("chunks_late", 0)}
         if last["first_frame_ms"] < 0:
             out.update(played_pct=0.0, smooth_pct=0.0, expected=1, played=0, reached=0, missing=0)
             return out
@@ -152,6 +153,7 @@ def summarize(playbacks, min_expected):
     played = sum(p["played"] for p in playbacks)
     reached = sum(p["reached"] for p in playbacks)
     missing = sum(p["missing"] for p in playbacks)
+    late = sum(p.get("late", 0) for p in playbacks)
     joins = sorted(p["first_frame_ms"] for p in playbacks if p["first_frame_ms"] >= 0)
 
     def pct(values, q):
@@ -160,6 +162,7 @@ def summarize(playbacks, min_expected):
     return {"viewers": len(playbacks),
             "played": played / expected if expected else 0,
             "smooth": 1 - missing / reached if reached else 0,
+            "missing_plus_late": (missing + late) / reached if reached else 0,
             "min_viewer_played_pct": min((p["played_pct"] for p in judged), default=0),
             "min_viewer_smooth_pct": min((p["smooth_pct"] for p in judged), default=0),
             "first_frame_ms_p50": pct(joins, 0.5), "first_frame_ms_p95": pct(joins, 0.95)}

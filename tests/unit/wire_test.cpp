@@ -57,6 +57,7 @@ Welcome welcome() {
   w.latest_join_seq = 990;
   w.push_from = 995;
   w.has_chunks = true;
+  w.few_peers = true;
   w.peers = {Endpoint::loopback(1), *Endpoint::parse("[::1]:2")};
   return w;
 }
@@ -109,6 +110,7 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(w2.nonce, 7u);
   EXPECT_TRUE(w2.accepted);
   EXPECT_TRUE(w2.has_chunks);
+  EXPECT_TRUE(w2.few_peers);
   EXPECT_EQ(w2.substream, 2);
   expect_tree_state(w2.tree);
   EXPECT_EQ(w2.suggested_home, 2);

@@ -92,6 +92,7 @@ struct Report {
   std::uint64_t uplink_drops = 0;     // ...of them at the sender's uplink
   std::uint64_t broadcaster_datagrams = 0;
   std::array<std::uint64_t, 16> bytes_by_type{};  // every node's sends, by message type (what overhead is)
+  std::array<std::uint64_t, 16> broadcaster_bytes_by_type{};  // the broadcaster's alone
   std::uint64_t broadcaster_uplink_drops = 0;
   std::uint64_t children_shed = 0;    // released by viewers whose uplink could not carry them
   std::uint64_t broadcaster_children_shed = 0;
@@ -109,6 +110,7 @@ struct Report {
   std::uint64_t playout_reached = 0, playout_skipped = 0;  // ...and smooth_pct's
   std::vector<ViewerPlayback> playback;
   std::vector<double> broadcaster_rate_kbps;
+  std::vector<double> rss_mb_by_minute;  // the simulator's resident memory, each simulated minute
   std::uint64_t restarts = 0;
   Histogram resume_ms;                // a restart: the new session's first chunk -> each viewer's player  // what it let out, sampled each simulated second (the first hour)  // every viewer's, in arrival order, for runs of at most 1,000
   std::uint64_t events = 0;

@@ -74,6 +74,17 @@ std::optional<Outgoing> SendQueue::poll(Time now) {
   return std::nullopt;
 }
 
+std::size_t SendQueue::queued_data_bytes() const {
+  std::size_t n = 0;
+  for (std::size_t c = 1; c < queues_.size(); ++c) n += queued_bytes_[c];
+  return n;
+}
+
+Time SendQueue::queued_data_time() const {
+  if (config_.rate_bps <= 0) return Time{0};
+  return Time{static_cast<std::int64_t>(static_cast<double>(queued_data_bytes()) * 8e6 / config_.rate_bps)};
+}
+
 std::size_t SendQueue::purge(const Endpoint& to) {
   std::size_t purged = 0;
   for (std::size_t c = 0; c < queues_.size(); ++c) {

@@ -62,6 +62,9 @@ class SendQueue {
   // Congestion control moves the rate; 0 means unpaced.
   void set_rate(double rate_bps, Time now);
   double rate_bps() const { return config_.rate_bps; }
+  // Data waiting for the rate (everything but control), in bytes and in time at the current rate.
+  std::size_t queued_data_bytes() const;
+  Time queued_data_time() const;
   // Whether the rate held the node back since the last call: data had to wait for it, or was refused.
   bool take_rate_limited();
 

@@ -126,9 +126,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // between joining, or moving here from another parent, and the first live push.
   if (new_child) {
     const auto from_seq = m.epoch == our_epoch_tag() ? m.from_seq : wire::from_join_point;
-    welcome.push_from = store_.empty() ? 0 : store_.latest_seq() + 1;
+    welcome.push_from = catch_up(peer, m.substream, m.epoch, from_seq);  // queued behind the welcome
     send(from, std::move(welcome));
-    catch_up(peer, m.substream, m.epoch, from_seq);
   } else {
     send(from, std::move(welcome));
   }
@@ -147,10 +146,14 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   }
   learn(m.peers);
   if (is_broadcaster()) return;
+  if (m.tree.depth == 0) small_swarm_ = m.few_peers;
   note_epoch_claim(peer, m.epoch, m.latest_join_seq, m.has_chunks, now);
   const bool same_epoch = !store_.epoch() || m.epoch == our_epoch_tag();
   // Join at the newest keyframe: repair starts fetching it now, whether or not this peer takes us.
-  if (!want_from_ && m.has_chunks && same_epoch) want_from_ = m.latest_join_seq;
+  if (!want_from_ && m.has_chunks && same_epoch) {
+    want_from_ = m.latest_join_seq;
+    want_epoch_ = m.epoch;
+  }
   // Random homes leave trees short of forwarders in small swarms; the broadcaster sees who forwards where.
   if (!home_settled_ && home_ < trees_.size() && m.suggested_home < trees_.size() && child_count(home_) == 0) {
     home_ = m.suggested_home;
@@ -327,6 +330,9 @@ void Swarm::publish(Chunk chunk, Time now) {
   }
   ++stats_.chunks_published;
   const auto size = static_cast<double>(chunk.payload.size());
+  // A stream starts with some repair budget: its first viewers (all of them, after a restart) arrive at
+  // once and need their catch-ups.
+  if (false) root_repair_tokens_ = 16 * size;
   root_repair_tokens_ = std::min(root_repair_tokens_ + size * config_.root_repair_share, 64 * size);
   root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root_reply_share, root_reply_cap());
   accept_verified(std::move(chunk), nullptr, now);

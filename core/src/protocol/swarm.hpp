@@ -78,10 +78,14 @@ struct SwarmConfig {
   Time subscribe_timeout = 500ms;
   Time refused_retry = 1s;               // a parent that refused us is asked again after this
   Time unreachable_silence = 250ms;      // an ICMP error counts for a peer silent at least this long
-  Time child_silence = 1s;               // a child silent this long (gone, most likely) gets no pushes, and
-                                         // a newcomer may have its slot; it is dropped after 3 hellos' time
+  Time child_silence = 2s;               // a child silent this long (gone, most likely) gets no pushes, and
+                                         // a newcomer may have its slot; it is dropped after 3 hellos' time.
+                                         // A parent as silent is gone. (1 s was too little on congested
+                                         // home links: live peers went unheard that long.)
   std::size_t max_catch_up_chunks = 160; // a new child is pushed its substream from its join point: at most
                                          // this many chunks back (4 s of 25 ms chunks)
+  Time catch_up_wait = 150ms;            // holes of a tree whose subscription is in flight wait this long
+  Time catch_up_budget = 100ms;          // a catch-up takes at most this much of the uplink, less what waits
   Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long: find another
   Time silent_parent_penalty = 30s;      // ...and do not pick that one again for this long
   Time parent_stall = 300ms;             // a parent this silent is late: its substream's holes are fetched
@@ -92,7 +96,8 @@ struct SwarmConfig {
   Time repair_delay = 60ms;              // how long a hole may stay before it is requested
   Time repair_retry = 300ms;
   Time parent_repair_wait = 300ms;       // a hole the parent lacks as well: wait this long for its push
-  Time root_repair_delay = 500ms;        // ask the broadcaster only for holes this old: others may have it by then
+  Time root_repair_delay = 500ms;        // ask the broadcaster only for holes this old: others may have it by then,
+  std::size_t small_swarm_peers = 8;     // unless it knows fewer viewers than this (a small swarm; it says so)
   Time ban_duration = 60s;
   Time optimize_interval = 2s;           // how often a viewer looks for a faster parent
   Time hop_cost = 2ms;                   // what a hop adds beyond half its round trip and the parent's
@@ -220,7 +225,8 @@ class Swarm {
   // older and dropped.
   bool follow_epoch(const Chunk& chunk, Time now);
   void note_epoch_claim(Peer& peer, std::uint32_t epoch, std::uint64_t join_seq, bool has_chunks, Time now);
-  void catch_up(const Peer& child, std::uint8_t s, std::uint32_t epoch, std::uint32_t from_seq);
+  // Returns where the child can count on pushes from (what it need not repair).
+  std::uint64_t catch_up(const Peer& child, std::uint8_t s, std::uint32_t epoch, std::uint32_t from_seq);
   void forget_peer(const Endpoint& e, Time now);  // erases it, and whatever waits to be sent to it
   void suspend_silent_children(Time now);
   bool is_active_child(const Peer& p, std::uint8_t s) const;
@@ -280,6 +286,8 @@ class Swarm {
   }
   bool take_child(Peer& peer, std::uint8_t s);
   wire::TreeState tree_state() const;
+  bool knows_few_viewers() const;  // fewer heard lately than small_swarm_peers
+  void lost_sight_of(Peer& p);
   wire::Hello hello(bool subscribe, std::uint8_t substream, std::uint32_t from_seq = wire::from_join_point) const;
   wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted,
                             bool with_peers);
@@ -324,7 +332,9 @@ class Swarm {
 
   std::optional<Epoch> epoch_;              // the session our store holds
   std::vector<std::uint32_t> past_epochs_;  // tags of sessions we left (bounded): their chunks are dropped
-  std::optional<std::uint64_t> want_from_;  // lowest seq this viewer still wants (its join point)
+  bool small_swarm_ = false;                // the broadcaster said lately that it knows only a few viewers
+  std::optional<std::uint64_t> want_from_;  // lowest seq this viewer still wants (its join point)...
+  std::uint32_t want_epoch_ = 0;            // ...in this epoch, when a peer told us before our first chunk
   // Holes being repaired: when each was first seen missing, and the requests made for it so far.
   struct Hole {
     Time missing_since;

@@ -41,7 +41,9 @@ bool Swarm::follow_epoch(const Chunk& chunk, Time now) {
   epoch_ = Epoch{chunk.epoch, chunk.epoch_start_us};
   store_.reset(tag);
   holes_.clear();
-  want_from_.reset();  // the first chunk of the session sets it, and peers' maps may lower it to a join point
+  // Where to join, if a peer of this session told us already; otherwise its first chunk sets it, and
+  // peers' maps may lower it to a join point.
+  if (want_epoch_ != tag) want_from_.reset();
   newest_seen_ = 0;
   stream_last_seen_ = now;
   stream_started_at_ = now;
@@ -65,6 +67,11 @@ bool Swarm::follow_epoch(const Chunk& chunk, Time now) {
 // chunk's signature decides. A claim alone never moves us.
 void Swarm::note_epoch_claim(Peer& peer, std::uint32_t epoch, std::uint64_t join_seq, bool has_chunks, Time now) {
   if (!has_chunks || epoch == 0) return;
+  if (!store_.epoch() && !want_from_) {
+    want_from_ = join_seq;  // a newcomer told of the stream before any welcome: it joins there
+    want_epoch_ = epoch;
+    return;
+  }
   if (epoch == our_epoch_tag()) {
     if (want_from_ && join_seq < *want_from_ && !store_.latest_join_seq() && *want_from_ - join_seq <= config_.repair_window_chunks)
       want_from_ = join_seq;
@@ -77,21 +84,42 @@ void Swarm::note_epoch_claim(Peer& peer, std::uint32_t epoch, std::uint64_t join
 
 // A new child gets the chunks of its substream we hold, from where it asked (its join point, or just past
 // what it has) up to now, with the join point first. Bounded: a few seconds of one substream.
-void Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t epoch, std::uint32_t from_seq) {
-  if (store_.empty()) return;
+std::uint64_t Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t epoch, std::uint32_t from_seq) {
+  if (store_.empty()) return 0;
   const auto latest = store_.latest_seq();
   std::uint64_t from = from_seq;
   if (epoch != our_epoch_tag() || from_seq == wire::from_join_point)
     from = store_.latest_join_seq().value_or(latest + 1);
   if (latest >= config_.max_catch_up_chunks) from = std::max(from, latest - config_.max_catch_up_chunks + 1);
   from = std::max(from, store_.floor_seq());
+  // Only what the uplink has room for now: a busy parent (a flash crowd) leaves the catch-up to repair,
+  // which spreads it over every holder instead of piling it onto the parent's live pushes.
+  Time budget = config_.catch_up_budget - send_queue_.queued_data_time();
+  const bool stayed_through_restart = epoch != 0 && epoch != our_epoch_tag();
   for (auto seq = from; seq <= latest; ++seq) {
     if (substream_of(seq) != s) continue;
     if (auto chunk = store_.get_shared(seq)) {
-      push_chunk(chunk, child.endpoint, 0xffff, chunk->is_join_point() ? SendClass::key : SendClass::push);
+      // The broadcaster's upload is the swarm's scarcest: what it catches up comes out of its repair
+      // budget, and what that cannot pay for the child fetches from others. A child that followed an
+      // earlier session of this stream has stayed through a restart: so has everyone else, there is
+      // nobody else to fetch from, and its catch-up is free.
+      if (is_broadcaster() && !stayed_through_restart) {
+        const auto cost = static_cast<double>(chunk->payload.size());
+        if (root_repair_tokens_ < cost) return latest + 1;  // the child repairs the rest
+        root_repair_tokens_ -= cost;
+      }
+      const auto cost = send_queue_.rate_bps() > 0
+                            ? Time{static_cast<std::int64_t>(static_cast<double>(chunk->payload.size()) * 8e6 / send_queue_.rate_bps())}
+                            : Time{0};
+      if (budget < cost && !stayed_through_restart) return latest + 1;
+      budget -= cost;
+      // The join point goes as a push; the rest as repairs do, so that catch-ups never crowd out the
+      // live stream (what does not fit, the child repairs).
+      push_chunk(chunk, child.endpoint, 0xffff, chunk->is_join_point() ? SendClass::push : SendClass::repair);
       ++stats_.catch_up_chunks;
     }
   }
+  return from;
 }
 
 // A peer that said goodbye or timed out costs nothing from now on: no slot, nothing queued, no word in
@@ -122,6 +150,7 @@ void Swarm::handle_unreachable(const Endpoint& to, Time now) {
   ++stats_.unreachable_reports;
   Peer* p = peers_.find(to);
   if (!p || now - p->last_heard < config_.unreachable_silence) return;
+  lost_sight_of(*p);
   if (p->parent_in) drop_parent_everywhere(*p, now);
   if (p->child_in && !p->suspended) {
     p->suspended = true;

@@ -75,6 +75,8 @@ void Swarm::repair(Time now) {
     const Tree& tree = trees_[substream_of(seq)];
     if (tree.parent && !parent_stalled(tree, now) && seq >= tree.push_start && !(tree.newest && *tree.newest > seq))
       continue;
+    // A subscription in flight brings this substream with it (the catch-up): no point fetching it twice.
+    if (!tree.parent && tree.pending && now - tree.pending_since < config_.catch_up_wait) continue;
     auto& hole = holes_.try_emplace(seq, Hole{now}).first->second;
     if (now - hole.missing_since < config_.repair_delay) continue;
     if (hole.attempts > 0 && now - hole.requested_at < config_.repair_retry) continue;
@@ -109,10 +111,8 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
     // Peers that ignore our requests (withholding, or overloaded) are asked only when nobody else can be.
     std::vector<const Endpoint*> holders, unresponsive;
     const Endpoint* root = nullptr;
-    bool viewers_stream = false;  // another viewer lists recent chunks: it may well get this one soon
     peers_.for_each([&](Peer& p) {
       if (!p.heard) return;
-      if (p.tree.depth != 0 && p.newest_have && *p.newest_have + config_.repair_window_chunks > seq) viewers_stream = true;
       if (!p.has_chunk(seq)) return;
       if (p.tree.depth == 0) root = &p.endpoint;
       else if (p.unanswered_requests >= config_.max_unanswered_requests) unresponsive.push_back(&p.endpoint);
@@ -121,11 +121,10 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
     const auto by_endpoint = [](const Endpoint* a, const Endpoint* b) { return *a < *b; };
     std::sort(holders.begin(), holders.end(), by_endpoint);
     std::sort(unresponsive.begin(), unresponsive.end(), by_endpoint);
-    // The broadcaster waits a while for other viewers to have the chunk, unless there are none to wait
-    // for (a small stream, or a viewer that knows nobody else yet).
-    const auto root_wait = viewers_stream ? config_.root_repair_delay : Time{0};
     if (!holders.empty()) source = holders[rng_() % holders.size()];
-    else if (root && now - hole.missing_since >= root_wait) source = root;
+    // The broadcaster waits a while for other viewers to have the chunk, unless the swarm is small (it
+    // said so): then there is hardly anyone to wait for.
+    else if (root && now - hole.missing_since >= (small_swarm_ ? Time{0} : config_.root_repair_delay)) source = root;
     else if (!unresponsive.empty()) source = unresponsive[rng_() % unresponsive.size()];
   }
   if (!source) return false;

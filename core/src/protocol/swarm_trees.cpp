@@ -46,6 +46,7 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     }
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
     const bool gone = p && now - p->last_heard > config_.child_silence;
+    if (gone) lost_sight_of(*p);
     if (withholding || gone || silence > 2 * config_.parent_silence_timeout) drop_parent(s, now);
   }
   if (tree.pending && now - tree.pending_since > config_.subscribe_timeout) {
@@ -434,6 +435,21 @@ std::uint8_t Swarm::suggest_home(Time now) {
   return best;
 }
 
+// A peer that has gone silent may come back at the same address (a broadcaster restarting): a bootstrap
+// peer is asked again from now on, as at the start, until it answers.
+void Swarm::lost_sight_of(Peer& p) {
+  if (!p.bootstrap) return;
+  p.welcomed = false;
+  p.unanswered_probes = 0;
+  p.last_probe = Time{-3600s};
+}
+
+bool Swarm::knows_few_viewers() const {
+  std::size_t viewers = 0;
+  peers_.for_each([&](const Peer& p) { viewers += p.heard && now_ - p.last_heard <= config_.recently_heard ? 1 : 0; });
+  return viewers < config_.small_swarm_peers;
+}
+
 wire::TreeState Swarm::tree_state() const {
   wire::TreeState t;
   t.home = home_;
@@ -478,6 +494,7 @@ wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, std::u
   w.push_from = w.has_chunks ? w.latest_seq + 1 : 0;
   w.epoch = our_epoch_tag();
   if (epoch_) w.epoch_start_us = epoch_->start_us;
+  if (is_broadcaster()) w.few_peers = knows_few_viewers();
   if (with_peers) w.peers = peers_.sample_heard(config_.peers_per_message, &to, now_ - config_.recently_heard, rng_);
   return w;
 }

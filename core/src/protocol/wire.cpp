@@ -152,7 +152,7 @@ struct Encoder {
   void operator()(const Welcome& m) {
     header(w, tag, Type::welcome);
     w.u32(m.nonce);
-    w.u8(static_cast<std::uint8_t>((m.accepted ? 1 : 0) | (m.has_chunks ? 2 : 0)));
+    w.u8(static_cast<std::uint8_t>((m.accepted ? 1 : 0) | (m.has_chunks ? 2 : 0) | (m.few_peers ? 4 : 0)));
     w.u8(m.substream);
     write_tree_state(w, m.tree);
     w.u8(m.suggested_home);
@@ -241,6 +241,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       const auto flags = r.u8();
       m.accepted = (flags & 1) != 0;
       m.has_chunks = (flags & 2) != 0;
+      m.few_peers = (flags & 4) != 0;
       m.substream = r.u8();
       m.tree = read_tree_state(r);
       m.suggested_home = r.u8();

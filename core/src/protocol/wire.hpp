@@ -98,6 +98,7 @@ struct Welcome {
   std::uint64_t latest_join_seq = 0;
   std::uint64_t push_from = 0;            // accepted: the first chunk of this substream it pushes us
   bool has_chunks = false;
+  bool few_peers = false;                 // the broadcaster knows only a few viewers: ask it for repairs at once
   std::vector<Endpoint> peers;
 };
 

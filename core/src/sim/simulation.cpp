@@ -3,10 +3,12 @@
 #include "sim/simulation.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace p2plive::sim {
@@ -39,6 +41,16 @@ double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+// The process's resident memory now (for long runs: does anything grow?).
+double rss_mb() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
 // On loopback every process shares one machine: links far faster than any stream, and no distance.
@@ -87,6 +99,7 @@ Report Simulation::run() {
       const auto& b = peers_[broadcaster_index];
       if (report_.broadcaster_rate_kbps.size() < 3600)
         report_.broadcaster_rate_kbps.push_back(b.swarm ? b.swarm->stats(now_).send_rate_bps / 1000 : 0);
+      if (now_ % 60s < 1s) report_.rss_mb_by_minute.push_back(rss_mb());
       next_second = now_ - now_ % 1s + 1s;
     }
     ++report_.events;
@@ -405,6 +418,7 @@ void Simulation::after_input(std::size_t index) {
     if (index == broadcaster_index) {
       broadcaster_bytes_ += t->bytes.size();
       ++report_.broadcaster_datagrams;
+      report_.broadcaster_bytes_by_type[ours ? t->bytes[3] & 15 : 0] += t->bytes.size();
     }
     if (to >= peers_.size()) continue;
     const auto arrival = network_.send(index, to, t->bytes.size(), now_);
