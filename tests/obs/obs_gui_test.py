@@ -226,9 +226,12 @@ def run(args, children, workdir):
 
     if children.stop("viewer", viewer, signal.SIGINT, 10) is None:
         raise Failure("the viewer did not exit within 10 s of SIGINT")
-    if children.stop("obs", proc, signal.SIGINT, 30) is None:
+    obs_exit = children.stop("obs", proc, signal.SIGINT, 30)
+    if obs_exit is None:
         raise Failure("OBS did not quit within 30 s of SIGINT")
     final_log = logs.current()
+    if obs_exit != 0:
+        raise Failure(f"OBS exited with {obs_exit} on SIGINT (see its log)")
     if "Number of memory leaks: 0" not in final_log:
         raise Failure("OBS reports leaked memory on exit (see its log)")
     if key_text in logs.everything():
@@ -270,6 +273,10 @@ def beside(args, children, workdir, websocket, display, logs, log_count):
     expect_ok(websocket.request("TriggerHotkeyByName", {"hotkeyName": "p2p_live.stop"}), "Stop P2P hotkey")
     poll("the dock's P2P output to stop", 30, lambda: log_count(BESIDE_STOPPED_MARKER) >= 1)
     expect_ok(websocket.request("StopRecord"), "StopRecord")
+    # OBS 29 crashes if it is quit while a recording is still stopping (its queued RecordingStop runs after
+    # the output handler is gone): wait, as a user does, until the recording has stopped.
+    poll("OBS to stop recording", 30,
+         lambda: not websocket.request("GetRecordStatus").get("responseData", {}).get("outputActive", True))
     if children.stop("beside viewer", viewer, signal.SIGINT, 10) is None:
         raise Failure("the beside viewer did not exit within 10 s of SIGINT")
     duration = check_ts(ts_path, 1.0)

@@ -330,9 +330,6 @@ void Swarm::publish(Chunk chunk, Time now) {
   }
   ++stats_.chunks_published;
   const auto size = static_cast<double>(chunk.payload.size());
-  // A stream starts with some repair budget: its first viewers (all of them, after a restart) arrive at
-  // once and need their catch-ups.
-  if (false) root_repair_tokens_ = 16 * size;
   root_repair_tokens_ = std::min(root_repair_tokens_ + size * config_.root_repair_share, 64 * size);
   root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root_reply_share, root_reply_cap());
   accept_verified(std::move(chunk), nullptr, now);

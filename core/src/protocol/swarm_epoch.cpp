@@ -96,6 +96,8 @@ std::uint64_t Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t e
   // which spreads it over every holder instead of piling it onto the parent's live pushes.
   Time budget = config_.catch_up_budget - send_queue_.queued_data_time();
   const bool stayed_through_restart = epoch != 0 && epoch != our_epoch_tag();
+  // In a small swarm the broadcaster is the only holder and has upload to spare: it pays in full.
+  const bool free_catch_up = stayed_through_restart || (is_broadcaster() && knows_few_viewers());
   for (auto seq = from; seq <= latest; ++seq) {
     if (substream_of(seq) != s) continue;
     if (auto chunk = store_.get_shared(seq)) {
@@ -103,7 +105,7 @@ std::uint64_t Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t e
       // budget, and what that cannot pay for the child fetches from others. A child that followed an
       // earlier session of this stream has stayed through a restart: so has everyone else, there is
       // nobody else to fetch from, and its catch-up is free.
-      if (is_broadcaster() && !stayed_through_restart) {
+      if (is_broadcaster() && !free_catch_up) {
         const auto cost = static_cast<double>(chunk->payload.size());
         if (root_repair_tokens_ < cost) return latest + 1;  // the child repairs the rest
         root_repair_tokens_ -= cost;
@@ -111,7 +113,7 @@ std::uint64_t Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t e
       const auto cost = send_queue_.rate_bps() > 0
                             ? Time{static_cast<std::int64_t>(static_cast<double>(chunk->payload.size()) * 8e6 / send_queue_.rate_bps())}
                             : Time{0};
-      if (budget < cost && !stayed_through_restart) return latest + 1;
+      if (budget < cost && !free_catch_up) return latest + 1;
       budget -= cost;
       // The join point goes as a push; the rest as repairs do, so that catch-ups never crowd out the
       // live stream (what does not fit, the child repairs).

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "runtime/clock.hpp"
+#include "runtime/udp_socket.hpp"
 
 namespace p2plive {
 namespace {
@@ -29,32 +30,15 @@ asio::ip::udp::endpoint to_asio(const Endpoint& e, bool socket_is_v4) {
   return {v6, e.port};
 }
 
-constexpr int socket_buffer_bytes = 4 << 20;
-
 }  // namespace
 
 Result<std::unique_ptr<SwarmHost>> SwarmHost::open(asio::io_context& io, const Endpoint& listen, SwarmConfig config,
                                                    EventFn on_event) {
-  const auto local = to_asio(listen, listen.is_v4());
-  asio::ip::udp::socket socket(io);
+  auto socket = open_swarm_socket(io, to_asio(listen, listen.is_v4()));
+  if (!socket) return socket.error();
   std::error_code ec;
-  socket.open(local.protocol(), ec);
-  if (ec) return Errc::socket_failed;
-  socket.bind(local, ec);
-  if (ec == asio::error::address_in_use) return Errc::port_in_use;
-  if (ec) return Errc::socket_failed;
-  socket.non_blocking(true, ec);
-  // Bursts of fragments to several children must not overflow the kernel's buffers; failures are harmless.
-  socket.set_option(asio::socket_base::send_buffer_size(socket_buffer_bytes), ec);
-  socket.set_option(asio::socket_base::receive_buffer_size(socket_buffer_bytes), ec);
-  // Kernel receive times, for the delay measurements of congestion control (harmless if refused).
-  const int on = 1;
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-  // ICMP errors with the address they concern: a peer whose process died answers "port unreachable".
-  if (local.address().is_v4()) ::setsockopt(socket.native_handle(), SOL_IP, IP_RECVERR, &on, sizeof on);
-  else ::setsockopt(socket.native_handle(), SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
-  config.announce_port = socket.local_endpoint(ec).port();  // what trackers hand out to others
-  return std::make_unique<SwarmHost>(io, std::move(socket), std::move(config), std::move(on_event));
+  config.announce_port = socket->local_endpoint(ec).port();  // what trackers hand out to others
+  return std::make_unique<SwarmHost>(io, std::move(socket).value(), std::move(config), std::move(on_event));
 }
 
 SwarmHost::SwarmHost(asio::io_context& io, asio::ip::udp::socket socket, SwarmConfig config, EventFn on_event)
@@ -148,9 +132,8 @@ void SwarmHost::drain_errors() {
 void SwarmHost::pump() {
   if (closed_) return;
   while (auto t = swarm_.poll_transmit(steady_now())) {
-    std::error_code ec;
-    socket_.send_to(asio::buffer(t->bytes), to_asio(t->to, v4_), 0, ec);
-    if (ec) ++send_errors_;  // UDP: a full buffer or an unreachable peer loses this datagram only
+    // UDP: a full buffer loses this datagram only; another peer's ICMP error is news, and the send is retried.
+    if (!send_datagram(socket_, t->bytes, to_asio(t->to, v4_), [this] { drain_errors(); })) ++send_errors_;
   }
   while (auto e = swarm_.poll_event()) {
     if (on_event_) on_event_(std::move(*e));
