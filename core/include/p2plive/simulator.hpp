@@ -108,11 +108,18 @@ struct Report {
   double min_viewer_smooth_pct = 100;
   std::uint64_t playout_expected = 0, playout_played = 0;  // summed over viewers: played_pct's parts...
   std::uint64_t playout_reached = 0, playout_skipped = 0;  // ...and smooth_pct's
-  std::vector<ViewerPlayback> playback;
-  std::vector<double> broadcaster_rate_kbps;
-  std::vector<double> rss_mb_by_minute;  // the simulator's resident memory, each simulated minute
+  std::vector<ViewerPlayback> playback;      // every viewer's, in arrival order, for runs of at most 1,000
+  std::vector<double> broadcaster_rate_kbps;  // what it let out, sampled each simulated second (the first hour)
+  // The simulator's resident memory, each simulated minute. It grows by design with the world's records
+  // (8 bytes per published chunk, one record per visitor); what the nodes hold is held_by_minute.
+  std::vector<double> rss_mb_by_minute;
+  struct Held {
+    double broadcaster_kib = 0, viewer_kib_max = 0;  // chunk payload and send queues
+    std::uint64_t broadcaster_peers = 0, viewer_peers_max = 0, holes_max = 0, partials_max = 0;
+  };
+  std::vector<Held> held_by_minute;  // what the nodes hold, each simulated minute (SwarmStats::held_*)
   std::uint64_t restarts = 0;
-  Histogram resume_ms;                // a restart: the new session's first chunk -> each viewer's player  // what it let out, sampled each simulated second (the first hour)  // every viewer's, in arrival order, for runs of at most 1,000
+  Histogram resume_ms;                // a restart: the new session's first chunk -> each viewer's player
   std::uint64_t events = 0;
   double wall_seconds = 0;
   double peak_rss_mb = 0;             // the whole process's peak resident memory, this run and any before it

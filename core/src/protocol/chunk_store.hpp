@@ -40,6 +40,9 @@ class ChunkStore {
   bool empty() const { return !any_; }
   std::uint64_t latest_seq() const { return latest_seq_; }
   std::optional<std::uint64_t> latest_join_seq() const { return latest_join_seq_; }
+  // Payload held in verified chunks, and chunks in reassembly (this epoch's and others').
+  std::size_t held_bytes() const { return bytes_; }
+  std::size_t partial_count() const { return partial_.size() + foreign_.size(); }
   // Lowest sequence number still inside the window.
   std::uint64_t floor_seq() const;
   bool is_stale(std::uint64_t seq) const { return !empty() && seq < floor_seq(); }

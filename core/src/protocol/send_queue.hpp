@@ -65,6 +65,7 @@ class SendQueue {
   // Data waiting for the rate (everything but control), in bytes and in time at the current rate.
   std::size_t queued_data_bytes() const;
   Time queued_data_time() const;
+  std::size_t queued_bytes() const { return queued_bytes_[0] + queued_data_bytes(); }  // control included
   // Whether the rate held the node back since the last call: data had to wait for it, or was refused.
   bool take_rate_limited();
 

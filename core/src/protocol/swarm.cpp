@@ -168,7 +168,10 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   if (!m.accepted) {
     if (was_pending) {
       tree.switching = false;
-      peer.retry_after = now + config_.refused_retry;
+      // A broadcaster with few viewers refused because a slot is still held by one that has just
+      // vanished (it is given up on within unreachable_silence): ask again as soon as that is over.
+      const bool small_root = m.tree.depth == 0 && m.few_peers;
+      peer.retry_after = now + (small_root ? config_.small_swarm_refused_retry : config_.refused_retry);
     }
     if (peer.parent_in & b) drop_parent(s, now);  // it forgot us (restarted, timed us out, or made room)
     return;
@@ -512,6 +515,11 @@ SwarmStats Swarm::stats(Time now) const {
     s.epoch = epoch_->id;
     s.epoch_start_us = epoch_->start_us;
   }
+  s.held_chunk_bytes = store_.held_bytes();
+  s.held_partials = store_.partial_count();
+  s.held_peers = peers_.size();
+  s.held_holes = holes_.size();
+  s.held_queued_bytes = send_queue_.queued_bytes();
   return s;
 }
 

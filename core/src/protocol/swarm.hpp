@@ -77,6 +77,7 @@ struct SwarmConfig {
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
   Time refused_retry = 1s;               // a parent that refused us is asked again after this
+  Time small_swarm_refused_retry = 300ms;  // ...or this, a broadcaster that has few viewers
   Time unreachable_silence = 250ms;      // an ICMP error counts for a peer silent at least this long
   Time child_silence = 2s;               // a child silent this long (gone, most likely) gets no pushes, and
                                          // a newcomer may have its slot; it is dropped after 3 hellos' time.
@@ -86,6 +87,8 @@ struct SwarmConfig {
                                          // this many chunks back (4 s of 25 ms chunks)
   Time catch_up_wait = 150ms;            // holes of a tree whose subscription is in flight wait this long
   Time catch_up_budget = 100ms;          // a catch-up takes at most this much of the uplink, less what waits
+  Time free_catch_up_budget = 350ms;     // ...or this much, as pushes, in a small swarm or after a restart
+                                         // (under SendQueueConfig::push_budget, so none of it is dropped)
   Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long: find another
   Time silent_parent_penalty = 30s;      // ...and do not pick that one again for this long
   Time parent_stall = 300ms;             // a parent this silent is late: its substream's holes are fetched
@@ -171,6 +174,13 @@ struct SwarmStats {
   std::uint64_t purged_datagrams = 0;     // queued for peers that left, and dropped unsent
   std::uint64_t catch_up_chunks = 0;      // pushed to new children from their join point
   std::uint64_t unreachable_reports = 0;  // ICMP errors the host passed on
+  // What the node holds now, each bounded (a soak checks that none grows): chunk payload, chunks in
+  // reassembly, peers known, holes tracked, bytes waiting to be sent.
+  std::uint64_t held_chunk_bytes = 0;
+  std::uint64_t held_partials = 0;
+  std::uint64_t held_peers = 0;
+  std::uint64_t held_holes = 0;
+  std::uint64_t held_queued_bytes = 0;
 };
 
 class Swarm {

@@ -92,35 +92,35 @@ std::uint64_t Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t e
     from = store_.latest_join_seq().value_or(latest + 1);
   if (latest >= config_.max_catch_up_chunks) from = std::max(from, latest - config_.max_catch_up_chunks + 1);
   from = std::max(from, store_.floor_seq());
-  // Only what the uplink has room for now: a busy parent (a flash crowd) leaves the catch-up to repair,
-  // which spreads it over every holder instead of piling it onto the parent's live pushes.
-  Time budget = config_.catch_up_budget - send_queue_.queued_data_time();
   const bool stayed_through_restart = epoch != 0 && epoch != our_epoch_tag();
-  // In a small swarm the broadcaster is the only holder and has upload to spare: it pays in full.
+  // A child that followed an earlier session of this stream has stayed through a restart: so has everyone
+  // else, and there is nobody else to fetch from. In a small swarm the broadcaster is the only holder and
+  // has upload to spare. Either way the catch-up is the child's live stream, a second behind: it goes as
+  // pushes do, and the broadcaster pays for it in full.
   const bool free_catch_up = stayed_through_restart || (is_broadcaster() && knows_few_viewers());
+  // Otherwise only what the uplink has room for now, as repairs go: a busy parent (a flash crowd) leaves
+  // the rest to repair, which spreads it over every holder instead of piling it onto its live pushes.
+  Time budget = (free_catch_up ? config_.free_catch_up_budget : config_.catch_up_budget) - send_queue_.queued_data_time();
   for (auto seq = from; seq <= latest; ++seq) {
     if (substream_of(seq) != s) continue;
-    if (auto chunk = store_.get_shared(seq)) {
-      // The broadcaster's upload is the swarm's scarcest: what it catches up comes out of its repair
-      // budget, and what that cannot pay for the child fetches from others. A child that followed an
-      // earlier session of this stream has stayed through a restart: so has everyone else, there is
-      // nobody else to fetch from, and its catch-up is free.
-      if (is_broadcaster() && !free_catch_up) {
-        const auto cost = static_cast<double>(chunk->payload.size());
-        if (root_repair_tokens_ < cost) return latest + 1;  // the child repairs the rest
-        root_repair_tokens_ -= cost;
-      }
-      const auto cost = send_queue_.rate_bps() > 0
-                            ? Time{static_cast<std::int64_t>(static_cast<double>(chunk->payload.size()) * 8e6 / send_queue_.rate_bps())}
-                            : Time{0};
-      if (budget < cost && !free_catch_up) return latest + 1;
-      budget -= cost;
-      // The join point goes as a push; the rest as repairs do, so that catch-ups never crowd out the
-      // live stream (what does not fit, the child repairs).
-      push_chunk(chunk, child.endpoint, 0xffff, chunk->is_join_point() ? SendClass::push : SendClass::repair);
-      ++stats_.catch_up_chunks;
+    auto chunk = store_.get_shared(seq);
+    if (!chunk) continue;
+    // The broadcaster's upload is the swarm's scarcest: what it catches up for a newcomer among many
+    // comes out of its repair budget, and what that cannot pay for the child fetches from others.
+    const auto size = static_cast<double>(chunk->payload.size());
+    if (is_broadcaster() && !free_catch_up) {
+      if (root_repair_tokens_ < size) break;
+      root_repair_tokens_ -= size;
     }
+    const auto cost = send_queue_.rate_bps() > 0 ? Time{static_cast<std::int64_t>(size * 8e6 / send_queue_.rate_bps())} : Time{0};
+    if (budget < cost) break;  // what the queue would drop anyway
+    budget -= cost;
+    const auto cls = chunk->is_join_point() || free_catch_up ? SendClass::push : SendClass::repair;
+    push_chunk(chunk, child.endpoint, 0xffff, cls);
+    ++stats_.catch_up_chunks;
   }
+  // Pushes start at `from` even if the catch-up stopped short: the child fetches what is missing once
+  // newer pushes show it is a hole, and nothing that is on its way.
   return from;
 }
 

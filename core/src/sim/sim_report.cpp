@@ -64,6 +64,11 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
   j["viewers_never_joined"] = viewers_never_joined;
   j["restarts"] = restarts;
   j["rss_mb_by_minute"] = rss_mb_by_minute;
+  j["held_by_minute"] = nlohmann::ordered_json::array();
+  for (const auto& h : held_by_minute)
+    j["held_by_minute"].push_back({{"broadcaster_kib", h.broadcaster_kib}, {"viewer_kib_max", h.viewer_kib_max},
+                                   {"broadcaster_peers", h.broadcaster_peers}, {"viewer_peers_max", h.viewer_peers_max},
+                                   {"holes_max", h.holes_max}, {"partials_max", h.partials_max}});
   j["resumed"] = resume_ms.count();
   j["resume_ms_p50"] = resume_ms.percentile(0.50);
   j["resume_ms_p95"] = resume_ms.percentile(0.95);

@@ -99,7 +99,10 @@ Report Simulation::run() {
       const auto& b = peers_[broadcaster_index];
       if (report_.broadcaster_rate_kbps.size() < 3600)
         report_.broadcaster_rate_kbps.push_back(b.swarm ? b.swarm->stats(now_).send_rate_bps / 1000 : 0);
-      if (now_ % 60s < 1s) report_.rss_mb_by_minute.push_back(rss_mb());
+      if (now_ % 60s < 1s) {
+        report_.rss_mb_by_minute.push_back(rss_mb());
+        report_.held_by_minute.push_back(held_now());
+      }
       next_second = now_ - now_ % 1s + 1s;
     }
     ++report_.events;
@@ -258,6 +261,26 @@ void Simulation::churn() {
     add_viewer(now_);
   }
   queue_.push(now_ + 1s, {Event::Kind::churn});
+}
+
+Report::Held Simulation::held_now() const {
+  Report::Held h;
+  const auto kib = [](const SwarmStats& st) { return static_cast<double>(st.held_chunk_bytes + st.held_queued_bytes) / 1024; };
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    const auto& p = peers_[i];
+    if (!p.alive || !p.swarm) continue;
+    const auto st = p.swarm->stats(now_);
+    if (i == broadcaster_index) {
+      h.broadcaster_kib = kib(st);
+      h.broadcaster_peers = st.held_peers;
+    } else {
+      h.viewer_kib_max = std::max(h.viewer_kib_max, kib(st));
+      h.viewer_peers_max = std::max(h.viewer_peers_max, st.held_peers);
+    }
+    h.holes_max = std::max(h.holes_max, st.held_holes);
+    h.partials_max = std::max(h.partials_max, st.held_partials);
+  }
+  return h;
 }
 
 void Simulation::leave(std::size_t index) {

@@ -57,6 +57,7 @@ class Simulation {
  private:
   // ---- the world (simulation.cpp)
   SwarmConfig base_config(wire::Role role);
+  Report::Held held_now() const;
   SwarmConfig broadcaster_config();
   void add_tracker();
   void add_broadcaster();
