@@ -49,6 +49,7 @@ def main():
     parser.add_argument("--viewers", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--bitrate-kbps", type=int, default=2000)
+    parser.add_argument("--size", default="640x360", help="of the test pattern (1280x720 fills 6 Mbit/s)")
     args = parser.parse_args()
     wd = os.path.join(args.out, "loopback")
     os.makedirs(wd, exist_ok=True)
@@ -58,7 +59,7 @@ def main():
 
     subprocess.run([args.p2plive, "keygen", "--out", p("k.key")], check=True, capture_output=True)
     port = free_udp_port()
-    source = "lavfi:testsrc2=size=640x360:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
+    source = f"lavfi:testsrc2=size={args.size}:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
     procs = []
     broadcaster = subprocess.Popen([args.p2plive, "broadcast", "--key", p("k.key"), "--input", source,
                                     "--listen", f"127.0.0.1:{port}", "--video-bitrate", str(args.bitrate_kbps),

@@ -333,7 +333,12 @@ void Swarm::publish(Chunk chunk, Time now) {
   }
   ++stats_.chunks_published;
   const auto size = static_cast<double>(chunk.payload.size());
-  root_repair_tokens_ = std::min(root_repair_tokens_ + size * config_.root_repair_share, 64 * size);
+  // With one or two viewers (one leaving as the next arrives) the broadcaster is the only holder of what a
+  // newcomer lacks, and its children take little of its uplink: repairs may take as much as the stream.
+  // (Not before anyone comes: a flash crowd would meet a broadcaster with a full repair budget to spend.)
+  const auto heard = viewers_heard_lately();
+  const double repair_share = heard >= 1 && heard <= 2 ? config_.lone_repair_share : config_.root_repair_share;
+  root_repair_tokens_ = std::min(root_repair_tokens_ + size * repair_share, 64 * size);
   root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root_reply_share, root_reply_cap());
   accept_verified(std::move(chunk), nullptr, now);
 }

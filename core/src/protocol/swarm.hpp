@@ -50,6 +50,7 @@ struct SwarmConfig {
   // The broadcaster's upload beyond its children: with 6 children over 4 trees (1.5x the bitrate), these
   // shares and the framing keep it under 2x however many strangers ask, as a flash crowd of 100,000 does.
   double root_repair_share = 0.2;        // the broadcaster answers repairs with at most this share of what it publishes
+  double lone_repair_share = 1.0;        // ...or this, while it hears from two viewers at most
   double root_reply_share = 0.15;        // ...and probes from strangers with at most this share
   std::size_t root_reply_burst = 250;    // (up to this many probes at once: the first viewers, a small swarm)
   std::size_t min_peers_listed = 4;      // an answer worth sending lists at least this many peers
@@ -296,6 +297,7 @@ class Swarm {
   }
   bool take_child(Peer& peer, std::uint8_t s);
   wire::TreeState tree_state() const;
+  std::size_t viewers_heard_lately() const;  // within recently_heard
   bool knows_few_viewers() const;  // fewer heard lately than small_swarm_peers
   void lost_sight_of(Peer& p);
   wire::Hello hello(bool subscribe, std::uint8_t substream, std::uint32_t from_seq = wire::from_join_point) const;

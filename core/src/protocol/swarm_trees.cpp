@@ -444,11 +444,13 @@ void Swarm::lost_sight_of(Peer& p) {
   p.last_probe = Time{-3600s};
 }
 
-bool Swarm::knows_few_viewers() const {
+std::size_t Swarm::viewers_heard_lately() const {
   std::size_t viewers = 0;
   peers_.for_each([&](const Peer& p) { viewers += p.heard && now_ - p.last_heard <= config_.recently_heard ? 1 : 0; });
-  return viewers < config_.small_swarm_peers;
+  return viewers;
 }
+
+bool Swarm::knows_few_viewers() const { return viewers_heard_lately() < config_.small_swarm_peers; }
 
 wire::TreeState Swarm::tree_state() const {
   wire::TreeState t;
