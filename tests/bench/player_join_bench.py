@@ -18,7 +18,7 @@ import subprocess
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from swarm_run import Swarm, stats  # noqa: E402
+from swarm_run import Swarm, percentile, stats  # noqa: E402
 
 
 def free_tcp_port():
@@ -61,11 +61,6 @@ def first_frame(sock_path, deadline):
             if event.get("event") == "playback-restart":
                 return time.monotonic()
     return None
-
-
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))] if values else None
 
 
 def main():

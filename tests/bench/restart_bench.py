@@ -15,12 +15,7 @@ import signal
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from swarm_run import Swarm, stats  # noqa: E402
-
-
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))] if values else None
+from swarm_run import Swarm, percentile, stats  # noqa: E402
 
 
 def main():

@@ -144,6 +144,12 @@ class Swarm:
                 "upload_ratio": upload_kbps / ts_kbps if ts_kbps else 0}
 
 
+def percentile(values, q):
+    """The nearest-rank percentile, q in [0, 1]; None for no values."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))] if values else None
+
+
 def summarize(playbacks, min_expected):
     """What the simulator's report gives for the same viewers: shares summed over every viewer, the worst
     of those that watched at least `min_expected` chunks, and join percentiles."""
@@ -156,13 +162,10 @@ def summarize(playbacks, min_expected):
     late = sum(p.get("late", 0) for p in playbacks)
     joins = sorted(p["first_frame_ms"] for p in playbacks if p["first_frame_ms"] >= 0)
 
-    def pct(values, q):
-        return values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))] if values else None
-
     return {"viewers": len(playbacks),
             "played": played / expected if expected else 0,
             "smooth": 1 - missing / reached if reached else 0,
             "missing_plus_late": (missing + late) / reached if reached else 0,
             "min_viewer_played_pct": min((p["played_pct"] for p in judged), default=0),
             "min_viewer_smooth_pct": min((p["smooth_pct"] for p in judged), default=0),
-            "first_frame_ms_p50": pct(joins, 0.5), "first_frame_ms_p95": pct(joins, 0.95)}
+            "first_frame_ms_p50": percentile(joins, 0.5), "first_frame_ms_p95": percentile(joins, 0.95)}
