@@ -2,11 +2,21 @@
 // out through the paced send queue. Tree upkeep is in swarm_trees.cpp, repair in swarm_repair.cpp.
 #include "protocol/swarm.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace p2plive {
 namespace {
+
+// The simulator's and tests' token key: deterministic, from their seeded generator.
+std::array<std::uint8_t, 16> key_from_seed(std::uint64_t seed) {
+  std::array<std::uint8_t, 16> key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>((seed * (i + 1) * 0x9e3779b97f4a7c15ull) >> 56);
+  return key;
+}
 
 std::uint32_t clock32(Time now) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.count())); }
 
@@ -16,8 +26,8 @@ Swarm::Swarm(SwarmConfig config)
     : config_(std::move(config)),
       tag_(wire::stream_tag(config_.stream_key)),
       rng_(config_.rng_seed),
-      nonce_(static_cast<std::uint32_t>(rng_())),
-      token_key_(rng_()),
+      nonce_(config_.hello_nonce ? config_.hello_nonce : static_cast<std::uint32_t>(rng_())),
+      token_key_(config_.token_key != std::array<std::uint8_t, 16>{} ? config_.token_key : key_from_seed(rng_())),
       peers_(config_.max_peers),
       store_(config_.window_chunks, config_.max_partial_chunks, config_.window_bytes),
       trees_(std::clamp<std::size_t>(config_.substreams, 1, wire::max_substreams)),
@@ -557,11 +567,16 @@ void Swarm::push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint
 // it, we send it at most `amplification_limit` times what it sent us. A token is a keyed hash of the
 // address, so it needs no state and cannot be guessed by someone who never saw our datagrams.
 std::uint32_t Swarm::token_for(const Endpoint& e) const {
-  std::uint64_t h = token_key_ ^ 0x9e3779b97f4a7c15ull;
-  for (const auto byte : e.address) h = (h ^ byte) * 0x100000001b3ull;
-  h = (h ^ e.port) * 0x100000001b3ull;
-  h ^= h >> 29;
-  return static_cast<std::uint32_t>(h) | 1u;  // never 0, which means "no token"
+  // A keyed MAC of the address (SipHash-2-4): only we can make the token an address must echo.
+  std::array<std::uint8_t, 18> in{};
+  std::copy(e.address.begin(), e.address.end(), in.begin());
+  in[16] = static_cast<std::uint8_t>(e.port >> 8);
+  in[17] = static_cast<std::uint8_t>(e.port);
+  std::array<std::uint8_t, crypto_shorthash_BYTES> mac{};
+  crypto_shorthash(mac.data(), in.data(), in.size(), token_key_.data());
+  std::uint32_t token = 0;
+  std::memcpy(&token, mac.data(), sizeof token);
+  return token | 1u;  // never 0, which means "no token"
 }
 
 void Swarm::note_tokens(Peer& peer, const Endpoint& from, std::uint32_t token, std::uint32_t echo) {

@@ -13,6 +13,8 @@
 // pushes for new children, departed peers).
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <cstddef>
 #include <deque>
@@ -44,6 +46,10 @@ struct SwarmConfig {
   std::vector<Endpoint> trackers;        // BEP 15 UDP trackers to announce to and learn peers from
   std::uint16_t announce_port = 0;       // our port, as announced to trackers (the driver knows it)
   std::uint64_t rng_seed = 1;
+  // Secrets strangers must not guess: the key of the address tokens (SipHash-2-4) and our Hello nonce.
+  // The host fills them from the CSPRNG; left zero (the simulator, tests), they come from rng_seed.
+  std::array<std::uint8_t, 16> token_key{};
+  std::uint32_t hello_nonce = 0;
   std::size_t substreams = 4;            // k; every peer of a stream must use the same
   std::size_t max_children = 8;          // children in the home tree, each costing bitrate / k of upload
                                          // (0: never forwards). The broadcaster: over all trees, spread evenly
@@ -325,7 +331,7 @@ class Swarm {
   wire::StreamTag tag_;
   std::mt19937_64 rng_;
   std::uint32_t nonce_;
-  std::uint64_t token_key_;  // keys the address tokens: not guessable from outside
+  std::array<std::uint8_t, 16> token_key_;  // keys the address tokens (SipHash): not guessable from outside
   PeerTable peers_;
   ChunkStore store_;
 

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "crypto/random.hpp"
 #include "http/http_server.hpp"
 #include "p2plive/viewer.hpp"
 #include "playout/playout.hpp"
@@ -41,7 +42,7 @@ class ViewerNode final : public Viewer {
       runtime_.log(LogLevel::warning, "tracker " + url + ": " + tracker_error.message());
     }
     if (swarm.bootstrap.empty() && swarm.trackers.empty()) return tracker_error;
-    swarm.rng_seed = static_cast<std::uint64_t>(unix_now_us()) ^ std::hash<const void*>{}(this);
+    swarm.rng_seed = secure_random_u64();
     swarm.upload_cap_bps = config_.upload_cap_bps;
     if (config_.no_upload) {
       swarm.max_children = 0;
