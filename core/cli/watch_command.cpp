@@ -14,7 +14,7 @@ namespace p2plive::cli {
 namespace {
 
 struct WatchOptions {
-  std::string link, listen = "0.0.0.0:0", out, stats, http = default_http;
+  std::string link, listen = "0.0.0.0:0", out, stats, http = default_http, allow_origin;
   double duration_s = 0, upload_cap_kbps = 0;
   bool verbose = false, play = false, quiet = false, http_given = false, no_upload = false;
 };
@@ -55,6 +55,7 @@ int run_watch(const WatchOptions& o, bool relay) {
   config.log = stderr_log(o.verbose);
   config.http = http;
   config.http_any_port_if_busy = !o.http_given;
+  config.http_allow_origin = o.allow_origin;
   if (out) config.sink = [out](std::span<const std::uint8_t> bytes, bool) { out->write(bytes); };
   auto viewer = Viewer::start(config);
   if (!viewer) {
@@ -113,6 +114,13 @@ Command add_watch(CLI::App& app, bool relay) {
            "--http", [o](const std::string& v) { o->http = v, o->http_given = true; },
            std::string("Serve the stream, HLS, stats and a web player on TCP HOST:PORT, or off (default ") +
                default_http + ", or a free port if that is taken)");
+    cmd->add_option("--allow-origin", o->allow_origin,
+                    "Let pages of this web origin (https://example.org, or * for any) read the stream and stats; none by default")
+        ->check([](const std::string& v) {
+          const bool ok = v == "*" || ((v.starts_with("http://") || v.starts_with("https://")) &&
+                          v.find_first_of(" \r\n\t,") == std::string::npos);
+          return ok ? std::string() : std::string("an origin such as https://example.org");
+        });
     cmd->add_flag("--play", o->play, std::string("Open the stream in ") + player_names + ", the first one found");
     cmd->add_flag("--quiet", o->quiet, "No status line or addresses, only warnings and errors");
   }

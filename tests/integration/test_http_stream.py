@@ -5,6 +5,7 @@ client or the swarm; bad --http and --play are one-line errors."""
 
 import os
 import subprocess
+import urllib.request
 
 from harness import check, ffprobe, first_video_packet_is_keyframe, fail, in_workdir, parse_args, passed, start, \
     start_broadcaster, stats_lines, wait_exit, wait_for, STATS_FIELDS
@@ -22,6 +23,7 @@ reader = StreamReader(base)
 reader.read_for(4)
 check(reader.status() == 200 and b"video/mp2t" in reader.head, f"/stream.ts answered {reader.head!r}")
 check_starts_at_join_point(reader.body, "/stream.ts")
+check(b"access-control-allow-origin" not in reader.head.lower(), f"any web page may read /stream.ts: {reader.head!r}")
 with open(path("stream.ts"), "wb") as f:
     f.write(reader.body)
 reader.close()
@@ -89,6 +91,7 @@ port = free_tcp_port()
 for name, extra, expect in [
         ("bad_http", ["--http", "nonsense"], "--http nonsense"),
         ("http_in_use", ["--http", base.removeprefix("http://")], "already in use"),
+        ("bad_origin", ["--allow-origin", "example.org\r\nX-Injected: 1"], "--allow-origin"),
 ]:
     proc = start([args.p2plive, "watch", link, "--listen", "127.0.0.1:0", *extra], wd, name)
     code = wait_exit(proc, 30)
@@ -101,6 +104,18 @@ no_player = subprocess.run([args.p2plive, "watch", link, "--listen", "127.0.0.1:
 check(no_player.returncode != 0 and "no media player found" in no_player.stderr and "mpv" in no_player.stderr,
       f"--play without a player: exit {no_player.returncode}, stderr {no_player.stderr!r}")
 cases += 1
+
+# Cross-origin reads only for the origin the user names.
+opened, opened_base = start_watch(args.p2plive, wd, link, "watch_origin", ["--allow-origin", "https://example.org"])
+with urllib.request.urlopen(opened_base + "/stats.json", timeout=5) as r:
+    allowed = r.headers.get("Access-Control-Allow-Origin")
+with urllib.request.urlopen(base + "/stats.json", timeout=5) as r:
+    default_allowed = r.headers.get("Access-Control-Allow-Origin")
+check(allowed == "https://example.org", f"--allow-origin https://example.org: the header says {allowed!r}")
+check(default_allowed is None, f"without --allow-origin, /stats.json allows {default_allowed!r}")
+opened.terminate()
+wait_exit(opened, 30)
+cases += 3
 
 watch.terminate()
 check(wait_exit(watch, 30) == 0, "watch did not stop cleanly on SIGTERM")

@@ -31,6 +31,9 @@ struct ViewerConfig {
   std::optional<Endpoint> http{};
   bool http_any_port_if_busy = false;                      // take a free port if http's is in use
   std::size_t http_client_queue_bytes = 4 * 1024 * 1024;   // a client that falls this far behind is dropped
+  // A web origin (https://example.org) whose pages may read the stream and the stats; empty: none, only
+  // the viewer's own page. Any page may otherwise read a local viewer, as its stats name its peers.
+  std::string http_allow_origin{};
 };
 
 // What a viewer's status line and web page show, refreshed once a second with the stats.

@@ -44,11 +44,18 @@ const char* reason(int status) {
 }
 
 // Close-delimited responses (Connection: close): a live stream has no length, and one request per
-// connection keeps the server small. CORS is open so pages elsewhere can read the stream and the stats.
-std::string head(int status, std::string_view type, std::optional<std::size_t> length) {
+// connection keeps the server small. No other origin may read them unless the user named it: a page
+// elsewhere would otherwise read the stream and the stats (which name the viewer's peers).
+std::string head(int status, std::string_view type, std::optional<std::size_t> length, std::string_view allow_origin) {
   std::string h = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\nContent-Type: ";
   h += type;
-  h += "\r\nCache-Control: no-cache, no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n";
+  h += "\r\nCache-Control: no-cache, no-store\r\n";
+  if (!allow_origin.empty()) {
+    h += "Access-Control-Allow-Origin: ";
+    h += allow_origin;
+    h += "\r\nVary: Origin\r\n";
+  }
+  h += "Connection: close\r\n";
   if (length) h += "Content-Length: " + std::to_string(*length) + "\r\n";
   return h + "\r\n";
 }
@@ -133,7 +140,7 @@ void Server::respond(const std::shared_ptr<Connection>& client, bool head_only, 
                      std::span<const SharedBytes> body) {
   std::size_t length = 0;
   for (const auto& part : body) length += part->size();
-  client->send_unbounded(head(status, type, length));
+  client->send_unbounded(head(status, type, length, config_.allow_origin));
   if (!head_only)
     for (const auto& part : body) client->send_unbounded(part);
   client->finish();
@@ -148,12 +155,12 @@ void Server::respond_text(const std::shared_ptr<Connection>& client, bool head_o
 
 void Server::start_stream(const std::shared_ptr<Connection>& client, bool head_only) {
   if (head_only) {
-    client->send_unbounded(head(200, "video/mp2t", std::nullopt));
+    client->send_unbounded(head(200, "video/mp2t", std::nullopt, config_.allow_origin));
     return client->finish();
   }
   if (streams_.size() + waiting_.size() >= config_.max_clients)
     return respond_text(client, false, 503, "text/plain", "too many stream clients\n");
-  client->send_unbounded(head(200, "video/mp2t", std::nullopt));
+  client->send_unbounded(head(200, "video/mp2t", std::nullopt, config_.allow_origin));
   client->watch_for_hangup([this, weak = std::weak_ptr<Connection>(client)] {
     if (auto c = weak.lock()) forget(c);
   });

@@ -30,6 +30,7 @@ struct ServerConfig {
   bool any_port_if_busy = false;  // take a free port when listen's port is in use
   std::size_t max_client_queue_bytes = 4 * 1024 * 1024;
   std::size_t max_clients = 64;
+  std::string allow_origin{};  // Access-Control-Allow-Origin, sent only when set (no cross-origin reads by default)
   LogSink log{};
 };
 

@@ -59,6 +59,7 @@ class ViewerNode final : public Viewer {
       hc.listen = *config_.http;
       hc.any_port_if_busy = config_.http_any_port_if_busy;
       hc.max_client_queue_bytes = config_.http_client_queue_bytes;
+      hc.allow_origin = config_.http_allow_origin;
       hc.log = config_.log;
       // /stats.json is the latest once-a-second snapshot, the same figures as the --stats line.
       auto server = http::Server::open(runtime_.io(), hc, [this] { return to_json(status(), unix_now_us() / 1000); });
