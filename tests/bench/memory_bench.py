@@ -16,16 +16,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from swarm_run import Swarm, stats  # noqa: E402
+from swarm_run import Swarm, stats, status_kib  # noqa: E402
 
 SOURCE = "lavfi:testsrc2=size=1280x720:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
-
-
-def status_kb(pid, field):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return None
 
 
 def rollup(pid):
@@ -64,8 +57,8 @@ def main():
                     urllib.request.urlopen(base + "/" + segments[-1], timeout=5).read()
             except OSError:
                 pass
-        samples.append(status_kb(viewer.pid, "VmRSS"))
-    peak = status_kb(viewer.pid, "VmHWM")
+        samples.append(status_kib(viewer.pid, "VmRSS"))
+    peak = status_kib(viewer.pid, "VmHWM")
     parts = rollup(viewer.pid)
     player.kill()
     viewer.terminate()

@@ -16,17 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from swarm_run import Swarm, stats, summarize  # noqa: E402
-
-
-def rss_kib(pid):
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except FileNotFoundError:
-        return None
-    return None
+from swarm_run import Swarm, stats, status_kib, summarize  # noqa: E402
 
 
 def counter_trouble(lines, fields):
@@ -72,8 +62,8 @@ def main():
                 free_until[i] = now + rng.expovariate(1 / 5)
         if now - last_sample >= 10:
             last_sample = now
-            memory.append({"t_s": round(now - swarm.t0), "broadcaster_kib": rss_kib(swarm.broadcaster.pid),
-                           "viewer_kib": rss_kib(resident["proc"].pid)})
+            memory.append({"t_s": round(now - swarm.t0), "broadcaster_kib": status_kib(swarm.broadcaster.pid, "VmRSS"),
+                           "viewer_kib": status_kib(resident["proc"].pid, "VmRSS")})
         time.sleep(0.05)
     swarm.stop_all()
     swarm.stop_broadcaster()

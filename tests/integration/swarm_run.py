@@ -144,6 +144,17 @@ class Swarm:
                 "upload_ratio": upload_kbps / ts_kbps if ts_kbps else 0}
 
 
+def status_kib(pid, field):
+    """A size field of /proc/PID/status (VmRSS, VmHWM) in KiB; None once the process is gone."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        return None
+    return None
+
+
 def percentile(values, q):
     """The nearest-rank percentile, q in [0, 1]; None for no values."""
     values = sorted(values)

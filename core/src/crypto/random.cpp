@@ -10,4 +10,6 @@ std::uint64_t secure_random_u64() {
   return v;
 }
 
+void secure_random_fill(std::span<std::uint8_t> out) { randombytes_buf(out.data(), out.size()); }
+
 }  // namespace p2plive

@@ -8,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include <sodium.h>
-
 #include "crypto/random.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/udp_socket.hpp"
@@ -42,7 +40,7 @@ Result<std::unique_ptr<SwarmHost>> SwarmHost::open(asio::io_context& io, const E
   std::error_code ec;
   config.announce_port = socket->local_endpoint(ec).port();  // what trackers hand out to others
   // What strangers must not guess comes from the CSPRNG (the simulator seeds its own).
-  randombytes_buf(config.token_key.data(), config.token_key.size());
+  secure_random_fill(config.token_key);
   config.hello_nonce = static_cast<std::uint32_t>(secure_random_u64()) | 1u;
   return std::make_unique<SwarmHost>(io, std::move(socket).value(), std::move(config), std::move(on_event));
 }

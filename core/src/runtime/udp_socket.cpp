@@ -9,10 +9,11 @@ namespace {
 constexpr int socket_buffer_bytes = 4 << 20;
 constexpr int send_attempts = 4;  // each failed attempt clears one pending error
 
+// asio's errors, as send_to reports them (standalone asio's system category does not compare equal to
+// std::errc).
 bool is_pending_icmp_error(const std::error_code& ec) {
   return ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
-         ec == asio::error::network_unreachable || ec == std::errc::host_unreachable ||
-         ec == std::errc::network_unreachable || ec == std::errc::connection_refused;
+         ec == asio::error::network_unreachable;
 }
 
 }  // namespace
