@@ -1,7 +1,7 @@
 // Delay-based congestion control: the receive-side meter and the send-side rate, fed literal samples.
 #include <gtest/gtest.h>
 
-#include "protocol/congestion.hpp"
+#include "protocol/distribution/congestion.hpp"
 
 namespace p2plive {
 namespace {

@@ -4,7 +4,7 @@
 #include <map>
 #include <random>
 
-#include "protocol/peer_table.hpp"
+#include "protocol/membership/peer_table.hpp"
 
 namespace p2plive {
 namespace {

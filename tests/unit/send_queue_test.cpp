@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "protocol/send_queue.hpp"
+#include "protocol/distribution/send_queue.hpp"
 
 namespace p2plive {
 namespace {

@@ -2,7 +2,7 @@
 // end-to-end test uses the real opentracker), in literal virtual time.
 #include <gtest/gtest.h>
 
-#include "protocol/tracker_client.hpp"
+#include "protocol/discovery/tracker_client.hpp"
 #include "sim/tracker_model.hpp"
 
 namespace p2plive {

@@ -29,11 +29,11 @@
 
 #include "p2plive/chunk.hpp"
 #include "p2plive/endpoint.hpp"
-#include "protocol/chunk_store.hpp"
-#include "protocol/congestion.hpp"
-#include "protocol/peer_table.hpp"
-#include "protocol/send_queue.hpp"
-#include "protocol/tracker_client.hpp"
+#include "protocol/distribution/chunk_store.hpp"
+#include "protocol/distribution/congestion.hpp"
+#include "protocol/membership/peer_table.hpp"
+#include "protocol/distribution/send_queue.hpp"
+#include "protocol/discovery/tracker_client.hpp"
 #include "protocol/time.hpp"
 #include "protocol/wire.hpp"
 

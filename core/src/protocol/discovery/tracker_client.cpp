@@ -1,4 +1,4 @@
-#include "protocol/tracker_client.hpp"
+#include "protocol/discovery/tracker_client.hpp"
 
 #include <algorithm>
 

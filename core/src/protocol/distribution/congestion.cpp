@@ -1,4 +1,4 @@
-#include "protocol/congestion.hpp"
+#include "protocol/distribution/congestion.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -18,7 +18,7 @@
 
 #include "p2plive/endpoint.hpp"
 #include "p2plive/key.hpp"
-#include "protocol/send_queue.hpp"
+#include "protocol/distribution/send_queue.hpp"
 #include "protocol/time.hpp"
 
 namespace p2plive {

@@ -1,4 +1,4 @@
-#include "protocol/send_queue.hpp"
+#include "protocol/distribution/send_queue.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "protocol/chunk_store.hpp"
+#include "protocol/distribution/chunk_store.hpp"
 
 #include <algorithm>
 #include <cstring>

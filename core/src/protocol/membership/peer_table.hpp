@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "p2plive/endpoint.hpp"
-#include "protocol/congestion.hpp"
+#include "protocol/distribution/congestion.hpp"
 #include "protocol/time.hpp"
 #include "protocol/wire.hpp"
 

@@ -1,4 +1,4 @@
-#include "protocol/peer_table.hpp"
+#include "protocol/membership/peer_table.hpp"
 
 #include <algorithm>
 #include <bit>
