@@ -16,13 +16,9 @@
 #include "p2plive/chunk.hpp"
 #include "p2plive/endpoint.hpp"
 #include "protocol/time.hpp"
+#include "protocol/transmit.hpp"
 
 namespace p2plive {
-
-struct Transmit {
-  Endpoint to;
-  std::vector<std::uint8_t> bytes;
-};
 
 enum class SendClass : std::uint8_t { control = 0, key = 1, push = 2, reply = 3, repair = 4 };
 inline constexpr std::size_t send_classes = 5;
