@@ -25,7 +25,7 @@ _children = []
 def parse_args():
     parser = argparse.ArgumentParser()
     parser.add_argument("--p2plive", required=True)
-    parser.add_argument("--hostile-peer")
+    parser.add_argument("--attack-peer")
     parser.add_argument("--workdir", required=True)
     args = parser.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)

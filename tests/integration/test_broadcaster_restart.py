@@ -43,7 +43,8 @@ b1, link = broadcast(1)
 viewer_at = f"127.0.0.1:{free_udp_port()}"
 viewer = start([p2plive, "watch", link, "--listen", viewer_at, "--http", "off", "--out", path("viewer.ts"),
                 "--stats", path("viewer.jsonl")], wd, "viewer")
-hostile = start([args.hostile_peer, link, viewer_at, "--seconds", "30", "--replay-when", path("replay")], wd, "hostile")
+hostile = start([args.attack_peer, "old-session", link, "--to", viewer_at, "--seconds", "30", "--when", path("replay")],
+                wd, "hostile")
 wait_for_session(1)
 time.sleep(5)
 

@@ -1,5 +1,7 @@
 // A tiny in-memory network for protocol tests: swarms exchange datagrams with a fixed one-way delay and an
 // optional loss rate, in virtual time. (The full simulator, with capacities and churn, lives elsewhere.)
+// Besides swarms it holds agents: a bare session layer whose messages the test writes itself, for the
+// misbehaving peers an attack needs (a Sybil, a liar, a forger) once it has a session like anyone else.
 #pragma once
 
 #include <functional>
@@ -12,6 +14,26 @@
 
 namespace p2plive::test {
 
+struct Agent {
+  Agent(const PublicKey& stream_key, std::uint64_t seed)
+      : layer(session::SessionConfig{.stream_tag = wire::stream_tag(stream_key)}, session::cheap_crypto(seed, false)) {}
+  session::SessionLayer layer;
+  std::vector<std::pair<Endpoint, wire::Message>> received;
+  // Says `m` to `to` in a session, opening one first (the message rides in the handshake) if need be.
+  void send(const Endpoint& to, const wire::Message& m, Time now) {
+    const auto body = wire::encode(m);
+    std::vector<std::uint8_t> out;
+    if (layer.seal(to, wire::type_of(m), body, out)) outbox.push_back(Transmit{to, std::move(out)});
+    else layer.connect(to, wire::type_of(m), body, now);
+  }
+  void send_fragment(const Endpoint& to, const Chunk& c, std::size_t index) {
+    std::vector<std::uint8_t> body, out;
+    wire::encode_fragment(c, index, body);
+    if (layer.seal(to, wire::fragment_type, body, out)) outbox.push_back(Transmit{to, std::move(out)});
+  }
+  std::vector<Transmit> outbox;
+};
+
 class Net {
  public:
   explicit Net(Time one_way_delay = 5ms, double loss = 0.0, std::uint64_t seed = 1)
@@ -23,6 +45,9 @@ class Net {
     node.swarm->handle_timeout(now_);
     flush(at);
     return *node.swarm;
+  }
+  Agent& add_agent(const Endpoint& at, const PublicKey& stream_key) {
+    return *agents_.emplace(at, std::make_unique<Agent>(stream_key, at.port)).first->second;
   }
   void remove(const Endpoint& at) { nodes_.erase(at); }
   Swarm& at(const Endpoint& e) { return *nodes_.at(e).swarm; }
@@ -47,6 +72,7 @@ class Net {
       Time next = end;
       if (!queue_.empty()) next = std::min(next, queue_.top().at);
       for (auto& [e, n] : nodes_) next = std::min(next, n.swarm->poll_timeout());
+      for (auto& [e, a] : agents_) next = std::min(next, a->outbox.empty() ? a->layer.next_timeout() : now_);
       if (next >= end && (queue_.empty() || queue_.top().at > end)) {
         now_ = end;
         break;
@@ -56,6 +82,11 @@ class Net {
         auto d = queue_.top();
         queue_.pop();
         if (on_datagram && !on_datagram(d.from, d.to, d.bytes)) continue;
+        if (auto a = agents_.find(d.to); a != agents_.end()) {
+          if (auto in = a->second->layer.receive(d.from, d.bytes, now_))
+            if (auto m = wire::decode(in->type, in->body)) a->second->received.emplace_back(d.from, *m);
+          continue;
+        }
         auto it = nodes_.find(d.to);
         if (it == nodes_.end()) continue;
         it->second.swarm->handle_datagram(d.from, d.bytes, now_);
@@ -66,6 +97,12 @@ class Net {
           n.swarm->handle_timeout(now_);
           flush(e);
         }
+      }
+      for (auto& [e, a] : agents_) {
+        if (a->layer.next_timeout() <= now_) a->layer.handle_timeout(now_);
+        while (auto t = a->layer.poll_transmit()) a->outbox.push_back(std::move(*t));
+        for (auto& t : a->outbox) queue_.push({now_ + delay_, seq_++, e, t.to, std::move(t.bytes)});
+        a->outbox.clear();
       }
     }
   }
@@ -102,6 +139,7 @@ class Net {
   Time now_{0};
   std::uint64_t seq_ = 0;
   std::map<Endpoint, Node> nodes_;
+  std::map<Endpoint, std::unique_ptr<Agent>> agents_;
   std::priority_queue<Datagram, std::vector<Datagram>, std::greater<>> queue_;
 };
 

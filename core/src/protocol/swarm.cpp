@@ -11,11 +11,10 @@
 namespace p2plive {
 namespace {
 
-// The simulator's and tests' token key: deterministic, from their seeded generator.
-std::array<std::uint8_t, 16> key_from_seed(std::uint64_t seed) {
-  std::array<std::uint8_t, 16> key{};
-  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>((seed * (i + 1) * 0x9e3779b97f4a7c15ull) >> 56);
-  return key;
+session::SessionConfig session_config(const SwarmConfig& c) {
+  auto s = c.session;
+  s.stream_tag = wire::stream_tag(c.stream_key);
+  return s;
 }
 
 std::uint32_t clock32(Time now) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.count())); }
@@ -26,8 +25,7 @@ Swarm::Swarm(SwarmConfig config)
     : config_(std::move(config)),
       tag_(wire::stream_tag(config_.stream_key)),
       rng_(config_.rng_seed),
-      nonce_(config_.hello_nonce ? config_.hello_nonce : static_cast<std::uint32_t>(rng_())),
-      token_key_(config_.token_key != std::array<std::uint8_t, 16>{} ? config_.token_key : key_from_seed(rng_())),
+      session_(session_config(config_), config_.crypto ? config_.crypto : session::sodium_crypto(config_.stream_key, nullptr)),
       peers_(config_.max_peers),
       store_(config_.window_chunks, config_.max_partial_chunks, config_.window_bytes),
       trees_(std::clamp<std::size_t>(config_.substreams, 1, wire::max_substreams)),
@@ -51,6 +49,11 @@ Swarm::Swarm(SwarmConfig config)
   learn(config_.bootstrap);
   for (const auto& b : config_.bootstrap)
     if (auto* p = peers_.find(b)) p->bootstrap = true;
+  // The sessions the trees run on are the last to make room for newcomers.
+  session_.set_pinned([this](const Endpoint& e) {
+    const Peer* p = peers_.find(e);
+    return p && (p->parent_in || p->child_in || p->bootstrap);
+  });
 }
 
 // ---- inputs -------------------------------------------------------------------------------------------
@@ -71,7 +74,11 @@ void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> 
     flush_tracker();
     return;
   }
-  auto message = wire::decode(datagram, tag_);
+  // Nothing reaches the swarm that has not come over a session: an address proven, a tag checked.
+  const auto in = session_.receive(from, datagram, now);
+  take_session_events(now);
+  if (!in) return;
+  auto message = wire::decode(in->type, in->body);
   if (!message) {
     ++stats_.malformed_dropped;
     return;
@@ -82,21 +89,55 @@ void Swarm::handle_datagram(const Endpoint& from, std::span<const std::uint8_t> 
   peer->suspended = false;
   peer->unanswered_probes = 0;
   peer->last_heard = now;
-  if (!peer->verified) peer->bytes_in += datagram.size();
+  sender_session_ = in->session;
   std::visit([&](const auto& m) { on(from, *peer, m, now); }, *message);
 }
 
-void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now) {
-  if (m.nonce == nonce_) {  // our own hello came back: that address is us
-    peers_.ban(from, now + 24h * 365, now);
-    return;
+void Swarm::take_session_events(Time now) {
+  while (auto e = session_.poll_event()) {
+    if (const auto* opened = std::get_if<session::Opened>(&*e)) {
+      Peer* p = peers_.upsert(opened->peer);
+      if (!p) continue;
+      p->proven_root = opened->proven;
+      if (opened->proven) p->role = wire::Role::broadcaster;
+      if (opened->rtt && *opened->rtt >= Time{0} && *opened->rtt < 10s) p->note_rtt(*opened->rtt);
+      // A session opened anew with a peer we knew (it restarted, and lost ours): say where we stand at once,
+      // rather than at our next timer. Our parents there are asked to go on pushing.
+      if (p->heard || p->bootstrap) {
+        bool subscribed = false;
+        for (std::uint8_t t = 0; t < trees_.size(); ++t) {
+          if (!(p->parent_in & bit(t)) && trees_[t].pending != p->endpoint) continue;
+          send(p->endpoint, hello(true, t, subscribe_from(t)));
+          subscribed = true;
+        }
+        if (!subscribed && !is_broadcaster()) send(p->endpoint, hello(false, wire::no_substream));
+      }
+      continue;
+    }
+    const auto& closed = std::get<session::Closed>(*e);
+    if (closed.self) {
+      forget_peer(closed.peer, now);
+      peers_.ban(closed.peer, now + 24h * 365, now);  // only we can have made that handshake
+    } else if (peers_.find(closed.peer)) {
+      forget_peer(closed.peer, now);  // gone, or never there (a handshake nobody answered)
+    }
   }
-  peer.role = m.role;
+  flush_session();
+}
+
+// Handshake datagrams go out as control traffic: they are few, small and budgeted by the session layer.
+void Swarm::flush_session() {
+  while (auto t = session_.poll_transmit()) {
+    const auto size = static_cast<std::uint16_t>(t->bytes.size());
+    send_queue_.enqueue(SendClass::control, Outgoing{t->to, std::move(t->bytes), nullptr, 0, size}, now_);
+  }
+}
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now) {
+  // Only the session's proof makes a peer the broadcaster; a hello's word for it counts for nothing.
+  peer.role = peer.proven_root ? wire::Role::broadcaster : (m.role == wire::Role::broadcaster ? wire::Role::viewer : m.role);
   peer.tree.home = m.home;
-  peer.capacity = m.capacity;
-  if (m.rtt_ms != 0xffff) peer.rtt_to_us = std::chrono::milliseconds(m.rtt_ms);
   if (m.time_us != 0) peer.delay.sample(m.time_us, received_at_);
-  note_tokens(peer, from, m.token, m.echo);
   bool accepted = false;
   bool new_child = false;
   if (m.substream < trees_.size()) {
@@ -128,7 +169,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // Only a peer we answer is one we talk to (buffer maps, repairs): one the budget left unanswered asks
   // again, and is not sent maps meanwhile.
   peer.said_hello = true;
-  auto welcome = welcome_for(from, m.nonce, m.substream, accepted, !keepalive);
+  auto welcome = welcome_for(from, m.substream, accepted, !keepalive);
   if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
   welcome.time_echo_us = m.time_us;
   if (m.time_us != 0) welcome.your_queue_delay_ms = queue_delay_of(peer);
@@ -145,9 +186,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
-  note_tokens(peer, from, m.token, m.echo);
   peer.welcomed = true;
-  peer.note_tree(m.tree, now);
+  note_tree(peer, m.tree, now);
   // Only an answer to a hello we sent times the round trip, or tells us of our uplink.
   if (peer.sent_stamp(m.time_echo_us)) {
     const auto rtt = Time{static_cast<std::int32_t>(clock32(received_at_) - m.time_echo_us)};
@@ -156,7 +196,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   }
   learn(m.peers);
   if (is_broadcaster()) return;
-  if (m.tree.depth == 0) small_swarm_ = m.few_peers;
+  if (peer.proven_root) small_swarm_ = m.few_peers;
   note_epoch_claim(peer, m.epoch, m.latest_join_seq, m.has_chunks, now);
   const bool same_epoch = !store_.epoch() || m.epoch == our_epoch_tag();
   // Join at the newest keyframe: repair starts fetching it now, whether or not this peer takes us.
@@ -180,7 +220,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
       tree.switching = false;
       // A broadcaster with few viewers refused because a slot is still held by one that has just
       // vanished (it is given up on within unreachable_silence): ask again as soon as that is over.
-      const bool small_root = m.tree.depth == 0 && m.few_peers;
+      const bool small_root = peer.proven_root && m.few_peers;
       peer.retry_after = now + (small_root ? config_.small_swarm_refused_retry : config_.refused_retry);
     }
     if (peer.parent_in & b) drop_parent(s, now);  // it forgot us (restarted, timed us out, or made room)
@@ -217,22 +257,37 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
     ++stats_.old_epoch_dropped;
     return;
   }
+  if (!expects_fragment(peer, m.epoch, m.seq, now)) {
+    ++stats_.unsolicited_fragments;
+    return;
+  }
+  if (m.epoch == our_epoch_tag() && !within_window(m.seq)) {
+    ++stats_.out_of_window;
+    return;
+  }
   peer.unanswered_requests = 0;
-  Chunk chunk;
-  switch (store_.add_fragment(m, now, chunk)) {
+  ChunkStore::Assembled assembled;
+  switch (store_.add_fragment(m, sender_session_, now, assembled)) {
     case ChunkStore::FragmentResult::duplicate:
     case ChunkStore::FragmentResult::stale:
       ++stats_.duplicate_fragments;
       return;
     case ChunkStore::FragmentResult::stored:
       return;
+    case ChunkStore::FragmentResult::refused:
+      ++stats_.partials_refused;
+      return;
     case ChunkStore::FragmentResult::completed:
       break;
   }
+  Chunk& chunk = assembled.chunk;
   // Verify before forward: nothing leaves this node, to a peer or a player, before this check.
   const bool genuine = config_.verify ? config_.verify(chunk) : verify_chunk(config_.stream_key, chunk);
   if (!genuine) {
-    reject_forged(peer, now);
+    // Blame only what is proven: a chunk all of whose fragments came over this one session. One pieced
+    // together from several senders blames nobody.
+    ++stats_.forged_rejected;
+    if (assembled.sole_sender) reject_forged(from, now);
     return;
   }
   if ((!epoch_ || chunk.epoch != epoch_->id) && !follow_epoch(chunk, now)) return;
@@ -240,7 +295,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
 }
 
 void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
-  peer.note_tree(m.tree, now);
+  note_tree(peer, m.tree, now);
   peer.delay.sample(m.time_us, received_at_);
   // Tell the sender at once how its map's trip went: its congestion control needs fresh news.
   send(peer.endpoint, wire::Ack{m.time_us, queue_delay_of(peer)});
@@ -249,6 +304,12 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   if (!is_broadcaster()) note_epoch_claim(peer, m.epoch, m.join_seq, has_chunks, now);
   if (store_.epoch() && m.epoch != our_epoch_tag()) {
     peer.clear_map();  // a map of another session says nothing of what we lack
+    return;
+  }
+  // A map of chunks far past our newest is nonsense: the stream cannot be that far ahead of us.
+  if (!store_.empty() && !within_window(m.base_seq)) {
+    ++stats_.out_of_window;
+    peer.clear_map();
     return;
   }
   peer.have_base = m.base_seq;
@@ -263,8 +324,7 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
-  note_tokens(peer, from, 0, m.echo);
-  // Only peers that introduced themselves get data: a spoofed source address cannot turn us into an amplifier.
+  // Only peers that introduced themselves get data.
   if (!peer.said_hello || !config_.answers_requests || m.epoch != our_epoch_tag()) return;
   auto chunk = store_.get_shared(m.seq);
   if (!chunk) return;
@@ -284,11 +344,10 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
 
 void Swarm::on(const Endpoint& from, Peer&, const wire::Bye&, Time now) { forget_peer(from, now); }
 
-// The broadcaster drops a child that several peers saw withhold: a single report could be a lie. A reporter
-// proves its address by echoing our token; in a big swarm it may long since have left our peer table.
-void Swarm::on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now) {
+// The broadcaster drops a child that several peers saw withhold: a single report could be a lie. Each
+// reporter is a session of its own, so one peer cannot pose as several.
+void Swarm::on(const Endpoint& from, Peer&, const wire::Report& m, Time now) {
   if (!is_broadcaster() || m.substream >= trees_.size()) return;
-  if (!peer.said_hello && m.echo != token_for(from)) return;
   Peer* accused = peers_.find(m.accused);
   if (!accused || !(accused->child_in & bit(m.substream))) return;
   auto& r = accused->reporters;
@@ -300,12 +359,15 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now
   ++stats_.withholders_evicted;
   accused->child_in = 0;
   accused->refuse_until = now + config_.withholder_refusal;
-  send(accused->endpoint, welcome_for(accused->endpoint, 0, m.substream, false, false));
+  send(accused->endpoint, welcome_for(accused->endpoint, m.substream, false, false));
 }
 
 void Swarm::on(const Endpoint&, Peer& peer, const wire::Ack& m, Time now) {
-  if (!peer.sent_stamp(m.echo_us)) return;  // not an answer to a map we sent
+  if (!peer.sent_stamp(m.echo_us)) return;  // not an answer to a map we sent this session
   peer.unanswered_maps = 0;
+  // The answer comes at once: a round trip we measured ourselves, which ranks children and parents.
+  const auto rtt = Time{static_cast<std::int32_t>(clock32(received_at_) - m.echo_us)};
+  if (rtt >= Time{0} && rtt < 10s) peer.note_rtt(rtt);
   note_our_queue_delay(peer, m.your_queue_delay_ms, now);
 }
 
@@ -395,13 +457,51 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   store_.insert_verified(std::move(shared));
 }
 
-void Swarm::reject_forged(Peer& peer, Time now) {
-  ++stats_.forged_rejected;
-  if (++peer.forged_chunks < config_.forged_chunks_before_ban) return;
-  const auto endpoint = peer.endpoint;
-  drop_parent_everywhere(peer, now);
-  stats_.purged_datagrams += send_queue_.purge(endpoint);
-  peers_.ban(endpoint, now + config_.ban_duration, now);  // `peer` is gone after this
+void Swarm::reject_forged(const Endpoint& sender, Time now) {
+  Peer* peer = peers_.find(sender);
+  if (!peer || ++peer->forged_chunks < config_.forged_chunks_before_ban) return;
+  drop_parent_everywhere(*peer, now);
+  forget_peer(sender, now);
+  peers_.ban(sender, now + config_.ban_duration, now);
+}
+
+bool Swarm::expects_fragment(const Peer& peer, std::uint32_t epoch, std::uint64_t seq, Time now) const {
+  const auto s = substream_of(seq);
+  if (peer.parent_in & bit(s)) return true;
+  if (trees_[s].pending == peer.endpoint) return true;  // its catch-up may overtake its welcome
+  // A broadcaster that restarted pushes its new epoch before we know it: its proof is enough.
+  if (peer.proven_root && epoch != our_epoch_tag()) return true;
+  if (epoch == our_epoch_tag() || !store_.epoch()) {
+    if (const auto hole = holes_.find(seq); hole != holes_.end())
+      for (const auto& a : hole->second.asked)
+        if (a == peer.endpoint) return true;
+  }
+  return std::any_of(asked_.begin(), asked_.end(), [&](const Asked& a) {
+    return a.to == peer.endpoint && a.seq == seq && now - a.at < 2 * config_.repair_retry + 1s;
+  });
+}
+
+// Repairs are remembered with their hole (the last few peers asked); the rare other requests (a join
+// point of an epoch we do not know yet) in a small ring.
+void Swarm::note_asked(const Endpoint& to, std::uint64_t seq, Time now) {
+  if (const auto hole = holes_.find(seq); hole != holes_.end()) {
+    auto& asked = hole->second.asked;
+    asked[hole->second.attempts % asked.size()] = to;
+    return;
+  }
+  asked_[next_asked_++ % asked_.size()] = Asked{to, seq, now};
+}
+
+void Swarm::note_tree(Peer& peer, wire::TreeState state, Time now) const {
+  if (state.depth == 0 && !peer.proven_root) state.depth = wire::unknown_depth;
+  peer.note_tree(state, now);
+}
+
+// Sequence numbers are 32 bits on the wire and 64 here, so nothing wraps; this bounds how far past our
+// newest chunk anyone may make us look (or book holes, or hold partial chunks).
+bool Swarm::within_window(std::uint64_t seq) const {
+  if (store_.empty()) return seq <= wire::max_seq;
+  return seq <= store_.latest_seq() + config_.seq_ahead;
 }
 
 void Swarm::learn(const std::vector<Endpoint>& endpoints) {
@@ -413,6 +513,10 @@ void Swarm::learn(const std::vector<Endpoint>& endpoints) {
 
 void Swarm::handle_timeout(Time now) {
   now_ = now;
+  if (now >= session_.next_timeout()) {
+    session_.handle_timeout(now);  // handshakes sent again or given up, idle sessions closed
+    take_session_events(now);
+  }
   if (now < next_tick_) return;
   next_tick_ = now + config_.tick_interval;
   control_rate(now);
@@ -487,19 +591,30 @@ void Swarm::close(Time now) {
 }
 
 std::optional<Transmit> Swarm::poll_transmit(Time now) {
-  auto out = send_queue_.poll(now);
-  if (!out) return std::nullopt;
-  if (!out->chunk) return Transmit{out->to, std::move(out->bytes)};
-  const auto seq = out->chunk->seq.value;
-  const auto& verified = verified_at_[seq % verified_at_.size()];
-  if (out->live && out->fragment + 1u == wire::fragment_count(out->chunk->payload.size()) && verified.first == seq)
-    forward_wait_ += (now - verified.second - forward_wait_) / 16;
-  return Transmit{out->to, wire::encode_fragment(tag_, *out->chunk, out->fragment)};
+  for (;;) {
+    auto out = send_queue_.poll(now);
+    if (!out) return std::nullopt;
+    if (!out->chunk && !out->framed) return Transmit{out->to, std::move(out->bytes)};  // trackers, handshakes
+    Transmit t{out->to, {}};
+    if (!out->chunk) {
+      // Framed when it leaves, not when it was queued: packet numbers go out in order.
+      if (session_.seal(out->to, out->bytes[0], std::span(out->bytes).subspan(1), t.bytes)) return t;
+    } else {
+      const auto seq = out->chunk->seq.value;
+      const auto& verified = verified_at_[seq % verified_at_.size()];
+      if (out->live && out->fragment + 1u == wire::fragment_count(out->chunk->payload.size()) && verified.first == seq)
+        forward_wait_ += (now - verified.second - forward_wait_) / 16;
+      wire::encode_fragment(*out->chunk, out->fragment, scratch_);
+      if (session_.seal(out->to, wire::fragment_type, scratch_, t.bytes)) return t;
+    }
+    ++stats_.no_session_dropped;  // its session ended while it waited
+  }
 }
 
 Time Swarm::poll_timeout() const {
   const auto ready = send_queue_.next_ready();
-  return ready ? std::min(*ready, next_tick_) : next_tick_;  // the tracker client is served at ticks
+  const auto next = std::min(next_tick_, session_.next_timeout());
+  return ready ? std::min(*ready, next) : next;  // the tracker client is served at ticks
 }
 
 std::optional<SwarmEvent> Swarm::poll_event() {
@@ -535,6 +650,7 @@ SwarmStats Swarm::stats(Time now) const {
   s.held_peers = peers_.size();
   s.held_holes = holes_.size();
   s.held_queued_bytes = send_queue_.queued_bytes();
+  s.session = session_.stats();
   return s;
 }
 
@@ -543,19 +659,10 @@ void Swarm::push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint
   const auto payload = chunk->payload.size();
   const auto count = wire::fragment_count(payload);
   const auto total = wire::chunk_body_size(payload);
-  Peer* peer = peers_.find(to);
   for (std::size_t i = 0; i < count; ++i) {
     if (!(fragment_mask & (1u << i))) continue;
     const auto body = std::min(wire::fragment_body_size, total - i * wire::fragment_body_size);
-    const auto size = static_cast<std::uint16_t>(wire::header_size + wire::fragment_header_size + body);
-    // Anti-amplification, as in send_bytes(): fragments are replies like any other.
-    if (peer && !peer->verified) {
-      if (static_cast<double>(peer->bytes_out + size) > config_.amplification_limit * static_cast<double>(peer->bytes_in)) {
-        ++stats_.amplification_dropped;
-        continue;
-      }
-      peer->bytes_out += size;
-    }
+    const auto size = static_cast<std::uint16_t>(wire::session_framing + wire::fragment_header_size + body);
     Outgoing out{to, {}, chunk, static_cast<std::uint8_t>(i), size};
     out.owed = cls != SendClass::repair;
     out.live = live;
@@ -563,87 +670,42 @@ void Swarm::push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint
   }
 }
 
-// Anti-amplification: a datagram's source address can be forged, so until a peer echoes a token we sent
-// it, we send it at most `amplification_limit` times what it sent us. A token is a keyed hash of the
-// address, so it needs no state and cannot be guessed by someone who never saw our datagrams.
-std::uint32_t Swarm::token_for(const Endpoint& e) const {
-  // A keyed MAC of the address (SipHash-2-4): only we can make the token an address must echo.
-  std::array<std::uint8_t, 18> in{};
-  std::copy(e.address.begin(), e.address.end(), in.begin());
-  in[16] = static_cast<std::uint8_t>(e.port >> 8);
-  in[17] = static_cast<std::uint8_t>(e.port);
-  std::array<std::uint8_t, crypto_shorthash_BYTES> mac{};
-  crypto_shorthash(mac.data(), in.data(), in.size(), token_key_.data());
-  std::uint32_t token = 0;
-  std::memcpy(&token, mac.data(), sizeof token);
-  return token | 1u;  // never 0, which means "no token"
-}
-
-void Swarm::note_tokens(Peer& peer, const Endpoint& from, std::uint32_t token, std::uint32_t echo) {
-  if (token != 0) peer.token = token;
-  if (echo == token_for(from)) peer.verified = true;
-}
-
 void Swarm::send(const Endpoint& to, wire::Message message) {
-  const Peer* peer = peers_.find(to);
-  const bool verified = peer && peer->verified;
-  bool reply = true;
+  Peer* peer = peers_.find(to);
+  const bool established = session_.established(to);
   if (auto* h = std::get_if<wire::Hello>(&message)) {
-    h->token = token_for(to);
-    h->echo = peer ? peer->token : 0;
-    h->time_us = clock32(now_) | 1u;  // 0 means "no time"
-    if (Peer* p = peers_.find(to)) p->note_stamp(h->time_us);
-    if (peer && peer->srtt)
-      h->rtt_ms = static_cast<std::uint16_t>(std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(*peer->srtt).count(), 0xfffe));
-    h->padding = verified ? 0 : config_.hello_padding;
-    // Our own initiative, paced by our timers; but an address that has sent us datagrams without proving
-    // it is there (someone may be forging it) gets our hellos only within its amplification allowance.
-    reply = peer && peer->heard;
-  } else if (auto* w = std::get_if<wire::Welcome>(&message)) {
-    w->token = token_for(to);
-    w->echo = peer ? peer->token : 0;
-    if (!verified && peer) {
-      // Trim the peer list to what the hello paid for.
-      const double allowed = config_.amplification_limit * static_cast<double>(peer->bytes_in) - static_cast<double>(peer->bytes_out);
-      auto bare = *w;
-      bare.peers.clear();
-      const double room = allowed - static_cast<double>(wire::encode(tag_, bare).size());
-      const auto fits = room > 0 ? static_cast<std::size_t>(room / wire::endpoint_size) : 0;
-      if (w->peers.size() > fits) w->peers.resize(fits);
-    }
-  } else if (auto* r = std::get_if<wire::Request>(&message)) {
-    r->echo = peer ? peer->token : 0;
-    reply = false;
-  } else if (auto* report = std::get_if<wire::Report>(&message)) {
-    report->echo = peer ? peer->token : 0;
-    reply = false;
+    // A hello that opens a session rides in the handshake, a round trip after it is stamped: the
+    // handshake itself times that trip, so this one carries no clock.
+    h->time_us = established ? clock32(now_) | 1u : 0;  // 0 means "no time"
+    if (peer && established) peer->note_stamp(h->time_us);
   } else if (auto* have = std::get_if<wire::Have>(&message)) {
     have->time_us = clock32(now_) | 1u;
-    if (Peer* p = peers_.find(to)) {
-      p->note_stamp(have->time_us);
-      if (p->unanswered_maps++ == 0) p->first_unanswered_map = now_;
+    if (peer && established) {
+      peer->note_stamp(have->time_us);
+      if (peer->unanswered_maps++ == 0) peer->first_unanswered_map = now_;
     }
-  } else if (std::holds_alternative<wire::Bye>(message)) {
-    reply = false;
   }
+  const auto type = wire::type_of(message);
+  std::vector<std::uint8_t> bytes{type};
+  wire::encode(message, scratch_);
+  if (!established) {
+    // Only our own hellos open sessions; anything else for a peer we have no session with has no one
+    // to go to.
+    if (type == wire::type_of(wire::Hello{})) {
+      session_.connect(to, type, scratch_, now_);
+      flush_session();
+    } else {
+      ++stats_.no_session_dropped;
+    }
+    return;
+  }
+  bytes.insert(bytes.end(), scratch_.begin(), scratch_.end());
   // Control messages go at once: a slow welcome is a slow join. The broadcaster's budget for strangers
   // keeps a flash crowd's welcomes from starving the stream.
-  send_bytes(to, wire::encode(tag_, message), SendClass::control, reply);
-}
-
-void Swarm::send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls, bool reply) {
-  if (reply) {
-    if (Peer* peer = peers_.find(to); peer && !peer->verified) {
-      const auto limit = config_.amplification_limit * static_cast<double>(peer->bytes_in);
-      if (static_cast<double>(peer->bytes_out + bytes.size()) > limit) {
-        ++stats_.amplification_dropped;
-        return;
-      }
-      peer->bytes_out += bytes.size();
-    }
-  }
-  const auto size = static_cast<std::uint16_t>(bytes.size());
-  send_queue_.enqueue(cls, Outgoing{to, std::move(bytes), nullptr, 0, size}, now_);
+  const auto size = static_cast<std::uint16_t>(bytes.size() - 1 + wire::session_framing + session::packet_number_size);
+  Outgoing out{to, std::move(bytes), nullptr, 0, size};
+  out.framed = true;
+  send_queue_.enqueue(SendClass::control, std::move(out), now_);
 }
 
 }  // namespace p2plive

@@ -34,6 +34,7 @@
 #include "protocol/membership/peer_table.hpp"
 #include "protocol/distribution/send_queue.hpp"
 #include "protocol/discovery/tracker_client.hpp"
+#include "protocol/session/session_layer.hpp"
 #include "protocol/time.hpp"
 #include "protocol/wire.hpp"
 
@@ -45,11 +46,12 @@ struct SwarmConfig {
   std::vector<Endpoint> bootstrap;       // viewers: whom to ask first (usually the broadcaster)
   std::vector<Endpoint> trackers;        // BEP 15 UDP trackers to announce to and learn peers from
   std::uint16_t announce_port = 0;       // our port, as announced to trackers (the driver knows it)
-  std::uint64_t rng_seed = 1;
-  // Secrets strangers must not guess: the key of the address tokens (SipHash-2-4) and our Hello nonce.
-  // The host fills them from the CSPRNG; left zero (the simulator, tests), they come from rng_seed.
-  std::array<std::uint8_t, 16> token_key{};
-  std::uint32_t hello_nonce = 0;
+  std::uint64_t rng_seed = 1;             // choices that need no secrecy (homes, gossip, shuffles)
+  // The session layer beneath the swarm, and its cryptography: empty means libsodium, with no proof of
+  // the stream (a viewer). The broadcaster's proves it with the stream's secret key; the simulator's is
+  // a cheap stand-in. Secrets strangers must not guess (IDs, token keys) come from it.
+  std::shared_ptr<session::Crypto> crypto;
+  session::SessionConfig session{};        // its stream_tag is set from stream_key
   std::size_t substreams = 4;            // k; every peer of a stream must use the same
   std::size_t max_children = 8;          // children in the home tree, each costing bitrate / k of upload
                                          // (0: never forwards). The broadcaster: over all trees, spread evenly
@@ -116,13 +118,12 @@ struct SwarmConfig {
   Time unknown_rtt = 150ms;              // assumed for a peer we have not timed yet
   Time unproven_penalty = 100ms;         // added for a forwarder with no children yet
   Time displace_margin = 20ms;           // a forwarder displaces one that ranks this much worse (rank())
-  std::size_t strong_capacity = 12;      // children a strong forwarder takes; weaker ones rank lower...
-  Time weak_forwarder_penalty = 10ms;    // ...by this much per child short of it
   Time idle_forwarder_grace = 5s;        // a forwarding child with no children this long may make way
   Time rehome_after = 2s;                // a tree with no forwarder in sight this long draws one
-  std::uint32_t forged_chunks_before_ban = 3;
-  double amplification_limit = 3;        // to an unverified address: at most this many bytes per byte it sent
-  std::uint16_t hello_padding = 200;     // a hello to an unverified peer pays for a full welcome
+  std::uint32_t forged_chunks_before_ban = 3;  // chunks that failed their signature, all of whose fragments
+                                              // came over that one session
+  std::size_t seq_ahead = 256;           // a fragment or map more than this far past our newest chunk is
+                                         // nonsense (or an attack on our bookkeeping): dropped
   std::size_t reports_to_evict = 2;      // distinct reporters before the broadcaster drops a withholding child
   Time report_window = 10s;
   Time withholder_refusal = 60s;
@@ -167,7 +168,11 @@ struct SwarmStats {
   std::uint64_t requests_served = 0;
   std::uint64_t requests_refused = 0;     // the broadcaster's repair budget was spent
   std::uint64_t withholders_evicted = 0;
-  std::uint64_t amplification_dropped = 0;  // replies not sent to an address that has not proven itself
+  std::uint64_t unsolicited_fragments = 0;  // from a peer that is neither our parent there nor asked
+  std::uint64_t out_of_window = 0;          // fragments and maps too far past our newest chunk
+  std::uint64_t partials_refused = 0;       // fragments of a sender that holds its share of reassembly already
+  std::uint64_t no_session_dropped = 0;     // messages for a peer whose session has ended (or never began)
+  session::SessionStats session;            // the layer beneath: handshakes, bad tags, replays, budgets
   std::uint64_t send_queue_dropped = 0;
   std::uint64_t children_shed = 0;        // released because our uplink could not carry them
   std::uint64_t probes_unanswered = 0;    // the broadcaster: probes beyond its reply budget
@@ -231,6 +236,15 @@ class Swarm {
   std::size_t probe_answer_bytes(std::size_t peers) const;
   double root_reply_cap() const;  // the broadcaster's reply budget, full
   void accept_verified(Chunk chunk, const Endpoint* from, Time now);
+  void take_session_events(Time now);
+  void flush_session();
+  // Whether `peer` may send us fragments of `seq`: our parent in its tree (or the one we are subscribing
+  // to), or a peer we asked for it lately. Anyone else's are dropped unread.
+  bool expects_fragment(const Peer& peer, std::uint32_t epoch, std::uint64_t seq, Time now) const;
+  void note_asked(const Endpoint& to, std::uint64_t seq, Time now);
+  // A peer's word on its place in the trees; depth 0 (the broadcaster) only from the proven broadcaster.
+  void note_tree(Peer& peer, wire::TreeState state, Time now) const;
+  bool within_window(std::uint64_t seq) const;
   // Epochs (swarm_epoch.cpp): a node follows the newest broadcast session it has verified a chunk of.
   struct Epoch {
     std::uint64_t id = 0;
@@ -247,7 +261,7 @@ class Swarm {
   void forget_peer(const Endpoint& e, Time now);  // erases it, and whatever waits to be sent to it
   void suspend_silent_children(Time now);
   bool is_active_child(const Peer& p, std::uint8_t s) const;
-  void reject_forged(Peer& peer, Time now);
+  void reject_forged(const Endpoint& sender, Time now);
   void note_newest(std::uint64_t seq, Time now);
   void learn(const std::vector<Endpoint>& endpoints);
   void expire_peers(Time now);
@@ -298,17 +312,13 @@ class Swarm {
   std::size_t tree_slots(std::uint8_t s) const;
   const Peer* worst_forwarder(std::uint8_t s) const;
   Time rank(const Peer& child) const;
-  std::uint8_t capacity() const {
-    return home_ < trees_.size() ? static_cast<std::uint8_t>(std::min<std::size_t>(config_.max_children, 254)) : 0;
-  }
   bool take_child(Peer& peer, std::uint8_t s);
   wire::TreeState tree_state() const;
   std::size_t viewers_heard_lately() const;  // within recently_heard
   bool knows_few_viewers() const;  // fewer heard lately than small_swarm_peers
   void lost_sight_of(Peer& p);
   wire::Hello hello(bool subscribe, std::uint8_t substream, std::uint32_t from_seq = wire::from_join_point) const;
-  wire::Welcome welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted,
-                            bool with_peers);
+  wire::Welcome welcome_for(const Endpoint& to, std::uint8_t substream, bool accepted, bool with_peers);
 
   // ---- repair (swarm_repair.cpp)
   void send_haves(Time now);
@@ -318,11 +328,7 @@ class Swarm {
   bool repair_one(std::uint64_t seq, Time now);
 
   // ---- outputs (swarm.cpp)
-  std::uint32_t token_for(const Endpoint& e) const;
-  void note_tokens(Peer& peer, const Endpoint& from, std::uint32_t token, std::uint32_t echo);
   void send(const Endpoint& to, wire::Message message);
-  void send_bytes(const Endpoint& to, std::vector<std::uint8_t> bytes, SendClass cls = SendClass::control,
-                  bool reply = false);
   void push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint& to, std::uint16_t fragment_mask,
                   SendClass cls, bool live = false);
   bool is_broadcaster() const { return config_.role == wire::Role::broadcaster; }
@@ -330,8 +336,7 @@ class Swarm {
   SwarmConfig config_;
   wire::StreamTag tag_;
   std::mt19937_64 rng_;
-  std::uint32_t nonce_;
-  std::array<std::uint8_t, 16> token_key_;  // keys the address tokens (SipHash): not guessable from outside
+  session::SessionLayer session_;
   PeerTable peers_;
   ChunkStore store_;
 
@@ -358,6 +363,7 @@ class Swarm {
     Time missing_since;
     Time requested_at{0};
     std::uint32_t attempts = 0;
+    std::array<Endpoint, 3> asked{};  // the last peers asked: their answers are expected
   };
   std::map<std::uint64_t, Hole> holes_;
 
@@ -381,6 +387,16 @@ class Swarm {
   Time slots_limited_until_{0};
   Time now_{0};  // the latest "now" the driver gave us, for enqueueing
   Time received_at_{0};  // when the datagram being handled arrived
+  session::ConnectionId sender_session_ = 0;  // which session it came over
+  // Requests we made lately (a ring): who may send us fragments besides our parents.
+  struct Asked {
+    Endpoint to;
+    std::uint64_t seq = 0;
+    Time at{-3600s};
+  };
+  std::vector<Asked> asked_ = std::vector<Asked>(16);
+  std::size_t next_asked_ = 0;
+  std::vector<std::uint8_t> scratch_;  // a fragment's body, before its session frames it
   std::deque<SwarmEvent> events_;
   SwarmStats stats_;
 };

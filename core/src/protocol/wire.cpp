@@ -76,14 +76,6 @@ class Reader {
   bool failed_ = false;
 };
 
-void header(Writer& w, const StreamTag& tag, Type type) {
-  w.u8(magic0);
-  w.u8(magic1);
-  w.u8(version);
-  w.u8(static_cast<std::uint8_t>(type));
-  w.bytes(tag);
-}
-
 void endpoints(Writer& w, const std::vector<Endpoint>& list) {
   const auto n = std::min(list.size(), max_peers_per_message);
   w.u8(static_cast<std::uint8_t>(n));
@@ -99,9 +91,7 @@ std::optional<std::vector<Endpoint>> read_endpoints(Reader& r) {
 }
 
 // The fields before a fragment's body, for Encoder and encode_fragment alike.
-void fragment_header(Writer& w, const StreamTag& tag, std::uint32_t epoch, std::uint64_t seq, std::uint8_t index,
-                     std::uint8_t count) {
-  header(w, tag, Type::fragment);
+void fragment_header(Writer& w, std::uint32_t epoch, std::uint64_t seq, std::uint8_t index, std::uint8_t count) {
   w.u32(epoch);
   w.seq(seq);
   w.u8(index);
@@ -131,33 +121,20 @@ TreeState read_tree_state(Reader& r) {
 
 struct Encoder {
   Writer& w;
-  const StreamTag& tag;
   void operator()(const Hello& m) {
-    header(w, tag, Type::hello);
     w.u8(static_cast<std::uint8_t>(m.role));
     w.u8(m.subscribe ? 1 : 0);
-    w.u32(m.nonce);
     w.u8(m.substream);
     w.u8(m.home);
-    w.u8(m.capacity);
-    w.u16(m.rtt_ms);
-    w.u32(m.token);
-    w.u32(m.echo);
     w.u32(m.time_us);
     w.u32(m.epoch);
     w.u32(m.from_seq);
-    w.u16(m.padding);
-    for (std::size_t i = 0; i < m.padding; ++i) w.u8(0);
   }
   void operator()(const Welcome& m) {
-    header(w, tag, Type::welcome);
-    w.u32(m.nonce);
     w.u8(static_cast<std::uint8_t>((m.accepted ? 1 : 0) | (m.has_chunks ? 2 : 0) | (m.few_peers ? 4 : 0)));
     w.u8(m.substream);
     write_tree_state(w, m.tree);
     w.u8(m.suggested_home);
-    w.u32(m.token);
-    w.u32(m.echo);
     w.u32(m.time_echo_us);
     w.u16(m.your_queue_delay_ms);
     w.u32(m.epoch);
@@ -168,15 +145,13 @@ struct Encoder {
     endpoints(w, m.peers);
   }
   void operator()(const Peers& m) {
-    header(w, tag, Type::peers);
     endpoints(w, m.peers);
   }
   void operator()(const Fragment& m) {
-    fragment_header(w, tag, m.epoch, m.seq, m.index, m.count);
+    fragment_header(w, m.epoch, m.seq, m.index, m.count);
     w.bytes(m.body);
   }
   void operator()(const Have& m) {
-    header(w, tag, Type::have);
     write_tree_state(w, m.tree);
     w.u32(m.time_us);
     w.u32(m.epoch);
@@ -192,21 +167,16 @@ struct Encoder {
     }
   }
   void operator()(const Request& m) {
-    header(w, tag, Type::request);
     w.u32(m.epoch);
     w.seq(m.seq);
     w.u16(m.fragment_mask);
-    w.u32(m.echo);
   }
-  void operator()(const Bye&) { header(w, tag, Type::bye); }
+  void operator()(const Bye&) {}
   void operator()(const Report& m) {
-    header(w, tag, Type::report);
     w.u8(m.substream);
     w.endpoint(m.accused);
-    w.u32(m.echo);
   }
   void operator()(const Ack& m) {
-    header(w, tag, Type::ack);
     w.u32(m.echo_us);
     w.u16(m.your_queue_delay_ms);
   }
@@ -220,24 +190,17 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       if (role > static_cast<std::uint8_t>(Role::broadcaster)) return std::nullopt;
       m.role = static_cast<Role>(role);
       const auto flags = r.u8();
+      if (flags > 1) return std::nullopt;
       m.subscribe = (flags & 1) != 0;
-      m.nonce = r.u32();
       m.substream = r.u8();
       m.home = r.u8();
-      m.capacity = r.u8();
-      m.rtt_ms = r.u16();
-      m.token = r.u32();
-      m.echo = r.u32();
       m.time_us = r.u32();
       m.epoch = r.u32();
       m.from_seq = r.u32();
-      m.padding = r.u16();
-      r.bytes(m.padding);
       return m;
     }
     case Type::welcome: {
       Welcome m;
-      m.nonce = r.u32();
       const auto flags = r.u8();
       m.accepted = (flags & 1) != 0;
       m.has_chunks = (flags & 2) != 0;
@@ -245,8 +208,6 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.substream = r.u8();
       m.tree = read_tree_state(r);
       m.suggested_home = r.u8();
-      m.token = r.u32();
-      m.echo = r.u32();
       m.time_echo_us = r.u32();
       m.your_queue_delay_ms = r.u16();
       m.epoch = r.u32();
@@ -306,7 +267,6 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.epoch = r.u32();
       m.seq = r.seq();
       m.fragment_mask = r.u16();
-      m.echo = r.u32();
       return m;
     }
     case Type::bye:
@@ -315,7 +275,6 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       Report m;
       m.substream = r.u8();
       m.accused = r.endpoint();
-      m.echo = r.u32();
       return m;
     }
     case Type::ack: {
@@ -336,42 +295,41 @@ std::size_t fragment_count(std::size_t payload_size) {
   return (chunk_body_size(payload_size) + fragment_body_size - 1) / fragment_body_size;
 }
 
-std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag) {
-  if (datagram.size() < header_size || datagram.size() > max_datagram) return std::nullopt;
-  if (!has_magic(datagram) || datagram[2] != version) return std::nullopt;
-  if (!std::equal(tag.begin(), tag.end(), datagram.begin() + 4)) return std::nullopt;
-  const auto type = datagram[3];
-  if (type < 1 || type > static_cast<std::uint8_t>(Type::ack)) return std::nullopt;
-  Reader r(datagram.subspan(header_size));
+std::uint8_t type_of(const Message& message) {
+  return static_cast<std::uint8_t>(message.index() + 1);  // the variant lists the types in their order
+}
+
+std::optional<Message> decode(std::uint8_t type, std::span<const std::uint8_t> body) {
+  if (type < 1 || type > static_cast<std::uint8_t>(Type::ack) || body.size() > max_datagram) return std::nullopt;
+  Reader r(body);
   auto message = decode_body(static_cast<Type>(type), r);
   // Trailing bytes mean a sender that does not speak this version's format: reject, don't guess.
   if (!message || r.failed() || r.remaining() != 0) return std::nullopt;
   return message;
 }
 
-std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message) {
+void encode(const Message& message, std::vector<std::uint8_t>& out) {
+  out.clear();
+  Writer w(out);
+  std::visit(Encoder{w}, message);
+}
+
+std::vector<std::uint8_t> encode(const Message& message) {
   std::vector<std::uint8_t> out;
   out.reserve(64);
-  Writer w(out);
-  std::visit(Encoder{w, tag}, message);
+  encode(message, out);
   return out;
 }
 
-std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index) {
-  std::vector<std::uint8_t> out;
-  encode_fragment(tag, chunk, index, out);
-  return out;
-}
-
-void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index, std::vector<std::uint8_t>& out) {
+void encode_fragment(const Chunk& chunk, std::size_t index, std::vector<std::uint8_t>& out) {
   const std::size_t payload = chunk.payload.size();
   const std::size_t total = chunk_body_size(payload);
   const std::size_t begin = index * fragment_body_size;
   const std::size_t end = std::min(total, begin + fragment_body_size);
   out.clear();
-  out.reserve(header_size + fragment_header_size + (end - begin));
+  out.reserve(fragment_header_size + (end - begin));
   Writer w(out);
-  fragment_header(w, tag, epoch_tag(chunk.epoch), chunk.seq.value, static_cast<std::uint8_t>(index),
+  fragment_header(w, epoch_tag(chunk.epoch), chunk.seq.value, static_cast<std::uint8_t>(index),
                   static_cast<std::uint8_t>(fragment_count(payload)));
   // The body is the payload, then the trailer; a fragment may span the boundary.
   if (begin < payload)
@@ -392,10 +350,9 @@ void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index
   }
 }
 
-std::optional<std::uint64_t> peek_fragment_seq(std::span<const std::uint8_t> datagram) {
-  if (datagram.size() < header_size + fragment_header_size || !has_magic(datagram) || datagram[3] != fragment_type)
-    return std::nullopt;
-  Reader r(datagram.subspan(header_size + 4, 4));
+std::optional<std::uint64_t> peek_fragment_seq(std::span<const std::uint8_t> body) {
+  if (body.size() < fragment_header_size) return std::nullopt;
+  Reader r(body.subspan(4, 4));
   return r.seq();
 }
 

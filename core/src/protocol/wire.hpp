@@ -1,6 +1,6 @@
-// The wire format (core/PROTOCOL.md): one message per UDP datagram, at most max_datagram bytes.
-// Every datagram starts with an 8-byte header: magic "PL", version, message type, and a 4-byte stream tag
-// (the first bytes of the stream's public key) so stray traffic from other swarms is dropped at once.
+// The swarm's messages (core/PROTOCOL.md): one per UDP datagram, at most max_datagram bytes with its
+// framing. Every one travels inside a session (protocol/session/), whose framing names the message type,
+// the receiver's connection ID and ends in an authentication tag; this codec is of the bodies alone.
 #pragma once
 
 #include <array>
@@ -16,13 +16,15 @@
 namespace p2plive::wire {
 
 inline constexpr std::size_t max_datagram = 1200;
-inline constexpr std::uint8_t version = 4;
-inline constexpr std::size_t header_size = 8;
+inline constexpr std::uint8_t version = 5;
+// What a session's framing adds to a message: kind and connection ID (5 bytes) and the 8-byte tag.
+// Fragments carry no packet number (session_wire.hpp).
+inline constexpr std::size_t session_framing = 13;
 inline constexpr std::size_t fragment_header_size = 10;  // epoch tag u32, seq u32, index u8, count u8
 // A chunk travels as its body: the payload, then a trailer of epoch u64, epoch start u64, timestamp u64,
 // flags u8 and the 64-byte signature. The body is cut into fragments of this size; the last one carries
 // the rest.
-inline constexpr std::size_t fragment_body_size = max_datagram - header_size - fragment_header_size;
+inline constexpr std::size_t fragment_body_size = max_datagram - session_framing - fragment_header_size;
 inline constexpr std::size_t chunk_trailer_size = 8 + 8 + 8 + 1 + 64;
 // Sequence numbers count chunks within one epoch (a broadcast session) and travel as 32 bits: 3 years of
 // 25 ms chunks. A broadcaster starts a new epoch before it would reach this.
@@ -32,6 +34,7 @@ inline constexpr std::size_t max_peers_per_message = 32;
 inline constexpr std::size_t endpoint_size = 18;  // on the wire: 16-byte address, 2-byte port
 inline constexpr std::size_t max_have_bits = 512;
 
+// The first bytes of the stream's key, in every handshake: stray traffic of other swarms is dropped at once.
 using StreamTag = std::array<std::uint8_t, 4>;
 StreamTag stream_tag(const PublicKey& key);
 // What a datagram says of the epoch it speaks of: the low 32 bits of the epoch's random 64-bit id. The
@@ -65,31 +68,22 @@ struct TreeState {
 // A viewer asks a peer for its state. With a `substream`, it asks to be pushed that substream (`subscribe`)
 // or to stop (`!subscribe`); without one it only probes.
 struct Hello {
-  Role role = Role::viewer;
+  Role role = Role::viewer;          // a claim: only the session's proof makes a peer the broadcaster
   bool subscribe = false;
-  std::uint32_t nonce = 0;
   std::uint8_t substream = no_substream;
   std::uint8_t home = no_substream;  // where the sender forwards: parents make room for such peers
-  std::uint8_t capacity = 0;         // children it takes there: parents keep the strongest near the root
-  std::uint16_t rtt_ms = 0xffff;     // the sender's smoothed round trip to the receiver (0xffff: unknown)
-  std::uint32_t token = 0;           // the sender's address token for the receiver, to be echoed
-  std::uint32_t echo = 0;            // the receiver's token for the sender, if it has sent one
   std::uint32_t time_us = 0;         // the sender's clock, echoed in the Welcome: a round-trip sample
   std::uint32_t epoch = 0;           // the epoch tag of the chunks the sender holds (0: none yet)
   std::uint32_t from_seq = from_join_point;  // subscribing: push me this substream's chunks from here on,
                                              // those you hold included (in the sender's epoch)
-  std::uint16_t padding = 0;         // zero bytes that buy the answer's size (see anti-amplification)
 };
 
 // The answer to Hello: whether the subscription was accepted, where the live edge is, and some peers.
 struct Welcome {
-  std::uint32_t nonce = 0;
   bool accepted = false;
   std::uint8_t substream = no_substream;  // the one the Hello asked about
   TreeState tree;
   std::uint8_t suggested_home = no_substream;  // the broadcaster: the tree that most needs forwarders
-  std::uint32_t token = 0;
-  std::uint32_t echo = 0;
   std::uint32_t time_echo_us = 0;         // the Hello's time_us
   std::uint16_t your_queue_delay_ms = no_feedback;  // what the Hello showed of the receiver's uplink (see Ack)
   std::uint32_t epoch = 0;                // the epoch tag of the answerer's chunks, and that epoch's start
@@ -139,7 +133,6 @@ struct Request {
   std::uint32_t epoch = 0;  // tag
   std::uint64_t seq = 0;
   std::uint16_t fragment_mask = 0;
-  std::uint32_t echo = 0;  // the receiver's token for the sender, so that it may answer in full
 };
 
 struct Bye {};
@@ -148,36 +141,34 @@ struct Bye {};
 struct Report {
   std::uint8_t substream = 0;
   Endpoint accused;
-  std::uint32_t echo = 0;  // the broadcaster's token for the reporter: a report it can trust without
-                           // remembering the reporter (its peer table churns in a big swarm)
 };
 
 using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report, Ack>;
 
-// The message type byte of a datagram, without decoding it (for drivers that count or drop by type).
+// A message's type, as the session framing carries it (1 to 9, in the order of Message).
 inline constexpr std::uint8_t fragment_type = 4;
+std::uint8_t type_of(const Message& message);
 
-// Whether a datagram starts as ours ("PL"), well-formed or not. A UDP tracker's replies never do: they
-// start with a 32-bit action number below 4.
-inline constexpr std::uint8_t magic0 = 'P', magic1 = 'L';
+// Whether a datagram is one of ours: a handshake starts with 'P' and the version, a session datagram with
+// a byte of 0x80 to 0xbf. A UDP tracker's replies never are: they start with a 32-bit action number below 4.
+inline constexpr std::uint8_t magic0 = 'P';
 inline bool has_magic(std::span<const std::uint8_t> datagram) {
-  return datagram.size() >= 2 && datagram[0] == magic0 && datagram[1] == magic1;
+  if (datagram.empty()) return false;
+  return (datagram[0] & 0xc0) == 0x80 || (datagram.size() >= 2 && datagram[0] == magic0 && datagram[1] == version);
 }
 
-// nullopt for anything malformed: wrong magic, version or tag, truncated, oversized, bad counts.
-std::optional<Message> decode(std::span<const std::uint8_t> datagram, const StreamTag& tag);
-
-std::vector<std::uint8_t> encode(const StreamTag& tag, const Message& message);
+// nullopt for anything malformed: unknown type, truncated, oversized, bad counts, trailing bytes.
+std::optional<Message> decode(std::uint8_t type, std::span<const std::uint8_t> body);
+std::vector<std::uint8_t> encode(const Message& message);
+void encode(const Message& message, std::vector<std::uint8_t>& out);  // replaces out's contents
 
 // Size of a chunk's body on the wire, and the number of fragments it travels in.
 inline std::size_t chunk_body_size(std::size_t payload_size) { return payload_size + chunk_trailer_size; }
 std::size_t fragment_count(std::size_t payload_size);
-// Fragment `index` of a chunk, encoded.
-std::vector<std::uint8_t> encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index);
-// The seq of a fragment datagram without decoding it (for drivers); nullopt if it is not one.
-std::optional<std::uint64_t> peek_fragment_seq(std::span<const std::uint8_t> datagram);
-// The same into `out` (replacing its contents), reusing its storage.
-void encode_fragment(const StreamTag& tag, const Chunk& chunk, std::size_t index, std::vector<std::uint8_t>& out);
+// Fragment `index` of a chunk, encoded as a message body, into `out` (replacing its contents).
+void encode_fragment(const Chunk& chunk, std::size_t index, std::vector<std::uint8_t>& out);
+// The seq of a fragment's body without decoding it (for drivers); nullopt if it is too short.
+std::optional<std::uint64_t> peek_fragment_seq(std::span<const std::uint8_t> body);
 // A reassembled body back into a chunk; false if it is too short or too long to be one, or if its epoch
 // is not the one its fragments were tagged with.
 bool chunk_from_body(std::uint32_t epoch_tag, std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out);

@@ -33,6 +33,7 @@ class BroadcasterNode final : public Broadcaster {
     SwarmConfig swarm;
     swarm.stream_key = config_.key.public_key();
     swarm.role = wire::Role::broadcaster;
+    swarm.crypto = session::sodium_crypto(config_.key.public_key(), &config_.key);  // proves the stream in handshakes
     swarm.rng_seed = secure_random_u64();
     swarm.max_children = 6;  // over its substream trees: about 1.5x the bitrate in pushes
     swarm.upload_cap_bps = config_.upload_cap_bps;

@@ -95,7 +95,8 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
   j["withholders_evicted_by_broadcaster"] = withholders_evicted;
   // Bytes sent per message type, as a share of the media bytes sent: where the overhead goes.
   {
-    static constexpr const char* names[] = {"tracker", "hello", "welcome", "peers", "fragment", "have", "request", "bye", "report", "ack"};
+    static constexpr const char* names[] = {"tracker", "hello", "welcome", "peers", "fragment", "have", "request", "bye", "report", "ack",
+                                            "accept", "initial", "retry"};
     const double media = static_cast<double>(bytes_by_type[4]);
     auto shares = nlohmann::ordered_json::object();
     for (std::size_t t = 0; t < bytes_by_type.size(); ++t)

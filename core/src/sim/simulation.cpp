@@ -16,6 +16,19 @@ namespace {
 
 constexpr std::uint16_t sim_port = 7000;
 
+std::uint64_t read_be(std::span<const std::uint8_t> b, std::size_t at, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | b[at + i];
+  return v;
+}
+
+// Where a datagram's bytes are counted (sim_report.cpp names them): 0 the tracker, 1 to 9 the swarm's
+// messages, 10 the session's Accept, 11 and 12 the handshake's Initial and Retry.
+std::size_t type_slot(std::span<const std::uint8_t> d) {
+  if (const auto type = session::framed_type(d)) return type == session::accept_type ? 10 : type & 15;
+  return d.size() > 2 && d[2] == session::initial_kind ? 11 : 12;
+}
+
 // The simulator's stand-in for Ed25519: a keyed mix of the header and the payload's ends. It still tells a
 // genuine chunk from an altered one; it just costs nanoseconds, not tens of microseconds.
 std::uint64_t sim_tag(const Chunk& c) {
@@ -58,9 +71,14 @@ LinkProfile loopback_link() { return LinkProfile{.upload_bps = 1e9, .download_bp
 
 }  // namespace
 
-Endpoint endpoint_of(std::size_t index) { return Endpoint::v4(0x0a000000u + static_cast<std::uint32_t>(index), sim_port); }
+// Peer i lives at 10.B.C.A, where A B C are the bytes of i high to low: up to 65,536 peers each have a
+// /24 of their own, as viewers from many households do (the session layer budgets strangers per prefix).
+Endpoint endpoint_of(std::size_t index) {
+  const auto i = static_cast<std::uint32_t>(index);
+  return Endpoint::v4(0x0a000000u | ((i & 0xffff) << 8) | ((i >> 16) & 0xff), sim_port);
+}
 std::size_t index_of(const Endpoint& e) {
-  return (std::size_t{e.address[13]} << 16) | (std::size_t{e.address[14]} << 8) | e.address[15];
+  return (std::size_t{e.address[15]} << 16) | (std::size_t{e.address[13]} << 8) | e.address[14];
 }
 
 Simulation::Simulation(const Scenario& s)
@@ -119,6 +137,8 @@ SwarmConfig Simulation::base_config(wire::Role role) {
   c.role = role;
   c.rng_seed = rng_();
   c.verify = sim_verify;
+  // The very same session state machine, with a keyed hash standing in for X25519 and Ed25519.
+  c.crypto = session::cheap_crypto(c.rng_seed ^ 0x5e55, role == wire::Role::broadcaster);
   c.window_chunks = 128;  // ~6 s: enough for repair
   c.intern = [this](Chunk&& chunk) { return intern(std::move(chunk)); };
   c.substreams = s_.substreams;
@@ -429,19 +449,18 @@ void Simulation::after_input(std::size_t index) {
   auto& p = peers_[index];
   while (auto t = p.swarm->poll_transmit(now_)) {
     const auto to = index_of(t->to);
-    const bool ours = t->bytes.size() >= wire::header_size && wire::has_magic(t->bytes);
-    const bool is_fragment = ours && t->bytes.size() > wire::header_size &&
-                             t->bytes[3] == wire::fragment_type;  // withholding peers drop these
+    const bool ours = wire::has_magic(t->bytes);
+    const bool is_fragment = session::framed_type(t->bytes) == wire::fragment_type;  // withholders drop these
     if (p.withholding && is_fragment) continue;
     ++report_.datagrams;
     bytes_sent_ += t->bytes.size();
     // Type 0 stands for anything that is not ours: the tracker protocol.
-    report_.bytes_by_type[ours ? t->bytes[3] & 15 : 0] += t->bytes.size();
-    if (is_fragment) fragment_bytes_ += t->bytes.size() - wire::header_size - wire::fragment_header_size;
+    report_.bytes_by_type[ours ? type_slot(t->bytes) : 0] += t->bytes.size();
+    if (is_fragment) fragment_bytes_ += t->bytes.size() - session::fragment_overhead;
     if (index == broadcaster_index) {
       broadcaster_bytes_ += t->bytes.size();
       ++report_.broadcaster_datagrams;
-      report_.broadcaster_bytes_by_type[ours ? t->bytes[3] & 15 : 0] += t->bytes.size();
+      report_.broadcaster_bytes_by_type[ours ? type_slot(t->bytes) : 0] += t->bytes.size();
     }
     if (to >= peers_.size()) continue;
     const auto arrival = network_.send(index, to, t->bytes.size(), now_);
@@ -476,8 +495,11 @@ std::uint32_t Simulation::store_datagram(std::vector<std::uint8_t> bytes) {
   d.size = static_cast<std::uint16_t>(bytes.size());
   if (const Chunk* chunk = published_fragment_source(bytes)) {
     d.index = published_index(chunk->epoch, chunk->seq.value);
-    d.fragment = bytes[wire::header_size + 8];
-    wire::encode_fragment(stream_tag_, *chunk, d.fragment, scratch_);
+    d.fragment = bytes[session::session_header_size + 8];
+    d.connection = static_cast<std::uint32_t>(read_be(bytes, 1, 4));
+    d.tag = read_be(bytes, bytes.size() - session::tag_size, 8);
+    d.canonical = true;
+    canonical_bytes(d, scratch_);
     d.canonical = scratch_ == bytes;
   }
   if (!d.canonical) d.bytes = std::move(bytes);
@@ -494,18 +516,23 @@ std::uint32_t Simulation::store_datagram(std::vector<std::uint8_t> bytes) {
 std::span<const std::uint8_t> Simulation::bytes_of(std::uint32_t i) {
   const auto& d = datagrams_[i];
   if (!d.canonical) return d.bytes;
-  wire::encode_fragment(stream_tag_, *published_[d.index % published_ring], d.fragment, scratch_);
+  canonical_bytes(d, scratch_);
   return scratch_;
+}
+
+void Simulation::canonical_bytes(const InFlight& d, std::vector<std::uint8_t>& out) const {
+  session::begin_framed(out, d.connection, wire::fragment_type, std::nullopt);
+  wire::encode_fragment(*published_[d.index % published_ring], d.fragment, body_scratch_);
+  out.insert(out.end(), body_scratch_.begin(), body_scratch_.end());
+  session::append_tag(out, d.tag);
 }
 
 // The published chunk a fragment datagram claims to be part of, if it is still in the ring.
 const Chunk* Simulation::published_fragment_source(const std::vector<std::uint8_t>& bytes) const {
-  if (bytes.size() < wire::header_size + wire::fragment_header_size || bytes[3] != wire::fragment_type ||
-      !std::equal(stream_tag_.begin(), stream_tag_.end(), bytes.begin() + 4))
-    return nullptr;
-  const auto seq = wire::peek_fragment_seq(bytes).value_or(0);
-  const std::uint32_t tag = (std::uint32_t{bytes[8]} << 24) | (std::uint32_t{bytes[9]} << 16) |
-                            (std::uint32_t{bytes[10]} << 8) | bytes[11];
+  if (bytes.size() < session::fragment_overhead || session::framed_type(bytes) != wire::fragment_type) return nullptr;
+  const auto body = std::span(bytes).subspan(session::session_header_size);
+  const auto seq = wire::peek_fragment_seq(body).value_or(0);
+  const auto tag = static_cast<std::uint32_t>(read_be(bytes, session::session_header_size, 4));
   for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
     if (wire::epoch_tag(it->epoch) != tag) continue;
     const auto& chunk = published_[(it->base + seq) % published_ring];

@@ -111,11 +111,14 @@ class Simulation {
     std::uint64_t index = 0;          // a canonical fragment's chunk: its place in the run
     std::uint16_t size = 0;
     std::uint8_t fragment = 0;
-    bool canonical = false;  // a published chunk's fragment, as its encoder writes it
+    bool canonical = false;  // a published chunk's fragment, as its encoder writes it, in a session...
+    std::uint32_t connection = 0;  // ...with this connection ID and tag
+    std::uint64_t tag = 0;
   };
+  void canonical_bytes(const InFlight& d, std::vector<std::uint8_t>& out) const;
   std::vector<InFlight> datagrams_;  // the payloads of pending deliveries
   std::vector<std::uint8_t> scratch_;
-  const wire::StreamTag stream_tag_ = wire::stream_tag(PublicKey{});
+  mutable std::vector<std::uint8_t> body_scratch_;
   std::vector<std::uint32_t> free_datagrams_;
   Time now_{0};
   // The broadcast sessions so far: each one's id and the publish count at which it began.

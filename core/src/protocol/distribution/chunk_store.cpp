@@ -12,50 +12,93 @@ ChunkStore::ChunkStore(std::size_t window_chunks, std::size_t max_partial, std::
       ring_(window_chunks),
       seqs_(window_chunks, no_seq) {}
 
-ChunkStore::Partial ChunkStore::start_partial(const wire::Fragment& f, Time now) {
-  Partial p{f.count, 0, 0, {}, now};
-  p.body.resize(f.count * wire::fragment_body_size);
-  return p;
-}
-
-ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, Time now, Chunk& completed) {
+ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, std::uint32_t sender, Time now, Assembled& out) {
   if (!epoch_ || f.epoch != *epoch_) {
     // Before the first chunk, every epoch is as foreign as any other; the first that verifies is kept.
     wire::Fragment keyed = f;
     keyed.seq = (std::uint64_t{f.epoch} << 32) | f.seq;
-    const auto result = add_to(foreign_, epoch_ ? max_foreign : max_partial_, keyed, now, completed);
-    if (result == FragmentResult::completed) completed.seq = ChunkSeq{f.seq};
+    const auto result = add_to(foreign_, epoch_ ? max_foreign : max_partial_, keyed, sender, now, out);
+    if (result == FragmentResult::completed) out.chunk.seq = ChunkSeq{f.seq};
     return result;
   }
   if (has(f.seq)) return FragmentResult::duplicate;
   if (is_stale(f.seq)) return FragmentResult::stale;
-  return add_to(partial_, max_partial_, f, now, completed);
+  return add_to(partial_, max_partial_, f, sender, now, out);
+}
+
+// Keeps the newest partial chunks (the oldest matter least to playout), but a sender that holds a quarter
+// of the table already gets no more of it.
+bool ChunkStore::make_room(std::map<std::uint64_t, Partial>& partials, std::size_t limit, std::uint32_t sender) {
+  if (partials.size() < limit) return true;
+  std::size_t held = 0;
+  for (const auto& [key, p] : partials)
+    held += static_cast<std::size_t>(std::count_if(p.parts.begin(), p.parts.end(), [&](const Part& x) { return x.sender == sender; }));
+  if (held >= std::max<std::size_t>(limit / 4, 1)) return false;
+  partials.erase(partials.begin());
+  return true;
 }
 
 ChunkStore::FragmentResult ChunkStore::add_to(std::map<std::uint64_t, Partial>& partials, std::size_t limit,
-                                              const wire::Fragment& f, Time now, Chunk& completed) {
+                                              const wire::Fragment& f, std::uint32_t sender, Time now, Assembled& out) {
   auto it = partials.find(f.seq);
   if (it == partials.end()) {
-    // Keep the newest partial chunks: the oldest are the least likely to matter to playout.
-    if (partials.size() >= limit) partials.erase(partials.begin());
-    it = partials.emplace(f.seq, start_partial(f, now)).first;
-  } else if (it->second.count != f.count) {
-    it->second = start_partial(f, now);  // conflicting counts: at least one is forged; verification will tell
+    if (!make_room(partials, limit, sender)) return FragmentResult::refused;
+    it = partials.emplace(f.seq, Partial{now, {}, false}).first;
   }
-
-  auto& p = it->second;
+  Partial& p = it->second;
+  auto part = std::find_if(p.parts.begin(), p.parts.end(), [&](const Part& x) { return x.sender == sender; });
+  if (part == p.parts.end()) {
+    if (p.parts.size() >= max_senders) return FragmentResult::refused;
+    p.parts.push_back(Part{sender, f.count, 0, 0, {}});
+    part = p.parts.end() - 1;
+    part->body.resize(f.count * wire::fragment_body_size);
+  } else if (part->count != f.count) {
+    // The same sender disagreeing with itself: at least one is forged. Start over with the newest.
+    *part = Part{sender, f.count, 0, 0, std::vector<std::uint8_t>(f.count * wire::fragment_body_size)};
+  }
   const std::uint16_t bit = static_cast<std::uint16_t>(1u << f.index);
-  if (p.received_mask & bit) return FragmentResult::duplicate;
-  std::memcpy(p.body.data() + f.index * wire::fragment_body_size, f.body.data(), f.body.size());
-  if (f.index + 1 == f.count) p.last_size = f.body.size();
-  p.received_mask = static_cast<std::uint16_t>(p.received_mask | bit);
-  if (p.received_mask != static_cast<std::uint16_t>((1u << p.count) - 1)) return FragmentResult::stored;
+  if (part->mask & bit) return FragmentResult::duplicate;
+  const bool elsewhere = std::any_of(p.parts.begin(), p.parts.end(), [&](const Part& x) {
+    return x.sender != sender && x.count == f.count && (x.mask & bit);
+  });
+  std::memcpy(part->body.data() + f.index * wire::fragment_body_size, f.body.data(), f.body.size());
+  if (f.index + 1 == f.count) part->last_size = f.body.size();
+  part->mask = static_cast<std::uint16_t>(part->mask | bit);
+  const auto all = static_cast<std::uint16_t>((1u << part->count) - 1);
+  const auto epoch = f.epoch;
+  const auto seq = f.seq & 0xffffffffu;
 
-  auto body = std::move(p.body);
-  body.resize((p.count - 1u) * wire::fragment_body_size + p.last_size);
-  partials.erase(it);
-  // The decoder bounds the body's size; the trailer's epoch must be the one the fragments named.
-  if (!wire::chunk_from_body(f.epoch, f.seq & 0xffffffffu, std::move(body), completed)) return FragmentResult::stale;
+  if (part->mask == all) {  // all of it from this one sender
+    auto body = std::move(part->body);
+    body.resize((part->count - 1u) * wire::fragment_body_size + part->last_size);
+    p.parts.erase(part);
+    if (p.parts.empty()) partials.erase(it);
+    out.sole_sender = sender;
+    // The decoder bounds the body's size; the trailer's epoch must be the one the fragments named.
+    if (!wire::chunk_from_body(epoch, seq, std::move(body), out.chunk)) return FragmentResult::stale;
+    return FragmentResult::completed;
+  }
+  // Several senders may have it all between them (a parent's push, and a repair for what it lost).
+  std::uint16_t union_mask = 0;
+  for (const auto& x : p.parts)
+    if (x.count == part->count) union_mask = static_cast<std::uint16_t>(union_mask | x.mask);
+  if (union_mask != all || p.merge_tried) return elsewhere ? FragmentResult::duplicate : FragmentResult::stored;
+  p.merge_tried = true;  // one try: if it fails, only a single sender's complete chunk is worth checking
+  const auto count = part->count;
+  std::vector<std::uint8_t> body(count * wire::fragment_body_size);
+  std::size_t last_size = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto b = static_cast<std::uint16_t>(1u << i);
+    for (const auto& x : p.parts) {
+      if (x.count != count || !(x.mask & b)) continue;
+      std::memcpy(body.data() + i * wire::fragment_body_size, x.body.data() + i * wire::fragment_body_size, wire::fragment_body_size);
+      if (i + 1 == count) last_size = x.last_size;
+      break;
+    }
+  }
+  body.resize((count - 1u) * wire::fragment_body_size + last_size);
+  out.sole_sender.reset();
+  if (!wire::chunk_from_body(epoch, seq, std::move(body), out.chunk)) return FragmentResult::stale;
   return FragmentResult::completed;
 }
 
@@ -118,9 +161,12 @@ std::uint64_t ChunkStore::floor_seq() const {
 
 std::uint16_t ChunkStore::missing_fragments(std::uint64_t seq) const {
   const auto it = partial_.find(seq);
-  if (it == partial_.end()) return 0xffff;
-  const auto all = static_cast<std::uint16_t>((1u << it->second.count) - 1);
-  return static_cast<std::uint16_t>(all & ~it->second.received_mask);
+  if (it == partial_.end() || it->second.parts.empty()) return 0xffff;
+  const auto count = it->second.parts.front().count;
+  std::uint16_t have = 0;
+  for (const auto& x : it->second.parts)
+    if (x.count == count) have = static_cast<std::uint16_t>(have | x.mask);
+  return static_cast<std::uint16_t>(((1u << count) - 1) & ~have);
 }
 
 std::vector<std::uint64_t> ChunkStore::missing(std::uint64_t from, std::uint64_t to, std::size_t limit) const {

@@ -1,6 +1,8 @@
 // Verified chunks of the recent past, of one epoch (the broadcast session being played), plus chunks still
 // being reassembled from fragments. Both are bounded: verified chunks by a window of sequence numbers,
-// partial ones by count. Fragments of another epoch are reassembled apart, a few at a time: such a chunk
+// partial ones by count. A chunk in reassembly is kept apart per sender, so that a forged fragment from
+// one peer cannot spoil the genuine chunk another is sending, and so that a chunk that fails its signature
+// can be blamed on the one sender who sent all of it (or on nobody). Fragments of another epoch are reassembled apart, a few at a time: such a chunk
 // may be the first of a new session (the broadcaster restarted), and only its signature can tell.
 #pragma once
 
@@ -23,10 +25,15 @@ class ChunkStore {
   // 512-chunk window would be 8 MiB of a viewer's memory for repairs that look back under two seconds.
   ChunkStore(std::size_t window_chunks, std::size_t max_partial, std::size_t max_bytes = SIZE_MAX);
 
-  enum class FragmentResult { stored, duplicate, stale, completed };
-  // Adds one fragment. When it completes a chunk, `completed` receives the assembled, still unverified,
-  // chunk and the partial entry is gone. A fragment whose count disagrees with the partial chunk replaces it.
-  FragmentResult add_fragment(const wire::Fragment& fragment, Time now, Chunk& completed);
+  enum class FragmentResult { stored, duplicate, stale, completed, refused };
+  struct Assembled {
+    Chunk chunk;                              // still unverified
+    std::optional<std::uint32_t> sole_sender;  // every fragment came from this sender; nullopt: pieced together
+  };
+  // Adds one fragment from `sender` (an ID the caller keeps unique per session). When it completes a
+  // chunk, from that sender alone or from several together, `out` receives it. A sender that already
+  // holds a quarter of the partial table is refused more (it cannot squat the table).
+  FragmentResult add_fragment(const wire::Fragment& fragment, std::uint32_t sender, Time now, Assembled& out);
 
   // The epoch whose chunks this store keeps (its tag as fragments carry it); nullopt before the first.
   std::optional<std::uint32_t> epoch() const { return epoch_; }
@@ -47,7 +54,7 @@ class ChunkStore {
   std::uint64_t floor_seq() const;
   bool is_stale(std::uint64_t seq) const { return !empty() && seq < floor_seq(); }
 
-  // Fragments still missing from a partial chunk (all bits set if there is no partial entry).
+  // Fragments still missing from a partial chunk, whoever sent the others (all bits if there is none).
   std::uint16_t missing_fragments(std::uint64_t seq) const;
   // Bit i: holds chunk base + i.
   std::vector<bool> have_bits(std::uint64_t base, std::size_t count) const;
@@ -55,16 +62,23 @@ class ChunkStore {
   std::vector<std::uint64_t> missing(std::uint64_t from, std::uint64_t to, std::size_t limit) const;
 
  private:
-  struct Partial {
-    std::uint8_t count;
-    std::uint16_t received_mask = 0;
+  // One sender's fragments of a chunk.
+  struct Part {
+    std::uint32_t sender = 0;
+    std::uint8_t count = 0;
+    std::uint16_t mask = 0;
     std::size_t last_size = 0;       // the last fragment's length, once it is here
     std::vector<std::uint8_t> body;  // payload then trailer, count full fragments long until complete
-    Time first_seen;
   };
-  static Partial start_partial(const wire::Fragment& f, Time now);
-  FragmentResult add_to(std::map<std::uint64_t, Partial>& partials, std::size_t limit, const wire::Fragment& f, Time now,
-                        Chunk& completed);
+  struct Partial {
+    Time first_seen;
+    std::vector<Part> parts;         // one per sender, at most max_senders
+    bool merge_tried = false;        // pieced together from several senders once already
+  };
+  static constexpr std::size_t max_senders = 3;
+  FragmentResult add_to(std::map<std::uint64_t, Partial>& partials, std::size_t limit, const wire::Fragment& f,
+                        std::uint32_t sender, Time now, Assembled& out);
+  static bool make_room(std::map<std::uint64_t, Partial>& partials, std::size_t limit, std::uint32_t sender);
   void evict();
   bool in_window(std::uint64_t seq) const { return !empty() && seq <= latest_seq_ && seq >= floor_seq(); }
 

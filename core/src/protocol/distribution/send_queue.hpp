@@ -33,6 +33,7 @@ struct Outgoing {
   std::uint16_t size = 0;  // on the wire
   bool owed = false;       // a push to a child (what congestion control weighs against the uplink)...
   bool live = false;       // ...of a chunk verified just now (what a node's forwarding wait measures)
+  bool framed = false;     // bytes are a message (type, body) its session frames as it leaves
   SendClass cls = SendClass::control;  // set by enqueue()
 };
 

@@ -79,6 +79,7 @@ void Swarm::note_epoch_claim(Peer& peer, std::uint32_t epoch, std::uint64_t join
   }
   if (!store_.epoch() || is_past_epoch(epoch) || now - peer.epoch_probe_at < 2s) return;
   peer.epoch_probe_at = now;
+  note_asked(peer.endpoint, join_seq, now);
   send(peer.endpoint, wire::Request{epoch, join_seq, 0xffff});
 }
 
@@ -131,6 +132,7 @@ void Swarm::forget_peer(const Endpoint& e, Time now) {
   if (!p) return;
   drop_parent_everywhere(*p, now);
   stats_.purged_datagrams += send_queue_.purge(e);
+  session_.close(e);
   if (p->bootstrap) {
     *p = Peer{};
     p->endpoint = e;

@@ -133,6 +133,7 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
   ++stats_.requests_sent;
   auto* asked = peers_.find(*source);
   if (asked) ++asked->unanswered_requests;
+  note_asked(*source, seq, now);
   // Before our first chunk we hold no epoch: we ask in the one the holder's map is of.
   const auto epoch = store_.epoch() ? our_epoch_tag() : (asked ? asked->have_epoch : 0);
   send(*source, wire::Request{epoch, seq, store_.missing_fragments(seq)});

@@ -161,9 +161,8 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
     auto room = home_ == s ? p.tree.room | p.tree.forwarder_room : p.tree.room;
     // A full parent whose worst forwarding child ranks clearly below what we would lets us in.
     if (home_ == s && p.tree.displace_rank != 0xffff) {
-      Peer me;
-      me.capacity = capacity();
-      me.rtt_to_us = p.srtt;
+      Peer me;  // as it would rank us: by the round trip between us
+      me.srtt = p.srtt;
       if (rank(me) + config_.displace_margin < std::chrono::milliseconds(p.tree.displace_rank)) room |= bit(s);
     }
     if (!p.heard || !(room & bit(s)) || ((p.child_in | p.parent_in) & bit(s))) return;
@@ -231,7 +230,7 @@ void Swarm::drop_parent_everywhere(const Peer& peer, Time now) {
 
 void Swarm::release_child(Peer& child, std::uint8_t s) {
   child.child_in &= static_cast<std::uint16_t>(~bit(s));
-  send(child.endpoint, welcome_for(child.endpoint, 0, s, false, false));
+  send(child.endpoint, welcome_for(child.endpoint, s, false, false));
 }
 
 void Swarm::release_children(std::uint8_t s) {
@@ -322,13 +321,9 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
 }
 
 // How well a forwarding child serves its subtree from here, lower is better: half the round trip to it,
-// and a penalty for each child it takes fewer than a strong forwarder would (a weak forwarder high up
-// makes the tree deeper).
-Time Swarm::rank(const Peer& child) const {
-  const auto rtt = child.rtt_to_us.value_or(config_.unknown_rtt);
-  const auto missing = static_cast<std::int64_t>(config_.strong_capacity) - std::min<std::int64_t>(child.capacity, config_.strong_capacity);
-  return rtt / 2 + config_.weak_forwarder_penalty * missing;
-}
+// as we measured it (handshake, maps and their acks). What a child says of itself (its capacity, its
+// round trip) is a claim anyone can make, and ranks nothing.
+Time Swarm::rank(const Peer& child) const { return child.srtt.value_or(config_.unknown_rtt) / 2; }
 
 // The forwarding child in this tree with the worst rank.
 const Peer* Swarm::worst_forwarder(std::uint8_t s) const {
@@ -475,17 +470,13 @@ wire::Hello Swarm::hello(bool subscribe, std::uint8_t substream, std::uint32_t f
   h.from_seq = from_seq;
   h.role = config_.role;
   h.subscribe = subscribe;
-  h.nonce = nonce_;
   h.substream = substream;
   h.home = home_;
-  h.capacity = capacity();
   return h;
 }
 
-wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint32_t nonce, std::uint8_t substream, bool accepted,
-                                 bool with_peers) {
+wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint8_t substream, bool accepted, bool with_peers) {
   wire::Welcome w;
-  w.nonce = nonce;
   w.accepted = accepted;
   w.substream = substream;
   w.tree = tree_state();

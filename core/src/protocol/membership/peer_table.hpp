@@ -22,11 +22,8 @@ struct Peer {
   bool heard = false;                // it has sent us something valid
   bool said_hello = false;           // it has introduced itself, so we may answer its requests
   bool welcomed = false;             // it has answered one of our hellos
-  bool verified = false;             // it echoed our token: it really is at this address
+  bool proven_root = false;          // its session's handshake was signed by the stream key
   bool bootstrap = false;            // from the link: kept (as unheard) when it falls silent
-  std::uint32_t token = 0;           // its token for us, echoed in our hellos and welcomes
-  std::uint64_t bytes_in = 0;        // while unverified: what it sent us, and what we sent it
-  std::uint64_t bytes_out = 0;
   Time last_heard{0};
   Time last_probe{-3600s};
   std::uint32_t unanswered_probes = 0;  // hellos sent while we had never heard from it
@@ -35,11 +32,9 @@ struct Peer {
   std::uint16_t parent_in = 0;       // bit s: it is our parent in substream s
   std::uint16_t child_in = 0;        // bit s: it is our child in substream s
   wire::TreeState tree;              // its place in its home tree, as it last said
-  std::uint8_t capacity = 0;         // children it takes in its home tree, as its hello said
-  std::optional<Time> rtt_to_us;     // its round trip to us, as its hello said
   Time tree_heard{-3600s};           // when it last said so
   Time childless_since{0};           // since when it has said it has no children
-  std::optional<Time> srtt;          // smoothed round trip, from hellos it answered
+  std::optional<Time> srtt;          // smoothed round trip, as we measured it: handshake, hellos, maps
   DelayMeter delay;                  // how long its stamped datagrams take to reach us, beyond the fastest
   Time last_have_sent{-3600s};
   std::uint32_t have_epoch = 0;      // the epoch its buffer map is of; a map of another epoch than ours is

@@ -41,7 +41,7 @@ struct SessionConfig {
   std::size_t max_handshakes = 64;       // of our own, in progress at once
   Time key_period = 30s;                 // token keys and our X25519 key rotate; a token lives two periods
   Time handshake_retry = 250ms;          // an unanswered handshake is sent again, the wait doubling...
-  std::uint32_t handshake_attempts = 4;  // ...this many times in all
+  std::uint32_t handshake_attempts = 3;  // ...this many times in all (the last at 750 ms, given up at 1.75 s)
   Time rehandshake_interval = 1s;        // a Retry for a working session starts a new handshake at most this often
   Time replace_after_silence = 250ms;    // a new handshake from a peer replaces its session only if that is this quiet
   Time idle_timeout = 15s;

@@ -106,8 +106,6 @@ std::optional<std::variant<Initial, Retry>> decode_handshake(std::span<const std
 void begin_framed(std::vector<std::uint8_t>& out, ConnectionId to, std::uint8_t type,
                   std::optional<std::uint32_t> packet_number) {
   out.clear();
-  out.push_back(wire::magic0);
-  out.push_back(wire::version);
   out.push_back(static_cast<std::uint8_t>(session_kind | type));
   put(out, to, 4);
   if (packet_number) put(out, *packet_number, 4);
@@ -118,10 +116,10 @@ void append_tag(std::vector<std::uint8_t>& out, std::uint64_t tag) { put(out, ta
 std::optional<Framed> decode_framed(std::span<const std::uint8_t> d) {
   if (!is_session_datagram(d) || d.size() > wire::max_datagram) return std::nullopt;
   Framed f;
-  f.type = d[2] & 0x3f;
+  f.type = d[0] & 0x3f;
   const std::size_t header = session_header_size + (carries_packet_number(f.type) ? packet_number_size : 0);
   if (d.size() < header + tag_size) return std::nullopt;
-  f.to = static_cast<ConnectionId>(get(d, 3, 4));
+  f.to = static_cast<ConnectionId>(get(d, 1, 4));
   if (carries_packet_number(f.type)) f.packet_number = static_cast<std::uint32_t>(get(d, session_header_size, 4));
   const auto end = d.size() - tag_size;
   f.body = d.subspan(header, end - header);

@@ -1,10 +1,10 @@
-// The session layer's datagrams (core/PROTOCOL.md, "Sessions"). Every datagram starts with 'P', the wire
-// version and a kind byte.
-//   Initial  kind 1   stream tag, flags, then, with a token: token, client key, client ID, early message,
-//                     tag. Without one it is only a request for a token, padded to min_initial_size.
-//   Retry    kind 2   stream tag, token, the responder's current X25519 key. Stateless.
-//   session  0x40|t   the receiver's connection ID, a packet number (not on fragments), a message of
-//                     type t, and a 64-bit tag over all of it.
+// The session layer's datagrams (core/PROTOCOL.md, "Sessions").
+//   Initial  'P', version, 1: stream tag, flags, then, with a token: token, client key, client ID, early
+//            message, tag. Without one it is only a request for a token, padded to min_initial_size.
+//   Retry    'P', version, 2: stream tag, token, the responder's current X25519 key. Stateless.
+//   session  0x80|t: the receiver's connection ID, a packet number (not on fragments), a message of type
+//            t, and a 64-bit tag over all of it. Five bytes of header: a datagram of another version
+//            fails its tag, like any other stranger's.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +22,12 @@ using ConnectionId = std::uint32_t;
 
 inline constexpr std::uint8_t initial_kind = 1;
 inline constexpr std::uint8_t retry_kind = 2;
-inline constexpr std::uint8_t session_kind = 0x40;    // | the message type
+inline constexpr std::uint8_t session_kind = 0x80;    // | the message type (first byte; 'P' is 0x50)
 inline constexpr std::uint8_t accept_type = 16;       // the session layer's own message in a session
 inline constexpr std::size_t tag_size = 8;
 inline constexpr std::size_t token_size = 16;
 inline constexpr std::size_t min_initial_size = 64;
-inline constexpr std::size_t session_header_size = 3 + 4;  // magic, version, kind, connection ID
+inline constexpr std::size_t session_header_size = 1 + 4;  // kind, connection ID
 inline constexpr std::size_t packet_number_size = 4;
 // A fragment in a session: what the framing costs on top of its body.
 inline constexpr std::size_t fragment_overhead = session_header_size + wire::fragment_header_size + tag_size;
@@ -74,9 +74,11 @@ struct Accept {
   std::optional<Proof> proof;
 };
 
-inline bool is_session_datagram(std::span<const std::uint8_t> d) {
-  return d.size() >= 3 && d[0] == wire::magic0 && d[1] == wire::version && (d[2] & 0xc0) == session_kind;
-}
+static_assert(session_header_size + tag_size == wire::session_framing);
+
+inline bool is_session_datagram(std::span<const std::uint8_t> d) { return !d.empty() && (d[0] & 0xc0) == session_kind; }
+// The message type of a session datagram, without checking anything else (for drivers that count).
+inline std::uint8_t framed_type(std::span<const std::uint8_t> d) { return is_session_datagram(d) ? d[0] & 0x3f : 0; }
 
 std::vector<std::uint8_t> encode_token_request(const wire::StreamTag& tag);
 // Without the tag: the caller appends it (append_tag) once it has the keys.

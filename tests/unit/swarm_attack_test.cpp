@@ -1,0 +1,273 @@
+// The swarm under attack, in virtual time: strangers forging addresses, peers with sessions that lie,
+// forge, replay or corrupt. Each test names the attack of core/PROTOCOL.md's threat model it answers.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "swarm_fixture.hpp"
+
+namespace p2plive {
+namespace {
+
+using test::Agent;
+using test::Net;
+using test::SwarmTest;
+
+// Spoofing: a stranger's datagrams, whatever source they claim, never get past the session layer.
+TEST_F(SwarmTest, DatagramsFromStrangersNeverReachTheSwarm) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 4);
+  net.run_until(2s);
+  // Copy the broadcaster's genuine datagrams to viewer 0 and send them again as the broadcaster: half
+  // unchanged and late, half with 8 bytes overwritten.
+  std::vector<std::vector<std::uint8_t>> captured;
+  net.on_datagram = [&](const Endpoint& from, const Endpoint& to, std::span<const std::uint8_t> bytes) {
+    if (from == broadcaster && to == viewers[0] && captured.size() < 400) captured.emplace_back(bytes.begin(), bytes.end());
+    return true;
+  };
+  stream(net, 4s);
+  net.on_datagram = nullptr;
+  for (std::size_t i = 0; i < captured.size(); ++i) {
+    auto d = captured[i];
+    if (i % 2) std::fill_n(d.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(d.size() - 8, 20)), 8, 0xee);
+    net.inject(broadcaster, viewers[0], d);
+    net.inject(Endpoint::loopback(6666), viewers[0], std::vector<std::uint8_t>(300, static_cast<std::uint8_t>(i)));
+  }
+  stream(net, 6s);
+  net.run_until(net.now() + 1s);
+  const auto s = net.at(viewers[0]).stats(net.now());
+  EXPECT_GT(s.session.bad_tags, 0u);      // the altered copies
+  EXPECT_GT(s.session.replays + s.duplicate_fragments, 0u);  // the late ones
+  EXPECT_GT(s.session.malformed, 0u);     // the garbage
+  EXPECT_EQ(s.forged_rejected, 0u);       // nobody blamed: no session sent a forgery
+  EXPECT_EQ(seqs(net.delivered(viewers[0])).size(), next_seq);
+  EXPECT_TRUE(s.has_parent);
+}
+
+// Reflection: in a victim's name, an attacker gets nothing but Retries sent to it, within 3x.
+TEST_F(SwarmTest, AForgedSourceAddressGetsAtMostThreeTimesWhatItSent) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 3);
+  net.run_until(2s);
+  stream(net, 3s);
+  const auto tag = wire::stream_tag(key.public_key());
+  const auto victim = Endpoint::loopback(7777);
+  std::uint64_t sent_in_its_name = 0, sent_to_it = 0;
+  net.on_datagram = [&](const Endpoint&, const Endpoint& to, std::span<const std::uint8_t> bytes) {
+    if (to == victim) sent_to_it += bytes.size();
+    return to != victim;
+  };
+  const auto ask = session::encode_token_request(tag);
+  std::vector<std::uint8_t> bogus_session(40, 0);
+  bogus_session[0] = session::session_kind | 6;  // a "request" in a session nobody has
+  for (int round = 0; round < 50; ++round) {
+    for (const auto& target : {broadcaster, viewers[0], viewers[1]}) {
+      for (const auto& d : {ask, bogus_session}) {
+        sent_in_its_name += d.size();
+        net.inject(victim, target, d);
+      }
+    }
+    stream(net, net.now() + 50ms);
+  }
+  net.run_until(net.now() + 1s);
+  EXPECT_GT(sent_to_it, 0u);
+  EXPECT_LE(sent_to_it, 3 * sent_in_its_name);
+  for (const auto& n : {broadcaster, viewers[0], viewers[1]}) {
+    const auto s = net.at(n).stats(net.now());
+    EXPECT_GT(s.session.retries_sent, 0u);
+    EXPECT_LE(s.peers, 4u) << "the victim never became a peer";
+  }
+}
+
+// A peer with a session, but neither our parent nor asked, cannot feed us fragments: they are dropped
+// unread, and cost no signature check.
+TEST_F(SwarmTest, FragmentsNobodyAskedForAreDroppedUnread) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 2);
+  auto& attacker = net.add_agent(Endpoint::loopback(6666), key.public_key());
+  attacker.send(viewers[0], wire::Hello{}, Time{0});
+  net.run_until(2s);
+  ASSERT_TRUE(attacker.layer.established(viewers[0]));
+  stream(net, 3s);
+  for (int i = 0; i < 50; ++i) {
+    auto c = make_chunk();
+    c.payload[10] ^= 1;
+    --next_seq;  // the genuine chunk of that number comes next
+    for (std::size_t f = 0; f < wire::fragment_count(c.payload.size()); ++f) attacker.send_fragment(viewers[0], c, f);
+    net.publish(broadcaster, make_chunk());
+    net.run_until(net.now() + 50ms);
+  }
+  net.run_until(net.now() + 1s);
+  const auto s = net.at(viewers[0]).stats(net.now());
+  EXPECT_GT(s.unsolicited_fragments, 0u);
+  EXPECT_EQ(s.forged_rejected, 0u);
+  EXPECT_EQ(seqs(net.delivered(viewers[0])).size(), next_seq);
+}
+
+// A forwarder that pushes forgeries to its children: each forged chunk came over its session alone, so it
+// is blamed, banned after three, and its children get the stream from others.
+TEST_F(SwarmTest, AForgingParentIsBlamedBannedAndReplaced) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 3);
+  net.run_until(2s);
+  stream(net, 3s);
+  // The forger poses as a forwarder one hop from the broadcaster with room in every tree, and says so to
+  // whoever asks; the viewers learn of it from the broadcaster's peer lists.
+  const auto forger_at = Endpoint::loopback(6666);
+  auto& forger = net.add_agent(forger_at, key.public_key());
+  forger.send(broadcaster, wire::Hello{}, net.now());
+  std::set<Endpoint> children;
+  std::size_t answered = 0;
+  for (int step = 0; step < 200; ++step) {
+    for (auto& [from, m] : forger.received) {
+      if (const auto* h = std::get_if<wire::Hello>(&m)) {
+        wire::Welcome w;
+        w.accepted = h->subscribe;
+        w.substream = h->substream;
+        w.tree = {0, 1, 1, 0xffff, 0xffff, 8, 0xffff};
+        w.has_chunks = true;
+        w.epoch = wire::epoch_tag(epoch);
+        w.latest_seq = next_seq - 1;
+        w.latest_join_seq = next_seq - 1;
+        w.push_from = next_seq;
+        forger.send(from, w, net.now());
+        ++answered;
+        if (h->subscribe) children.insert(from);
+      }
+    }
+    forger.received.clear();
+    auto c = make_chunk();
+    auto forged = c;
+    forged.payload[5] ^= 1;
+    for (const auto& child : children)
+      for (std::size_t f = 0; f < wire::fragment_count(forged.payload.size()); ++f) forger.send_fragment(child, forged, f);
+    net.publish(broadcaster, std::move(c));
+    net.run_until(net.now() + 50ms);
+  }
+  stream(net, net.now() + 3s);  // time to settle with the forger banned
+  net.run_until(net.now() + 1s);
+  ASSERT_GT(answered, 0u);
+  ASSERT_FALSE(children.empty()) << "no viewer took the forger as a parent";
+  std::uint64_t rejected = 0;
+  for (const auto& v : viewers) {
+    const auto s = net.at(v).stats(net.now());
+    rejected += s.forged_rejected;
+    // Three forgeries, then the ban: nothing more of the forger's is even looked at.
+    EXPECT_LE(s.forged_rejected, SwarmConfig{}.forged_chunks_before_ban) << v.to_string();
+    const auto got = seqs(net.delivered(v));
+    EXPECT_GE(got.size(), next_seq * 95 / 100) << v.to_string();
+  }
+  EXPECT_GE(rejected, 3u);
+}
+
+// Reports: one session, one voice. Two distinct sessions' reports evict a child; one reporter twice does not.
+TEST_F(SwarmTest, TheBroadcasterDropsAChildThatTwoSessionsReport) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto child_at = Endpoint::loopback(3001);
+  auto& child = net.add_agent(child_at, key.public_key());
+  child.send(broadcaster, wire::Hello{wire::Role::viewer, true, 0, 0}, Time{0});
+  net.run_until(200ms);
+  ASSERT_EQ(net.at(broadcaster).stats(net.now()).children, 1u);
+  auto& r1 = net.add_agent(Endpoint::loopback(3002), key.public_key());
+  auto& r2 = net.add_agent(Endpoint::loopback(3003), key.public_key());
+  const auto report = [&](Agent& from) {
+    from.send(broadcaster, wire::Report{0, child_at}, net.now());
+    net.run_until(net.now() + 100ms);
+    return net.at(broadcaster).stats(net.now()).withholders_evicted;
+  };
+  EXPECT_EQ(report(r1), 0u);  // one report could be a lie
+  EXPECT_EQ(report(r1), 0u);  // the same reporter again is still one
+  EXPECT_EQ(report(r2), 1u);
+  EXPECT_EQ(net.at(broadcaster).stats(net.now()).children, 0u);
+}
+
+// A path that corrupts 3 % of datagrams: the tags catch every one, nobody is blamed, and the viewer
+// repairs what it lost.
+TEST_F(SwarmTest, ACorruptingPathBlamesNobodyAndTheViewerKeepsPlaying) {
+  real_crypto = true;  // the stand-in's tag covers only a datagram's head (and a forgery would be blamed)
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 4);
+  std::mt19937 rng(5);
+  std::uint64_t corrupted = 0;
+  net.on_datagram = [&](const Endpoint&, const Endpoint& to, std::span<const std::uint8_t> bytes) {
+    if (to == viewers[0] && rng() % 100 < 3) {
+      auto& b = const_cast<std::uint8_t&>(bytes[bytes.size() / 2]);
+      b ^= 0x40;
+      ++corrupted;
+    }
+    return true;
+  };
+  net.run_until(2s);
+  stream(net, 12s);
+  net.run_until(net.now() + 1s);
+  const auto s = net.at(viewers[0]).stats(net.now());
+  ASSERT_GT(corrupted, 10u);
+  EXPECT_GE(s.session.bad_tags, corrupted * 9 / 10);
+  EXPECT_EQ(s.forged_rejected, 0u);
+  EXPECT_GE(seqs(net.delivered(viewers[0])).size(), next_seq * 95 / 100);
+  EXPECT_TRUE(s.has_parent);
+}
+
+// Replays: a viewer's own datagrams to the broadcaster, sent again later, from its address and from
+// another host's, change nothing.
+TEST_F(SwarmTest, ReplayedDatagramsChangeNothing) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 4);
+  std::vector<std::vector<std::uint8_t>> captured;
+  net.on_datagram = [&](const Endpoint& from, const Endpoint& to, std::span<const std::uint8_t> bytes) {
+    if (from == viewers[0] && to == broadcaster) captured.emplace_back(bytes.begin(), bytes.end());
+    return true;
+  };
+  net.run_until(2s);
+  stream(net, 4s);
+  net.on_datagram = nullptr;
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& d : captured) {
+      net.inject(viewers[0], broadcaster, d);
+      net.inject(Endpoint::loopback(static_cast<std::uint16_t>(6000 + round)), broadcaster, d);
+    }
+    stream(net, net.now() + 2s);
+  }
+  net.run_until(net.now() + 1s);
+  const auto b = net.at(broadcaster).stats(net.now());
+  EXPECT_GT(b.session.replays, 0u);
+  EXPECT_GT(b.session.unknown_connections, 0u);
+  for (const auto& v : viewers) EXPECT_EQ(seqs(net.delivered(v)).size(), next_seq) << v.to_string();
+}
+
+// State poisoning: a map of chunks far past the stream's newest, or a hello claiming to be the
+// broadcaster, moves nothing.
+TEST_F(SwarmTest, ClaimsFarAheadOrOfTheBroadcastersRoleAreIgnored) {
+  Net net;
+  net.add(broadcaster, config(wire::Role::broadcaster, 1));
+  const auto viewers = add_viewers(net, 2);
+  auto& liar = net.add_agent(Endpoint::loopback(6666), key.public_key());
+  liar.send(viewers[0], wire::Hello{wire::Role::broadcaster, false}, Time{0});
+  net.run_until(2s);
+  stream(net, 3s);
+  wire::Have far;
+  far.tree = {0, 0, 0, 0xffff, 0xffff, 0, 0};  // "depth 0": the broadcaster
+  far.epoch = wire::epoch_tag(epoch);
+  far.base_seq = wire::max_seq - 600;
+  far.bits.assign(wire::max_have_bits, true);
+  for (int i = 0; i < 20; ++i) {
+    liar.send(viewers[0], far, net.now());
+    stream(net, net.now() + 100ms);
+  }
+  net.run_until(net.now() + 1s);
+  const auto s = net.at(viewers[0]).stats(net.now());
+  EXPECT_GT(s.out_of_window, 0u);
+  EXPECT_LT(s.requests_sent, 50u);  // no flood of requests for chunks that do not exist
+  EXPECT_EQ(seqs(net.delivered(viewers[0])).size(), next_seq);
+}
+
+}  // namespace
+}  // namespace p2plive
