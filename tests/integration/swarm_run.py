@@ -78,10 +78,10 @@ class Swarm:
         self.broadcaster.send_signal(sig)
         self.broadcaster.wait(30)
 
-    def start_viewer(self, extra=()):
+    def start_viewer(self, extra=(), link=None, listen="127.0.0.1:0"):
         i = len(self.viewers)
         name = f"v{i:03d}"
-        proc = subprocess.Popen([self.p2plive, "watch", self.link, "--listen", "127.0.0.1:0", "--http", "off",
+        proc = subprocess.Popen([self.p2plive, "watch", link or self.link, "--listen", listen, "--http", "off",
                                  "--quiet", "--stats", self.path(name + ".jsonl")] + list(extra),
                                 stdout=subprocess.DEVNULL, stderr=open(self.path(name + ".err"), "w"))
         v = {"name": name, "proc": proc, "arrived": time.time() - self.t0, "left": None, "goodbye": None}

@@ -117,6 +117,23 @@ opened.terminate()
 wait_exit(opened, 30)
 cases += 3
 
+# Idle connections (never a request) cannot lock players out: the oldest make way for a real request.
+import socket
+import time
+host, port_text = base.split("//")[1].split(":")
+idle = []
+for _ in range(80):
+    c = socket.create_connection((host, int(port_text)), timeout=5)
+    idle.append(c)
+time.sleep(0.2)
+t0 = time.time()
+with urllib.request.urlopen(base + "/stats.json", timeout=5) as r:
+    check(r.status == 200, f"/stats.json behind 80 idle connections: {r.status}")
+check(time.time() - t0 < 2, f"/stats.json took {time.time() - t0:.1f} s behind 80 idle connections")
+for c in idle:
+    c.close()
+cases += 2
+
 watch.terminate()
 check(wait_exit(watch, 30) == 0, "watch did not stop cleanly on SIGTERM")
 lines = stats_lines(path("watch.jsonl"))

@@ -114,7 +114,7 @@ TEST_F(SessionsTest, AViewerThatVanishesStopsCostingAnythingAndANewcomerGetsItsS
   auto first = add_viewers(net, 6, 2000);  // the broadcaster's six slots, all taken
   net.run_until(1s);
   stream(net, 3s);
-  for (const auto& v : first) ASSERT_TRUE(net.at(v).stats(net.now()).has_parent);
+  for (const auto& v : first) ASSERT_TRUE(net.at(v).stats(net.now()).has_parent) << v.to_string() << " parents " << net.at(v).stats(net.now()).parents;
   // Three of them are killed without a word; one arrives right after.
   for (int i = 0; i < 3; ++i) net.remove(first[static_cast<std::size_t>(i)]);
   const auto killed_at = net.now();

@@ -31,6 +31,15 @@ struct Stats {
   std::uint64_t epoch_start_us = 0;
   std::uint64_t epochs_started = 0;    // sessions followed, the first one included
   std::uint64_t old_epoch_dropped = 0; // fragments and chunks of an older session, dropped unplayed
+  // What strangers and peers tried (core/PROTOCOL.md, "Threat model"): datagrams whose session tag failed,
+  // replayed ones, ones for sessions we do not have, fragments nobody asked for, and the broadcaster's
+  // children dropped on reports of withholding. children: summed over the trees.
+  std::uint64_t bad_tags = 0;
+  std::uint64_t replays = 0;
+  std::uint64_t unknown_sessions = 0;
+  std::uint64_t unsolicited_fragments = 0;
+  std::uint64_t withholders_evicted = 0;
+  std::uint64_t children = 0;
   std::uint64_t latest_seq = 0;        // the broadcaster: the newest chunk it published in this session
   // The viewer's playback in this session: the join point it started at and the next chunk it will play
   // (with chunks_missing, what tests/bench/twin_bench.py reckons a viewer's share from), and chunks that

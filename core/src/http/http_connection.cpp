@@ -8,7 +8,8 @@ namespace p2plive::http {
 namespace {
 
 constexpr std::size_t max_request_head_bytes = 8 * 1024;
-constexpr auto request_timeout = std::chrono::seconds(10);
+// A client that has not sent its request head this long after connecting is idle, and closed.
+constexpr auto request_timeout = std::chrono::seconds(5);
 
 }  // namespace
 

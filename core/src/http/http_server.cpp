@@ -98,12 +98,20 @@ void Server::accept() {
     if (closed_ || ec == asio::error::operation_aborted) return;
     if (!ec) {
       auto client = std::make_shared<Connection>(std::move(socket), config_.max_client_queue_bytes);
-      if (open_connections_ >= config_.max_clients) {
+      reading_.remove_if([](const std::weak_ptr<Connection>& w) { return w.expired(); });
+      if (open_connections_ >= config_.max_clients && !reading_.empty()) {
+        if (auto oldest = reading_.front().lock()) oldest->close();  // its read completes, and frees the slot
+        reading_.pop_front();
+        ++idle_evicted_;
+      }
+      if (open_connections_ >= config_.max_clients + 1) {
         respond_text(client, false, 503, "text/plain", "too many clients\n");
       } else {
         ++open_connections_;
+        reading_.push_back(client);
         client->read_request([this](const std::shared_ptr<Connection>& c, const std::optional<Request>& request) {
           --open_connections_;
+          reading_.remove_if([&](const std::weak_ptr<Connection>& w) { return w.expired() || w.lock() == c; });
           if (closed_ || c->closed()) return;
           if (!request) return respond_text(c, false, 400, "text/plain", "bad request\n");
           route(c, *request);

@@ -76,6 +76,10 @@ class Server {
   std::list<std::shared_ptr<Connection>> streams_;   // /stream.ts clients that have been sent the head
   std::list<std::shared_ptr<Connection>> waiting_;   // /stream.ts clients waiting for the first join point
   std::size_t open_connections_ = 0;
+  // Connections still sending their request head, oldest first. When they fill every slot, the oldest
+  // makes way for the newcomer: idle connections cannot lock players out, a real request takes microseconds.
+  std::list<std::weak_ptr<Connection>> reading_;
+  std::uint64_t idle_evicted_ = 0;
   std::uint64_t clients_dropped_ = 0;
   bool closed_ = false;
 };

@@ -169,6 +169,9 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // Only a peer we answer is one we talk to (buffer maps, repairs): one the budget left unanswered asks
   // again, and is not sent maps meanwhile.
   peer.said_hello = true;
+  // A renewal we accept needs no answer: the child hears from us in maps and pushes, and times the trip
+  // with its maps' acks. Only a refusal must be said (we forgot it, restarted, or made room).
+  if (keepalive && accepted) return;
   auto welcome = welcome_for(from, m.substream, accepted, !keepalive);
   if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
   welcome.time_echo_us = m.time_us;
@@ -405,6 +408,11 @@ void Swarm::publish(Chunk chunk, Time now) {
   }
   ++stats_.chunks_published;
   const auto size = static_cast<double>(chunk.payload.size());
+  if (last_publish_ > Time{0} && now > last_publish_) {
+    const double bps = size * 8 / std::chrono::duration<double>(now - last_publish_).count();
+    published_bps_ += (std::min(bps, 1e9) - published_bps_) / 64;  // over a second or two of chunks
+  }
+  last_publish_ = now;
   // With one or two viewers (one leaving as the next arrives) the broadcaster is the only holder of what a
   // newcomer lacks, and its children take little of its uplink: repairs may take as much as the stream.
   // (Not before anyone comes: a flash crowd would meet a broadcaster with a full repair budget to spend.)
@@ -570,6 +578,11 @@ void Swarm::control_rate(Time now) {
     else if (p.unanswered_maps >= 3 && now - p.first_unanswered_map >= 1s && now - p.last_heard <= 500ms)
       delays.push_back(1s);
   });
+  // The broadcaster's rate never falls below what its children need of the stream: neighbours with
+  // sessions can still lie about its queue (Sybils that never ack its maps look like a drowning link),
+  // and a broadcaster paced below its own stream serves nobody whatever its link.
+  if (is_broadcaster() && published_bps_ > 0)
+    rate_control_->set_min_bps(std::max(config_.rate_control.min_bps, config_.root_rate_floor * published_bps_));
   rate_control_->update(RateInputs{.queue_delays = delays,
                                    .sent_bytes = send_queue_.sent_bytes(),
                                    .push_demand_bytes = send_queue_.push_demand_bytes(),

@@ -60,6 +60,7 @@ struct SwarmConfig {
   double root_repair_share = 0.2;        // the broadcaster answers repairs with at most this share of what it publishes
   double lone_repair_share = 1.0;        // ...or this, while it hears from two viewers at most
   double root_reply_share = 0.15;        // ...and probes from strangers with at most this share
+  double root_rate_floor = 1.6;          // its send rate never falls below this many times the bitrate
   std::size_t root_reply_burst = 250;    // (up to this many probes at once: the first viewers, a small swarm)
   std::size_t min_peers_listed = 4;      // an answer worth sending lists at least this many peers
   std::size_t max_peers = 64;
@@ -100,6 +101,7 @@ struct SwarmConfig {
                                          // (under SendQueueConfig::push_budget, so none of it is dropped)
   Time parent_silence_timeout = 750ms;   // no chunk from the parent for this long: find another
   Time silent_parent_penalty = 30s;      // ...and do not pick that one again for this long
+  Time starved_parent_penalty = 2s;      // one that speaks but delivers nothing: this long, doubling each time
   Time parent_stall = 300ms;             // a parent this silent is late: its substream's holes are fetched
                                          // from whoever lists them, while we wait to see if it recovers
   std::uint32_t max_unanswered_requests = 3;  // a peer that ignores this many is asked only as a last resort
@@ -352,6 +354,8 @@ class Swarm {
   std::uint64_t newest_seen_ = 0;
   double root_repair_tokens_ = 0;  // bytes the broadcaster may still spend on repair answers...
   double root_reply_tokens_ = 0;   // ...and on answering probes from strangers
+  double published_bps_ = 0;       // the broadcaster: the stream's bitrate, smoothed
+  Time last_publish_{0};
 
   std::optional<Epoch> epoch_;              // the session our store holds
   std::vector<std::uint32_t> past_epochs_;  // tags of sessions we left (bounded): their chunks are dropped

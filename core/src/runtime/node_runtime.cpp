@@ -69,6 +69,12 @@ Stats NodeRuntime::swarm_stats(std::string role) const {
   out.epoch_start_us = s.epoch_start_us;
   out.epochs_started = s.epochs_started;
   out.old_epoch_dropped = s.old_epoch_dropped;
+  out.bad_tags = s.session.bad_tags;
+  out.replays = s.session.replays;
+  out.unknown_sessions = s.session.unknown_connections;
+  out.unsolicited_fragments = s.unsolicited_fragments;
+  out.withholders_evicted = s.withholders_evicted;
+  out.children = s.children;
   return out;
 }
 

@@ -139,6 +139,7 @@ SwarmConfig Simulation::base_config(wire::Role role) {
   c.verify = sim_verify;
   // The very same session state machine, with a keyed hash standing in for X25519 and Ed25519.
   c.crypto = session::cheap_crypto(c.rng_seed ^ 0x5e55, role == wire::Role::broadcaster);
+  c.session.prefix_buckets = role == wire::Role::broadcaster ? 1024 : 16;  // 100,000 nodes' memory
   c.window_chunks = 128;  // ~6 s: enough for repair
   c.intern = [this](Chunk&& chunk) { return intern(std::move(chunk)); };
   c.substreams = s_.substreams;

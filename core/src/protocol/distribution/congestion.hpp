@@ -88,6 +88,8 @@ class RateController {
   // For overload_after the live pushes owed to children have clearly exceeded the rate: the node should
   // shed a child. Cleared by the call.
   bool take_overloaded();
+  // Raises (or lowers) the floor the rate never goes below (never above the cap).
+  void set_min_bps(double bps) { config_.min_bps = config_.max_bps > 0 ? std::min(bps, config_.max_bps) : bps; }
 
  private:
   RateControlConfig config_;

@@ -41,13 +41,25 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     if (withholding) {
       p->avoid_until = now + config_.silent_parent_penalty;
       // Below the broadcaster, nobody else can route around it: tell the broadcaster.
-      if (p->tree.depth == 1)
+      if (p->tree.depth == 1 && p->tree.home == s)
         for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
     }
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
     const bool gone = p && now - p->last_heard > config_.child_silence;
     if (gone) lost_sight_of(*p);
-    if (withholding || gone || silence > 2 * config_.parent_silence_timeout) drop_parent(s, now);
+    const bool starving = silence > 2 * config_.parent_silence_timeout;
+    // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
+    // repairs delivers nothing new, and is not to blame).
+    const bool behind = !tree.newest || newest_seen_ > *tree.newest + 2 * trees_.size();
+    if (p && starving && behind && !withholding && !gone) {
+      // It speaks but delivers nothing. Starved or lying (a Sybil's maps need not list anything), it is
+      // not asked again soon, and each time longer. One hop below the broadcaster nothing starves it:
+      // that one is withholding, and the broadcaster is told.
+      p->avoid_until = now + config_.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
+      if (p->tree.depth == 1 && p->tree.home == s)
+        for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
+    }
+    if (withholding || gone || starving) drop_parent(s, now);
   }
   if (tree.pending && now - tree.pending_since > config_.subscribe_timeout) {
     if (auto* p = peers_.find(*tree.pending)) p->retry_after = now + 3 * config_.hello_interval;

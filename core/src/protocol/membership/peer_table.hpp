@@ -54,6 +54,7 @@ struct Peer {
   std::uint32_t forged_chunks = 0;
   std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment
   Time avoid_until{0};                    // a parent that went silent is not chosen again before this
+  std::uint32_t times_starved = 0;        // times it was dropped for delivering nothing
   Time last_subscribed{0};                // a child renews its subscriptions each hello_interval
   bool suspended = false;                 // a child that fell silent: no pushes until it speaks again
   Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child

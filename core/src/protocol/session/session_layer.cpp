@@ -12,7 +12,6 @@ MacKey random_key(Crypto& crypto) {
   return k;
 }
 
-constexpr std::size_t prefix_buckets = 1024;
 constexpr std::size_t retry_size = 3 + 4 + token_size + 32;
 // A datagram this small cannot pay for a Retry within the 3x rule.
 constexpr std::size_t min_answered_size = (retry_size + 2) / 3;
@@ -23,8 +22,10 @@ constexpr std::size_t max_early_body = 256;
 SessionLayer::SessionLayer(SessionConfig config, std::shared_ptr<Crypto> crypto)
     : config_(std::move(config)),
       crypto_(std::move(crypto)),
-      retry_prefix_(config_.retry_bytes_per_prefix, config_.retry_bytes_per_prefix, prefix_buckets, random_key(*crypto_)),
-      handshake_prefix_(config_.handshakes_per_prefix, config_.handshakes_per_prefix, prefix_buckets, random_key(*crypto_)),
+      retry_prefix_(config_.retry_bytes_per_prefix, config_.retry_bytes_per_prefix, config_.prefix_buckets,
+                    random_key(*crypto_)),
+      handshake_prefix_(config_.handshakes_per_prefix, config_.handshakes_per_prefix, config_.prefix_buckets,
+                        random_key(*crypto_)),
       retry_total_(config_.retry_bytes_total, config_.retry_bytes_total),
       handshake_total_(config_.handshakes_total, config_.handshakes_total) {}
 
