@@ -8,9 +8,11 @@
 // Parents are chosen by measured latency from the broadcaster. Viewers exchange buffer maps and pull what
 // the push missed. Sends are paced at a rate that delay-based congestion control finds.
 //
-// The implementation is spread over swarm.cpp (inputs and outputs), swarm_trees.cpp (parents, children,
-// homes), swarm_repair.cpp (buffer maps, holes, requests) and swarm_epoch.cpp (broadcast sessions, catch-up
-// pushes for new children, departed peers).
+// Beneath it, session::SessionLayer (session/) lets nothing through that has not come over an established
+// session. The implementation is spread over swarm.cpp (inputs and outputs, fragments, maps, requests),
+// membership/swarm_membership.cpp (sessions opening and closing, hellos, welcomes, reports, timeouts), and
+// in distribution/: swarm_trees.cpp (parents, children, homes), swarm_repair.cpp (buffer maps, holes,
+// requests) and swarm_epoch.cpp (broadcast sessions, catch-up pushes for new children, departed peers).
 #pragma once
 
 #include <array>

@@ -11,16 +11,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "protocol/big_endian.hpp"
+
 namespace p2plive::sim {
 namespace {
 
 constexpr std::uint16_t sim_port = 7000;
-
-std::uint64_t read_be(std::span<const std::uint8_t> b, std::size_t at, std::size_t n) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | b[at + i];
-  return v;
-}
 
 // Where a datagram's bytes are counted (sim_report.cpp names them): 0 the tracker, 1 to 9 the swarm's
 // messages, 10 the session's Accept, 11 and 12 the handshake's Initial and Retry.
@@ -497,8 +493,8 @@ std::uint32_t Simulation::store_datagram(std::vector<std::uint8_t> bytes) {
   if (const Chunk* chunk = published_fragment_source(bytes)) {
     d.index = published_index(chunk->epoch, chunk->seq.value);
     d.fragment = bytes[session::session_header_size + 8];
-    d.connection = static_cast<std::uint32_t>(read_be(bytes, 1, 4));
-    d.tag = read_be(bytes, bytes.size() - session::tag_size, 8);
+    d.connection = static_cast<std::uint32_t>(get_be(bytes, 1, 4));
+    d.tag = get_be(bytes, bytes.size() - session::tag_size, 8);
     d.canonical = true;
     canonical_bytes(d, scratch_);
     d.canonical = scratch_ == bytes;
@@ -533,7 +529,7 @@ const Chunk* Simulation::published_fragment_source(const std::vector<std::uint8_
   if (bytes.size() < session::fragment_overhead || session::framed_type(bytes) != wire::fragment_type) return nullptr;
   const auto body = std::span(bytes).subspan(session::session_header_size);
   const auto seq = wire::peek_fragment_seq(body).value_or(0);
-  const auto tag = static_cast<std::uint32_t>(read_be(bytes, session::session_header_size, 4));
+  const auto tag = static_cast<std::uint32_t>(get_be(bytes, session::session_header_size, 4));
   for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
     if (wire::epoch_tag(it->epoch) != tag) continue;
     const auto& chunk = published_[(it->base + seq) % published_ring];

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/big_endian.hpp"
+
 namespace p2plive {
 namespace {
 
@@ -10,14 +12,8 @@ enum Action : std::uint32_t { connect = 0, announce = 1, error = 3 };
 enum Event : std::uint32_t { none = 0, started = 2, stopped = 3 };
 constexpr Time connection_lifetime = 60s;  // BEP 15: a client may use a connection id for a minute
 
-void put(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-std::uint64_t get(std::span<const std::uint8_t> in, std::size_t at, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | in[at + static_cast<std::size_t>(i)];
-  return v;
-}
+void put(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) { put_be(out, v, bytes); }
+std::uint64_t get(std::span<const std::uint8_t> in, std::size_t at, int bytes) { return get_be(in, at, bytes); }
 
 }  // namespace
 

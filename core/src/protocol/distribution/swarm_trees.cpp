@@ -8,6 +8,8 @@
 namespace p2plive {
 namespace {
 
+constexpr Time reported_penalty = 100ms;  // per recent reporter, in rank()
+
 std::uint16_t to_ms(Time t) {
   return static_cast<std::uint16_t>(std::clamp<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count(), 0,
                                                              wire::unknown_latency - 1));
@@ -333,9 +335,15 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
 }
 
 // How well a forwarding child serves its subtree from here, lower is better: half the round trip to it,
-// as we measured it (handshake, maps and their acks). What a child says of itself (its capacity, its
-// round trip) is a claim anyone can make, and ranks nothing.
-Time Swarm::rank(const Peer& child) const { return child.srtt.value_or(config_.unknown_rtt) / 2; }
+// as we measured it (handshake, maps and their acks), and a penalty for each peer that reported it
+// withholding lately. What a child says of itself (its capacity, its round trip) is a claim anyone can
+// make, and ranks nothing. One report could be a lie: it only lets a newcomer displace the child.
+Time Swarm::rank(const Peer& child) const {
+  Time r = child.srtt.value_or(config_.unknown_rtt) / 2;
+  for (const auto& report : child.reporters)
+    if (now_ - report.second <= config_.report_window) r += reported_penalty;
+  return r;
+}
 
 // The forwarding child in this tree with the worst rank.
 const Peer* Swarm::worst_forwarder(std::uint8_t s) const {

@@ -2,18 +2,13 @@
 
 #include <algorithm>
 
+#include "protocol/big_endian.hpp"
+
 namespace p2plive::session {
 namespace {
 
-void put(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get(std::span<const std::uint8_t> in, std::size_t at, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | in[at + static_cast<std::size_t>(i)];
-  return v;
-}
+void put(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) { put_be(out, v, bytes); }
+std::uint64_t get(std::span<const std::uint8_t> in, std::size_t at, int bytes) { return get_be(in, at, bytes); }
 
 void handshake_header(std::vector<std::uint8_t>& out, std::uint8_t kind, const wire::StreamTag& tag) {
   out.push_back(wire::magic0);

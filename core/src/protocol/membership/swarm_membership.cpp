@@ -1,0 +1,209 @@
+// Membership: who a node talks to and what it believes of them. Sessions opening and closing, hellos and
+// welcomes (the subscriptions they carry), peer lists, goodbyes, reports of withholding, and peers that
+// time out. (Inputs and outputs are in swarm.cpp, the trees in distribution/swarm_trees.cpp.)
+#include <algorithm>
+
+#include "protocol/swarm.hpp"
+
+namespace p2plive {
+namespace {
+
+std::uint32_t clock32(Time now) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.count())); }
+
+}  // namespace
+
+void Swarm::take_session_events(Time now) {
+  while (auto e = session_.poll_event()) {
+    if (const auto* opened = std::get_if<session::Opened>(&*e)) {
+      Peer* p = peers_.upsert(opened->peer);
+      if (!p) continue;
+      p->proven_root = opened->proven;
+      if (opened->proven) p->role = wire::Role::broadcaster;
+      if (opened->rtt && *opened->rtt >= Time{0} && *opened->rtt < 10s) p->note_rtt(*opened->rtt);
+      // A session opened anew with a peer we knew (it restarted, and lost ours): say where we stand at once,
+      // rather than at our next timer. Our parents there are asked to go on pushing.
+      if (p->heard || p->bootstrap) {
+        bool subscribed = false;
+        for (std::uint8_t t = 0; t < trees_.size(); ++t) {
+          if (!(p->parent_in & bit(t)) && trees_[t].pending != p->endpoint) continue;
+          send(p->endpoint, hello(true, t, subscribe_from(t)));
+          subscribed = true;
+        }
+        if (!subscribed && !is_broadcaster()) send(p->endpoint, hello(false, wire::no_substream));
+      }
+      continue;
+    }
+    const auto& closed = std::get<session::Closed>(*e);
+    if (closed.self) {
+      forget_peer(closed.peer, now);
+      peers_.ban(closed.peer, now + 24h * 365, now);  // only we can have made that handshake
+    } else if (peers_.find(closed.peer)) {
+      forget_peer(closed.peer, now);  // gone, or never there (a handshake nobody answered)
+    }
+  }
+  flush_session();
+}
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now) {
+  // Only the session's proof makes a peer the broadcaster; a hello's word for it counts for nothing.
+  peer.role = peer.proven_root ? wire::Role::broadcaster : (m.role == wire::Role::broadcaster ? wire::Role::viewer : m.role);
+  peer.tree.home = m.home;
+  if (m.time_us != 0) peer.delay.sample(m.time_us, received_at_);
+  bool accepted = false;
+  bool new_child = false;
+  if (m.substream < trees_.size()) {
+    const auto b = bit(m.substream);
+    const bool was_child = peer.child_in & b;
+    if (m.subscribe) accepted = was_child || take_child(peer, m.substream);
+    if (accepted) peer.last_subscribed = now;
+    if (accepted) peer.child_in |= b;
+    else peer.child_in &= static_cast<std::uint16_t>(~b);  // a plain hello there: it left us for another parent
+    new_child = accepted && !was_child;
+  }
+  // A keepalive needs no peer list; a probe or a new subscription does, and a buffer map too, so that a
+  // newcomer can fetch its join point from us at once.
+  const bool keepalive = m.subscribe && !new_child;
+  // The broadcaster's upload is the swarm's scarcest: it answers probes from strangers out of a budget,
+  // with fewer peers listed as the budget runs low, and a flash crowd beyond it learns its peers from
+  // trackers and each other instead.
+  std::size_t peers_listed = config_.peers_per_message;
+  if (is_broadcaster() && m.substream >= trees_.size() && !peer.child_in) {
+    const double bare = static_cast<double>(probe_answer_bytes(0));
+    const double affordable = (root_reply_tokens_ - bare) / static_cast<double>(wire::endpoint_size);
+    if (affordable < static_cast<double>(config_.min_peers_listed)) {
+      ++stats_.probes_unanswered;
+      return;
+    }
+    peers_listed = std::min(peers_listed, static_cast<std::size_t>(affordable));
+    root_reply_tokens_ -= static_cast<double>(probe_answer_bytes(peers_listed));
+  }
+  // Only a peer we answer is one we talk to (buffer maps, repairs): one the budget left unanswered asks
+  // again, and is not sent maps meanwhile.
+  peer.said_hello = true;
+  // A renewal we accept needs no answer: the child hears from us in maps and pushes, and times the trip
+  // with its maps' acks. Only a refusal must be said (we forgot it, restarted, or made room).
+  if (keepalive && accepted) return;
+  auto welcome = welcome_for(from, m.substream, accepted, !keepalive);
+  if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
+  welcome.time_echo_us = m.time_us;
+  if (m.time_us != 0) welcome.your_queue_delay_ms = queue_delay_of(peer);
+  // A new child gets its substream from where it asks (its join point, or past what it holds): no gap
+  // between joining, or moving here from another parent, and the first live push.
+  if (new_child) {
+    const auto from_seq = m.epoch == our_epoch_tag() ? m.from_seq : wire::from_join_point;
+    welcome.push_from = catch_up(peer, m.substream, m.epoch, from_seq);  // queued behind the welcome
+    send(from, std::move(welcome));
+  } else {
+    send(from, std::move(welcome));
+  }
+  if (!keepalive && !store_.empty()) send(from, have());
+}
+
+void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
+  peer.welcomed = true;
+  note_tree(peer, m.tree, now);
+  // Only an answer to a hello we sent times the round trip, or tells us of our uplink.
+  if (peer.sent_stamp(m.time_echo_us)) {
+    const auto rtt = Time{static_cast<std::int32_t>(clock32(received_at_) - m.time_echo_us)};
+    if (rtt >= Time{0} && rtt < 10s) peer.note_rtt(rtt);
+    note_our_queue_delay(peer, m.your_queue_delay_ms, now);
+  }
+  learn(m.peers);
+  if (is_broadcaster()) return;
+  if (peer.proven_root) small_swarm_ = m.few_peers;
+  note_epoch_claim(peer, m.epoch, m.latest_join_seq, m.has_chunks, now);
+  const bool same_epoch = !store_.epoch() || m.epoch == our_epoch_tag();
+  // Join at the newest keyframe: repair starts fetching it now, whether or not this peer takes us.
+  if (!want_from_ && m.has_chunks && same_epoch) {
+    want_from_ = m.latest_join_seq;
+    want_epoch_ = m.epoch;
+  }
+  // Random homes leave trees short of forwarders in small swarms; the broadcaster sees who forwards where.
+  if (!home_settled_ && home_ < trees_.size() && m.suggested_home < trees_.size() && child_count(home_) == 0) {
+    home_ = m.suggested_home;
+    home_settled_ = true;
+  }
+  if (m.substream >= trees_.size()) return;
+  const auto s = m.substream;
+  const auto b = bit(s);
+  Tree& tree = trees_[s];
+  const bool was_pending = tree.pending == from;
+  if (was_pending) tree.pending.reset();
+  if (!m.accepted) {
+    if (was_pending) {
+      tree.switching = false;
+      // A broadcaster with few viewers refused because a slot is still held by one that has just
+      // vanished (it is given up on within unreachable_silence): ask again as soon as that is over.
+      const bool small_root = peer.proven_root && m.few_peers;
+      peer.retry_after = now + (small_root ? config_.small_swarm_refused_retry : config_.refused_retry);
+    }
+    if (peer.parent_in & b) drop_parent(s, now);  // it forgot us (restarted, timed us out, or made room)
+    return;
+  }
+  if (tree.parent && *tree.parent != from) {
+    if (!(was_pending && tree.switching)) {
+      send(from, hello(false, s));  // we found a parent meanwhile: release this one
+      return;
+    }
+    // Moving to a faster parent: take the new one, then release the old one.
+    if (auto* old = peers_.find(*tree.parent)) {
+      old->parent_in &= static_cast<std::uint16_t>(~b);
+      send(old->endpoint, hello(false, s));
+    }
+    tree.parent.reset();
+  }
+  if (was_pending) tree.switching = false;
+  if (!tree.parent) {
+    tree.parent = from;
+    peer.parent_in |= b;
+    peer.child_in &= static_cast<std::uint16_t>(~b);
+    tree.last_chunk = now;
+    // It pushes from where we asked; what is older than its answer's push_from we fetch ourselves.
+    tree.push_start = m.has_chunks && same_epoch ? std::min(m.push_from, tree.newest ? *tree.newest + 1 : m.push_from) : 0;
+    tree.orphaned_since.reset();
+  }
+}
+
+void Swarm::on(const Endpoint&, Peer&, const wire::Peers& m, Time) { learn(m.peers); }
+
+void Swarm::on(const Endpoint& from, Peer&, const wire::Bye&, Time now) { forget_peer(from, now); }
+
+// The broadcaster drops a child that several peers saw withhold: a single report could be a lie. Each
+// reporter is a session of its own, so one peer cannot pose as several.
+void Swarm::on(const Endpoint& from, Peer&, const wire::Report& m, Time now) {
+  if (!is_broadcaster() || m.substream >= trees_.size()) return;
+  Peer* accused = peers_.find(m.accused);
+  if (!accused || !(accused->child_in & bit(m.substream))) return;
+  auto& r = accused->reporters;
+  std::erase_if(r, [&](const auto& e) { return e.first == from || now - e.second > config_.report_window; });
+  if (r.size() >= 8) r.erase(r.begin());
+  r.emplace_back(from, now);
+  if (r.size() < config_.reports_to_evict) return;
+  r.clear();
+  ++stats_.withholders_evicted;
+  accused->child_in = 0;
+  accused->refuse_until = now + config_.withholder_refusal;
+  send(accused->endpoint, welcome_for(accused->endpoint, m.substream, false, false));
+}
+
+void Swarm::note_tree(Peer& peer, wire::TreeState state, Time now) const {
+  if (state.depth == 0 && !peer.proven_root) state.depth = wire::unknown_depth;
+  peer.note_tree(state, now);
+}
+
+void Swarm::learn(const std::vector<Endpoint>& endpoints) {
+  for (const auto& e : endpoints)
+    if (e.port != 0 && !e.is_unspecified()) peers_.upsert(e);
+}
+
+void Swarm::expire_peers(Time now) {
+  std::vector<Endpoint> gone;
+  peers_.for_each([&](Peer& p) {
+    // A child that stopped renewing its subscriptions left without a word: its slots go to others.
+    if (p.child_in && now - p.last_subscribed > 3 * config_.hello_interval) p.child_in = 0;
+    if (p.heard && now - p.last_heard > config_.peer_timeout) gone.push_back(p.endpoint);
+  });
+  for (const auto& e : gone) forget_peer(e, now);
+}
+
+}  // namespace p2plive
