@@ -26,15 +26,23 @@ ChunkStore::FragmentResult ChunkStore::add_fragment(const wire::Fragment& f, std
   return add_to(partial_, max_partial_, f, sender, now, out);
 }
 
-// Keeps the newest partial chunks (the oldest matter least to playout), but a sender that holds a quarter
-// of the table already gets no more of it.
+// Keeps the newest partial chunks (the oldest matter least to playout). A sender that holds a quarter of
+// the table gets no more of it, and one that holds more (it filled the table while it was empty) makes
+// room first: a sender of made-up chunks cannot push out the ones others are sending.
 bool ChunkStore::make_room(std::map<std::uint64_t, Partial>& partials, std::size_t limit, std::uint32_t sender) {
   if (partials.size() < limit) return true;
-  std::size_t held = 0;
+  const auto share = std::max<std::size_t>(limit / 4, 1);
+  std::map<std::uint32_t, std::size_t> held;
   for (const auto& [key, p] : partials)
-    held += static_cast<std::size_t>(std::count_if(p.parts.begin(), p.parts.end(), [&](const Part& x) { return x.sender == sender; }));
-  if (held >= std::max<std::size_t>(limit / 4, 1)) return false;
-  partials.erase(partials.begin());
+    for (const auto& x : p.parts) ++held[x.sender];
+  if (held[sender] >= share) return false;
+  const auto greediest = std::max_element(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  auto victim = partials.begin();
+  if (greediest->second > share)
+    victim = std::find_if(partials.begin(), partials.end(), [&](const auto& entry) {
+      return std::any_of(entry.second.parts.begin(), entry.second.parts.end(), [&](const Part& x) { return x.sender == greediest->first; });
+    });
+  partials.erase(victim);
   return true;
 }
 
