@@ -172,8 +172,11 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Bye&, Time now) { forget
 // reporter is a session of its own, so one peer cannot pose as several.
 void Swarm::on(const Endpoint& from, Peer&, const wire::Report& m, Time now) {
   if (!is_broadcaster() || m.substream >= trees_.size()) return;
+  // Reporters only name a parent that says it is one hop below us in that tree and forwards there. One
+  // that says so in a tree where it is not our child lies (a Sybil accepts children in every tree): the
+  // report counts wherever it is our child.
   Peer* accused = peers_.find(m.accused);
-  if (!accused || !(accused->child_in & bit(m.substream))) return;
+  if (!accused || !accused->child_in) return;
   auto& r = accused->reporters;
   std::erase_if(r, [&](const auto& e) { return e.first == from || now - e.second > config_.report_window; });
   if (r.size() >= 8) r.erase(r.begin());
