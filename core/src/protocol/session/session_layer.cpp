@@ -32,7 +32,6 @@ SessionLayer::SessionLayer(SessionConfig config, std::shared_ptr<Crypto> crypto)
 // ---- keys and tokens -------------------------------------------------------------------------------------
 
 void SessionLayer::rotate(Time now) {
-  now_ = now;
   const auto index = static_cast<std::uint32_t>(std::max<std::int64_t>(now / config_.key_period, 0));
   if (have_period_ && index == current_.index) return;
   if (have_period_ && index == current_.index + 1) {

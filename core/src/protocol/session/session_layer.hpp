@@ -182,7 +182,6 @@ class SessionLayer {
   std::deque<Transmit> out_;
   std::deque<SessionEvent> events_;
   Time last_scan_{0};
-  Time now_{0};
   SessionStats stats_;
 };
 
