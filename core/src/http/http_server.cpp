@@ -102,7 +102,6 @@ void Server::accept() {
       if (open_connections_ >= config_.max_clients && !reading_.empty()) {
         if (auto oldest = reading_.front().lock()) oldest->close();  // its read completes, and frees the slot
         reading_.pop_front();
-        ++idle_evicted_;
       }
       if (open_connections_ >= config_.max_clients + 1) {
         respond_text(client, false, 503, "text/plain", "too many clients\n");

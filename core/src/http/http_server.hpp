@@ -79,7 +79,6 @@ class Server {
   // Connections still sending their request head, oldest first. When they fill every slot, the oldest
   // makes way for the newcomer: idle connections cannot lock players out, a real request takes microseconds.
   std::list<std::weak_ptr<Connection>> reading_;
-  std::uint64_t idle_evicted_ = 0;
   std::uint64_t clients_dropped_ = 0;
   bool closed_ = false;
 };

@@ -4,11 +4,8 @@
 // upkeep in distribution/swarm_trees.cpp, repair in distribution/swarm_repair.cpp.
 #include "protocol/swarm.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <bit>
-#include <cstring>
 
 namespace p2plive {
 namespace {
@@ -19,13 +16,10 @@ session::SessionConfig session_config(const SwarmConfig& c) {
   return s;
 }
 
-std::uint32_t clock32(Time now) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.count())); }
-
 }  // namespace
 
 Swarm::Swarm(SwarmConfig config)
     : config_(std::move(config)),
-      tag_(wire::stream_tag(config_.stream_key)),
       rng_(config_.rng_seed),
       session_(session_config(config_), config_.crypto ? config_.crypto : session::sodium_crypto(config_.stream_key, nullptr)),
       peers_(config_.max_peers),
@@ -296,7 +290,6 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
 void Swarm::reject_forged(const Endpoint& sender, Time now) {
   Peer* peer = peers_.find(sender);
   if (!peer || ++peer->forged_chunks < config_.forged_chunks_before_ban) return;
-  drop_parent_everywhere(*peer, now);
   forget_peer(sender, now);
   peers_.ban(sender, now + config_.ban_duration, now);
 }

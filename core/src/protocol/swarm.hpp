@@ -338,7 +338,6 @@ class Swarm {
   bool is_broadcaster() const { return config_.role == wire::Role::broadcaster; }
 
   SwarmConfig config_;
-  wire::StreamTag tag_;
   std::mt19937_64 rng_;
   session::SessionLayer session_;
   PeerTable peers_;

@@ -3,10 +3,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace p2plive {
 
 using Time = std::chrono::microseconds;
 using namespace std::chrono_literals;
+
+// A clock as messages carry it: microseconds modulo 2^32 (differences of two are round trips).
+inline std::uint32_t clock32(Time now) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.count())); }
 
 }  // namespace p2plive

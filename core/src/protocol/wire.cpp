@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "protocol/big_endian.hpp"
+
 namespace p2plive::wire {
 namespace {
 
@@ -27,9 +29,7 @@ class Writer {
   }
 
  private:
-  void be(std::uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
+  void be(std::uint64_t v, int n) { put_be(out_, v, n); }
   std::vector<std::uint8_t>& out_;
 };
 

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "crypto/random.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/udp_socket.hpp"
 
@@ -39,8 +38,6 @@ Result<std::unique_ptr<SwarmHost>> SwarmHost::open(asio::io_context& io, const E
   if (!socket) return socket.error();
   std::error_code ec;
   config.announce_port = socket->local_endpoint(ec).port();  // what trackers hand out to others
-  // What strangers must not guess comes from the CSPRNG: libsodium's crypto, unless the node brought its own.
-  if (!config.crypto) config.crypto = session::sodium_crypto(config.stream_key, nullptr);
   return std::make_unique<SwarmHost>(io, std::move(socket).value(), std::move(config), std::move(on_event));
 }
 

@@ -12,9 +12,6 @@ enum Action : std::uint32_t { connect = 0, announce = 1, error = 3 };
 enum Event : std::uint32_t { none = 0, started = 2, stopped = 3 };
 constexpr Time connection_lifetime = 60s;  // BEP 15: a client may use a connection id for a minute
 
-void put(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) { put_be(out, v, bytes); }
-std::uint64_t get(std::span<const std::uint8_t> in, std::size_t at, int bytes) { return get_be(in, at, bytes); }
-
 }  // namespace
 
 TrackerClient::TrackerClient(TrackerClientConfig config) : config_(std::move(config)), rng_(config_.rng_seed) {
@@ -66,23 +63,23 @@ void TrackerClient::send_request(Tracker& t, Time now, std::uint32_t event) {
   ++t.attempts;
   std::vector<std::uint8_t> out;
   if (t.phase == Phase::connecting) {
-    put(out, protocol_id, 8);
-    put(out, Action::connect, 4);
-    put(out, t.transaction, 4);
+    put_be(out, protocol_id, 8);
+    put_be(out, Action::connect, 4);
+    put_be(out, t.transaction, 4);
   } else {
-    put(out, t.connection_id, 8);
-    put(out, Action::announce, 4);
-    put(out, t.transaction, 4);
+    put_be(out, t.connection_id, 8);
+    put_be(out, Action::announce, 4);
+    put_be(out, t.transaction, 4);
     out.insert(out.end(), config_.info_hash.begin(), config_.info_hash.end());
     out.insert(out.end(), peer_id_.begin(), peer_id_.end());
-    put(out, 0, 8);   // downloaded
-    put(out, 1, 8);   // left: a live stream is never complete, so we are never a "seed"
-    put(out, 0, 8);   // uploaded
-    put(out, event, 4);
-    put(out, 0, 4);   // IP: the one the datagram comes from
-    put(out, key_, 4);
-    put(out, static_cast<std::uint32_t>(config_.num_want), 4);
-    put(out, config_.port, 2);
+    put_be(out, 0, 8);   // downloaded
+    put_be(out, 1, 8);   // left: a live stream is never complete, so we are never a "seed"
+    put_be(out, 0, 8);   // uploaded
+    put_be(out, event, 4);
+    put_be(out, 0, 4);   // IP: the one the datagram comes from
+    put_be(out, key_, 4);
+    put_be(out, static_cast<std::uint32_t>(config_.num_want), 4);
+    put_be(out, config_.port, 2);
   }
   out_.push_back(Transmit{t.endpoint, std::move(out)});
 }
@@ -91,11 +88,11 @@ void TrackerClient::handle_datagram(const Endpoint& from, std::span<const std::u
   auto it = std::find_if(trackers_.begin(), trackers_.end(), [&](const Tracker& t) { return t.endpoint == from; });
   if (it == trackers_.end()) return;
   Tracker& t = *it;
-  if (in.size() < 8 || t.phase == Phase::idle || get(in, 4, 4) != t.transaction) {
+  if (in.size() < 8 || t.phase == Phase::idle || get_be(in, 4, 4) != t.transaction) {
     ++stats_.malformed;  // late, duplicated or forged: only the answer to the request in flight counts
     return;
   }
-  const auto action = get(in, 0, 4);
+  const auto action = get_be(in, 0, 4);
   if (action == Action::error) {
     ++stats_.errors;
     t.phase = Phase::idle;
@@ -103,7 +100,7 @@ void TrackerClient::handle_datagram(const Endpoint& from, std::span<const std::u
     return;
   }
   if (t.phase == Phase::connecting && action == Action::connect && in.size() >= 16) {
-    t.connection_id = get(in, 8, 8);
+    t.connection_id = get_be(in, 8, 8);
     t.connected_at = now;
     t.phase = Phase::announcing;
     t.attempts = 0;
@@ -111,14 +108,14 @@ void TrackerClient::handle_datagram(const Endpoint& from, std::span<const std::u
     return;
   }
   if (t.phase == Phase::announcing && action == Action::announce && in.size() >= 20 && (in.size() - 20) % 6 == 0) {
-    const auto interval = std::chrono::seconds(get(in, 8, 4));
+    const auto interval = std::chrono::seconds(get_be(in, 8, 4));
     t.phase = Phase::idle;
     t.started = true;
     t.next_announce = now + std::clamp<Time>(interval, config_.min_interval, config_.max_interval);
     ++stats_.announces;
     for (std::size_t at = 20; at + 6 <= in.size(); at += 6) {
-      const auto ip = static_cast<std::uint32_t>(get(in, at, 4));
-      const auto port = static_cast<std::uint16_t>(get(in, at + 4, 2));
+      const auto ip = static_cast<std::uint32_t>(get_be(in, at, 4));
+      const auto port = static_cast<std::uint16_t>(get_be(in, at + 4, 2));
       if (ip == 0 || port == 0) continue;
       learned_.push_back(Endpoint::v4(ip, port));
       ++stats_.peers_learned;

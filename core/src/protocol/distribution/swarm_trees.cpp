@@ -40,12 +40,7 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     const auto silence = now - std::max(tree.last_chunk, stream_started_at_);
     Peer* p = peers_.find(*tree.parent);
     const bool withholding = p && silence > config_.parent_silence_timeout && lists_newer(*p, s);
-    if (withholding) {
-      p->avoid_until = now + config_.silent_parent_penalty;
-      // Below the broadcaster, nobody else can route around it: tell the broadcaster.
-      if (p->tree.depth == 1 && p->tree.home == s)
-        for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
-    }
+    if (withholding) p->avoid_until = now + config_.silent_parent_penalty;
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
     const bool gone = p && now - p->last_heard > config_.child_silence;
     if (gone) lost_sight_of(*p);
@@ -53,14 +48,15 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
     // repairs delivers nothing new, and is not to blame).
     const bool behind = !tree.newest || newest_seen_ > *tree.newest + 2 * trees_.size();
-    if (p && starving && behind && !withholding && !gone) {
-      // It speaks but delivers nothing. Starved or lying (a Sybil's maps need not list anything), it is
-      // not asked again soon, and each time longer. One hop below the broadcaster nothing starves it:
-      // that one is withholding, and the broadcaster is told.
+    // It speaks but delivers nothing. Starved or lying (a Sybil's maps need not list anything), it is not
+    // asked again soon, and each time longer.
+    const bool useless = p && starving && behind && !withholding && !gone;
+    if (useless)
       p->avoid_until = now + config_.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
-      if (p->tree.depth == 1 && p->tree.home == s)
-        for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
-    }
+    // One hop below the broadcaster nothing starves a parent, and nobody else can route around it: either
+    // way it is withholding, and the broadcaster is told.
+    if ((withholding || useless) && p->tree.depth == 1 && p->tree.home == s)
+      for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
     if (withholding || gone || starving) drop_parent(s, now);
   }
   if (tree.pending && now - tree.pending_since > config_.subscribe_timeout) {
@@ -70,8 +66,8 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
   }
   if (tree.parent) {
     tree.last_depth = s == home_ ? my_depth() : wire::unknown_depth;
-    // Subscribing again is the keepalive: it also tells the parent we still want the stream, and its
-    // answer times the round trip.
+    // Subscribing again is the keepalive: it tells the parent we still want the stream (an accepted one
+    // gets no answer; our maps' acks time the round trip).
     if (hello_due) send(*tree.parent, hello(true, s));
     if (tree.pending || !optimize_due) return;
     // Trees built during a flash crowd come out deep and slow; now and then, move to a parent through

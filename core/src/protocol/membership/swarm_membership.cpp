@@ -6,11 +6,6 @@
 #include "protocol/swarm.hpp"
 
 namespace p2plive {
-namespace {
-
-std::uint32_t clock32(Time now) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.count())); }
-
-}  // namespace
 
 void Swarm::take_session_events(Time now) {
   while (auto e = session_.poll_event()) {

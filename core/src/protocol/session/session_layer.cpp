@@ -63,7 +63,7 @@ std::array<std::uint8_t, 26> token_input(const Endpoint& e, std::uint32_t period
 }  // namespace
 
 Token SessionLayer::mint_token(const Endpoint& to, Time now) {
-  Token t{current_.index, clock(now), 0};
+  Token t{current_.index, clock32(now), 0};
   t.mac = crypto_->mac(current_.token_key, token_input(to, t.period, t.issued));
   return t;
 }
@@ -72,7 +72,7 @@ const SessionLayer::Period* SessionLayer::check_token(const Endpoint& from, cons
   const Period* p = period(t.period);
   if (!p) return nullptr;
   // Issued by us, for this address, in this period or the last one, and not in the future.
-  if (static_cast<std::int32_t>(clock(now) - t.issued) < 0) return nullptr;
+  if (static_cast<std::int32_t>(clock32(now) - t.issued) < 0) return nullptr;
   if (crypto_->mac(p->token_key, token_input(from, t.period, t.issued)) != t.mac) return nullptr;
   return p;
 }
@@ -170,7 +170,7 @@ std::optional<Inbound> SessionLayer::on_initial(const Endpoint& from, const Init
   seal(from, accept_type, body, out);
   out_.push_back(Transmit{from, std::move(out)});
   if (repeat) return std::nullopt;
-  events_.push_back(Opened{from, false, Time{static_cast<std::int32_t>(clock(now) - m.token->issued)}});
+  events_.push_back(Opened{from, false, Time{static_cast<std::int32_t>(clock32(now) - m.token->issued)}});
   // Our own first message, from the handshake that lost the tie, goes in this session instead.
   if (crossed && crossed->early_type != 0) {
     std::vector<std::uint8_t> early;

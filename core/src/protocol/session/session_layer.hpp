@@ -167,7 +167,6 @@ class SessionLayer {
   void erase_session(const Endpoint& peer);
   ConnectionId fresh_id();
   std::uint64_t key_id(const KxPublic& key) const;
-  std::uint32_t clock(Time now) const { return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count()); }
 
   SessionConfig config_;
   std::shared_ptr<Crypto> crypto_;

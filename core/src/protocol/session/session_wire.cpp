@@ -7,9 +7,6 @@
 namespace p2plive::session {
 namespace {
 
-void put(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) { put_be(out, v, bytes); }
-std::uint64_t get(std::span<const std::uint8_t> in, std::size_t at, int bytes) { return get_be(in, at, bytes); }
-
 void handshake_header(std::vector<std::uint8_t>& out, std::uint8_t kind, const wire::StreamTag& tag) {
   out.push_back(wire::magic0);
   out.push_back(wire::version);
@@ -18,13 +15,13 @@ void handshake_header(std::vector<std::uint8_t>& out, std::uint8_t kind, const w
 }
 
 void put_token(std::vector<std::uint8_t>& out, const Token& t) {
-  put(out, t.period, 4);
-  put(out, t.issued, 4);
-  put(out, t.mac, 8);
+  put_be(out, t.period, 4);
+  put_be(out, t.issued, 4);
+  put_be(out, t.mac, 8);
 }
 
 Token get_token(std::span<const std::uint8_t> in, std::size_t at) {
-  return Token{static_cast<std::uint32_t>(get(in, at, 4)), static_cast<std::uint32_t>(get(in, at + 4, 4)), get(in, at + 8, 8)};
+  return Token{static_cast<std::uint32_t>(get_be(in, at, 4)), static_cast<std::uint32_t>(get_be(in, at + 4, 4)), get_be(in, at + 8, 8)};
 }
 
 constexpr std::size_t handshake_header_size = 3 + 4;
@@ -49,7 +46,7 @@ std::vector<std::uint8_t> encode_initial(const wire::StreamTag& tag, const Token
   out.push_back(1);  // flags: token
   put_token(out, token);
   out.insert(out.end(), client_key.begin(), client_key.end());
-  put(out, client_id, 4);
+  put_be(out, client_id, 4);
   out.push_back(early_type);
   out.insert(out.end(), early_body.begin(), early_body.end());
   return out;
@@ -87,14 +84,14 @@ std::optional<std::variant<Initial, Retry>> decode_handshake(std::span<const std
   at += token_size;
   std::copy_n(d.begin() + static_cast<std::ptrdiff_t>(at), 32, m.client_key.begin());
   at += 32;
-  m.client_id = static_cast<ConnectionId>(get(d, at, 4));
+  m.client_id = static_cast<ConnectionId>(get_be(d, at, 4));
   at += 4;
   m.early_type = d[at++];
   const auto end = d.size() - tag_size;
   m.early_body = d.subspan(at, end - at);
   if (m.early_type == 0 && !m.early_body.empty()) return std::nullopt;
   m.authenticated = d.first(end);
-  m.tag = get(d, end, 8);
+  m.tag = get_be(d, end, 8);
   return m;
 }
 
@@ -102,11 +99,11 @@ void begin_framed(std::vector<std::uint8_t>& out, ConnectionId to, std::uint8_t 
                   std::optional<std::uint32_t> packet_number) {
   out.clear();
   out.push_back(static_cast<std::uint8_t>(session_kind | type));
-  put(out, to, 4);
-  if (packet_number) put(out, *packet_number, 4);
+  put_be(out, to, 4);
+  if (packet_number) put_be(out, *packet_number, 4);
 }
 
-void append_tag(std::vector<std::uint8_t>& out, std::uint64_t tag) { put(out, tag, 8); }
+void append_tag(std::vector<std::uint8_t>& out, std::uint64_t tag) { put_be(out, tag, 8); }
 
 std::optional<Framed> decode_framed(std::span<const std::uint8_t> d) {
   if (!is_session_datagram(d) || d.size() > wire::max_datagram) return std::nullopt;
@@ -114,18 +111,18 @@ std::optional<Framed> decode_framed(std::span<const std::uint8_t> d) {
   f.type = d[0] & 0x3f;
   const std::size_t header = session_header_size + (carries_packet_number(f.type) ? packet_number_size : 0);
   if (d.size() < header + tag_size) return std::nullopt;
-  f.to = static_cast<ConnectionId>(get(d, 1, 4));
-  if (carries_packet_number(f.type)) f.packet_number = static_cast<std::uint32_t>(get(d, session_header_size, 4));
+  f.to = static_cast<ConnectionId>(get_be(d, 1, 4));
+  if (carries_packet_number(f.type)) f.packet_number = static_cast<std::uint32_t>(get_be(d, session_header_size, 4));
   const auto end = d.size() - tag_size;
   f.body = d.subspan(header, end - header);
   f.authenticated = d.first(end);
-  f.tag = get(d, end, 8);
+  f.tag = get_be(d, end, 8);
   return f;
 }
 
 std::vector<std::uint8_t> encode_accept(const Accept& a) {
   std::vector<std::uint8_t> out;
-  put(out, a.server_id, 4);
+  put_be(out, a.server_id, 4);
   out.push_back(a.proof ? 1 : 0);
   if (a.proof) out.insert(out.end(), a.proof->begin(), a.proof->end());
   return out;
@@ -134,7 +131,7 @@ std::vector<std::uint8_t> encode_accept(const Accept& a) {
 std::optional<Accept> decode_accept(std::span<const std::uint8_t> body) {
   if (body.size() != 5 && body.size() != 5 + 64) return std::nullopt;
   Accept a;
-  a.server_id = static_cast<ConnectionId>(get(body, 0, 4));
+  a.server_id = static_cast<ConnectionId>(get_be(body, 0, 4));
   if (body[4] > 1 || (body[4] == 1) != (body.size() == 69)) return std::nullopt;
   if (body[4] == 1) {
     Proof p{};
@@ -151,8 +148,8 @@ std::vector<std::uint8_t> proof_transcript(const wire::StreamTag& tag, const KxP
   out.insert(out.end(), tag.begin(), tag.end());
   out.insert(out.end(), client_key.begin(), client_key.end());
   out.insert(out.end(), server_key.begin(), server_key.end());
-  put(out, client_id, 4);
-  put(out, server_id, 4);
+  put_be(out, client_id, 4);
+  put_be(out, server_id, 4);
   return out;
 }
 
