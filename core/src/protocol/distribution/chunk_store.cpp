@@ -46,6 +46,23 @@ bool ChunkStore::make_room(std::map<std::uint64_t, Partial>& partials, std::size
   return true;
 }
 
+// Fragments of `count` any sender holds, for the chunk in reassembly.
+std::uint16_t ChunkStore::held_mask(const Partial& p, std::uint8_t count) {
+  std::uint16_t mask = 0;
+  for (const auto& x : p.parts)
+    if (x.count == count) mask = static_cast<std::uint16_t>(mask | x.mask);
+  return mask;
+}
+
+// A reassembled body, cut to its length, into a chunk; stale if it cannot be one.
+ChunkStore::FragmentResult ChunkStore::complete(std::vector<std::uint8_t>&& body, std::uint8_t count, std::size_t last_size,
+                                                const wire::Fragment& f, Assembled& out) {
+  body.resize((count - 1u) * wire::fragment_body_size + last_size);
+  // The decoder bounds the body's size; the trailer's epoch must be the one the fragments named.
+  if (!wire::chunk_from_body(f.epoch, f.seq & 0xffffffffu, std::move(body), out.chunk)) return FragmentResult::stale;
+  return FragmentResult::completed;
+}
+
 ChunkStore::FragmentResult ChunkStore::add_to(std::map<std::uint64_t, Partial>& partials, std::size_t limit,
                                               const wire::Fragment& f, std::uint32_t sender, Time now, Assembled& out) {
   auto it = partials.find(f.seq);
@@ -73,24 +90,18 @@ ChunkStore::FragmentResult ChunkStore::add_to(std::map<std::uint64_t, Partial>& 
   if (f.index + 1 == f.count) part->last_size = f.body.size();
   part->mask = static_cast<std::uint16_t>(part->mask | bit);
   const auto all = static_cast<std::uint16_t>((1u << part->count) - 1);
-  const auto epoch = f.epoch;
-  const auto seq = f.seq & 0xffffffffu;
 
   if (part->mask == all) {  // all of it from this one sender
     auto body = std::move(part->body);
-    body.resize((part->count - 1u) * wire::fragment_body_size + part->last_size);
+    const auto count = part->count;
+    const auto last_size = part->last_size;
     p.parts.erase(part);
     if (p.parts.empty()) partials.erase(it);
     out.sole_sender = sender;
-    // The decoder bounds the body's size; the trailer's epoch must be the one the fragments named.
-    if (!wire::chunk_from_body(epoch, seq, std::move(body), out.chunk)) return FragmentResult::stale;
-    return FragmentResult::completed;
+    return complete(std::move(body), count, last_size, f, out);
   }
   // Several senders may have it all between them (a parent's push, and a repair for what it lost).
-  std::uint16_t union_mask = 0;
-  for (const auto& x : p.parts)
-    if (x.count == part->count) union_mask = static_cast<std::uint16_t>(union_mask | x.mask);
-  if (union_mask != all || p.merge_tried) return elsewhere ? FragmentResult::duplicate : FragmentResult::stored;
+  if (held_mask(p, part->count) != all || p.merge_tried) return elsewhere ? FragmentResult::duplicate : FragmentResult::stored;
   p.merge_tried = true;  // one try: if it fails, only a single sender's complete chunk is worth checking
   const auto count = part->count;
   std::vector<std::uint8_t> body(count * wire::fragment_body_size);
@@ -104,10 +115,8 @@ ChunkStore::FragmentResult ChunkStore::add_to(std::map<std::uint64_t, Partial>& 
       break;
     }
   }
-  body.resize((count - 1u) * wire::fragment_body_size + last_size);
   out.sole_sender.reset();
-  if (!wire::chunk_from_body(epoch, seq, std::move(body), out.chunk)) return FragmentResult::stale;
-  return FragmentResult::completed;
+  return complete(std::move(body), count, last_size, f, out);
 }
 
 void ChunkStore::reset(std::uint32_t epoch_tag) {
@@ -171,10 +180,7 @@ std::uint16_t ChunkStore::missing_fragments(std::uint64_t seq) const {
   const auto it = partial_.find(seq);
   if (it == partial_.end() || it->second.parts.empty()) return 0xffff;
   const auto count = it->second.parts.front().count;
-  std::uint16_t have = 0;
-  for (const auto& x : it->second.parts)
-    if (x.count == count) have = static_cast<std::uint16_t>(have | x.mask);
-  return static_cast<std::uint16_t>(((1u << count) - 1) & ~have);
+  return static_cast<std::uint16_t>(((1u << count) - 1) & ~held_mask(it->second, count));
 }
 
 std::vector<std::uint64_t> ChunkStore::missing(std::uint64_t from, std::uint64_t to, std::size_t limit) const {

@@ -79,6 +79,9 @@ class ChunkStore {
   FragmentResult add_to(std::map<std::uint64_t, Partial>& partials, std::size_t limit, const wire::Fragment& f,
                         std::uint32_t sender, Time now, Assembled& out);
   static bool make_room(std::map<std::uint64_t, Partial>& partials, std::size_t limit, std::uint32_t sender);
+  static std::uint16_t held_mask(const Partial& p, std::uint8_t count);
+  static FragmentResult complete(std::vector<std::uint8_t>&& body, std::uint8_t count, std::size_t last_size,
+                                 const wire::Fragment& f, Assembled& out);
   void evict();
   bool in_window(std::uint64_t seq) const { return !empty() && seq <= latest_seq_ && seq >= floor_seq(); }
 
