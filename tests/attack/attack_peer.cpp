@@ -101,13 +101,15 @@ void paced(const Options& o, double rate, F&& step) {
   }
 }
 
-// A welcome that makes us look like the best parent there is: one hop from the broadcaster, no delay,
-// room everywhere.
-wire::Welcome tempting_welcome(const wire::Hello& h, std::uint32_t epoch, std::uint64_t latest) {
+// A welcome that makes us look like the best parent there is in our home tree: one hop from the
+// broadcaster, no delay, room, and children already. (Claiming room in every tree would give us away:
+// a viewer forwards in its home tree only.)
+wire::Welcome tempting_welcome(const wire::Hello& h, std::uint8_t home, std::uint32_t epoch, std::uint64_t latest) {
   wire::Welcome w;
   w.accepted = h.subscribe;
   w.substream = h.substream;
-  w.tree = {h.substream, 1, 1, 0xffff, 0xffff, 8, 0xffff};
+  const auto room = static_cast<std::uint16_t>(1u << home);
+  w.tree = {home, 1, 1, room, room, 8, 0xffff};
   w.has_chunks = latest > 0;
   w.epoch = epoch;
   w.latest_seq = latest;
@@ -149,7 +151,7 @@ int forger(const Options& o) {
     me.pump(now, [&](const Endpoint& from, const wire::Message& m) {
       view.note(m);
       if (const auto* h = std::get_if<wire::Hello>(&m)) {
-        me.send(from, tempting_welcome(*h, view.epoch, view.latest), now);
+        me.send(from, tempting_welcome(*h, 0, view.epoch, view.latest), now);
         if (h->subscribe) children.insert(from);
       }
     });
@@ -200,7 +202,7 @@ int sybils(const Options& o) {
         view.note(msg);
         if (const auto* w = std::get_if<wire::Welcome>(&msg); w && w->accepted && from == root) ++accepted;
         if (const auto* h = std::get_if<wire::Hello>(&msg)) {  // take children, and give them nothing
-          m.send(from, tempting_welcome(*h, view.epoch, view.latest), now);
+          m.send(from, tempting_welcome(*h, s, view.epoch, view.latest), now);
           if (h->subscribe) ++children;
         }
       });

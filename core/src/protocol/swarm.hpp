@@ -247,7 +247,8 @@ class Swarm {
   bool expects_fragment(const Peer& peer, std::uint32_t epoch, std::uint64_t seq, Time now) const;
   void note_asked(const Endpoint& to, std::uint64_t seq, Time now);
   // A peer's word on its place in the trees; depth 0 (the broadcaster) only from the proven broadcaster.
-  void note_tree(Peer& peer, wire::TreeState state, Time now) const;
+  void note_tree(Peer& peer, wire::TreeState state, Time now);
+  void evict_child(Peer& child, std::uint8_t substream, Time now);
   bool within_window(std::uint64_t seq) const;
   // Epochs (swarm_epoch.cpp): a node follows the newest broadcast session it has verified a chunk of.
   struct Epoch {
@@ -279,6 +280,7 @@ class Swarm {
     Time pending_since{0};
     bool switching = false;           // the pending subscription replaces the current parent
     Time last_chunk{0};               // the last chunk the parent completed
+    bool delivered = false;           // the parent has completed one at all
     std::optional<std::uint64_t> newest;  // newest chunk of this substream we hold, from anyone
     std::uint64_t push_start = 0;         // the parent pushes chunks from here on; older ones we pull
     std::optional<Time> orphaned_since;   // no parent, and nobody known with room

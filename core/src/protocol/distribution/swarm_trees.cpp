@@ -44,6 +44,8 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
     const bool gone = p && now - p->last_heard > config_.child_silence;
     if (gone) lost_sight_of(*p);
+    // A new parent pushes at once (its answer's catch-up): one that has delivered nothing yet is given
+    // half as long as one that did and then fell silent.
     const bool starving = silence > 2 * config_.parent_silence_timeout;
     // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
     // repairs delivers nothing new, and is not to blame).
@@ -53,8 +55,8 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     const bool useless = p && starving && behind && !withholding && !gone;
     if (useless)
       p->avoid_until = now + config_.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
-    // One hop below the broadcaster nothing starves a parent, and nobody else can route around it: either
-    // way it is withholding, and the broadcaster is told.
+    // One hop below the broadcaster little starves a parent but the broadcaster's own uplink, and nobody
+    // else can route around it: the broadcaster is told, and weighs what several viewers say.
     if ((withholding || useless) && p->tree.depth == 1 && p->tree.home == s)
       for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
     if (withholding || gone || starving) drop_parent(s, now);
@@ -178,6 +180,9 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
     if (!p.heard || !(room & bit(s)) || ((p.child_in | p.parent_in) & bit(s))) return;
     if (now - p.last_heard > config_.recently_heard) return;  // what it said of its room is stale; it may be gone
     if (p.tree.depth == wire::unknown_depth || (max_depth != wire::unknown_depth && p.tree.depth >= max_depth)) return;
+    // A viewer forwards in its home tree only. One that offers room elsewhere lies (a Sybil that would
+    // starve every tree of ours at once), so only the broadcaster can be our parent in several trees.
+    if (p.tree.depth != 0 && p.tree.home != s) return;
     if (now < p.avoid_until || now < p.retry_after) return;
     auto arrival = arrival_via(p, s);
     if (!arrival) return;

@@ -54,6 +54,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
     if (accepted) peer.child_in |= b;
     else peer.child_in &= static_cast<std::uint16_t>(~b);  // a plain hello there: it left us for another parent
     new_child = accepted && !was_child;
+    // A newcomer has had no time to gather children: it is not idle until the grace has passed.
+    if (new_child) peer.childless_since = now;
   }
   // A keepalive needs no peer list; a probe or a new subscription does, and a buffer map too, so that a
   // newcomer can fetch its join point from us at once.
@@ -153,6 +155,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
     peer.parent_in |= b;
     peer.child_in &= static_cast<std::uint16_t>(~b);
     tree.last_chunk = now;
+    tree.delivered = false;
     // It pushes from where we asked; what is older than its answer's push_from we fetch ourselves.
     tree.push_start = m.has_chunks && same_epoch ? std::min(m.push_from, tree.newest ? *tree.newest + 1 : m.push_from) : 0;
     tree.orphaned_since.reset();
@@ -176,17 +179,34 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Report& m, Time now) {
   std::erase_if(r, [&](const auto& e) { return e.first == from || now - e.second > config_.report_window; });
   if (r.size() >= 8) r.erase(r.begin());
   r.emplace_back(from, now);
-  if (r.size() < config_.reports_to_evict) return;
-  r.clear();
-  ++stats_.withholders_evicted;
-  accused->child_in = 0;
-  accused->refuse_until = now + config_.withholder_refusal;
-  send(accused->endpoint, welcome_for(accused->endpoint, m.substream, false, false));
+  if (r.size() >= config_.reports_to_evict) evict_child(*accused, m.substream, now);
 }
 
-void Swarm::note_tree(Peer& peer, wire::TreeState state, Time now) const {
+void Swarm::evict_child(Peer& child, std::uint8_t substream, Time now) {
+  child.reporters.clear();
+  ++stats_.withholders_evicted;
+  child.child_in = 0;
+  child.refuse_until = now + config_.withholder_refusal;
+  send(child.endpoint, welcome_for(child.endpoint, substream, false, false));
+}
+
+// A viewer forwards in its home tree only, so room in any other is a lie, told in the liar's own session
+// (a Sybil's bait: it would starve every tree of ours at once). We keep away from the liar. If it is our
+// child, it is gone; if it says it is the broadcaster's, the broadcaster is told.
+void Swarm::note_tree(Peer& peer, wire::TreeState state, Time now) {
   if (state.depth == 0 && !peer.proven_root) state.depth = wire::unknown_depth;
   peer.note_tree(state, now);
+  if (peer.proven_root) return;
+  const std::uint16_t home = state.home < trees_.size() ? bit(state.home) : 0;
+  if (((state.room | state.forwarder_room) & ~home) == 0) return;
+  const bool known_liar = now < peer.avoid_until;
+  peer.avoid_until = std::max(peer.avoid_until, now + config_.silent_parent_penalty);
+  const auto s = static_cast<std::uint8_t>(state.home < trees_.size() ? state.home : 0);
+  if (is_broadcaster()) {
+    if (peer.child_in) evict_child(peer, s, now);
+  } else if (state.depth == 1 && !known_liar) {
+    for (const auto& b : config_.bootstrap) send(b, wire::Report{s, peer.endpoint});
+  }
 }
 
 void Swarm::learn(const std::vector<Endpoint>& endpoints) {
