@@ -3,7 +3,7 @@
 // others' traffic need root (a raw socket, a packet socket on lo). Each mode runs for --seconds and
 // prints one JSON line of what it did.
 //
-//   attack_peer forger LINK                     poses as a forwarder with room and pushes forged chunks
+//   attack_peer forger LINK                     4 members posing as forwarders, one per tree, pushing forgeries
 //   attack_peer sybils LINK --count N           N members that take slots and forward nothing
 //   attack_peer spoof-copies --of A --to B      B's datagrams from A, sent again as A: half late, half altered
 //   attack_peer replay --of A --to B            A's datagrams to B, sent again as A and from another host
@@ -109,7 +109,8 @@ wire::Welcome tempting_welcome(const wire::Hello& h, std::uint8_t home, std::uin
   w.accepted = h.subscribe;
   w.substream = h.substream;
   const auto room = static_cast<std::uint16_t>(1u << home);
-  w.tree = {home, 1, 1, room, room, 8, 0xffff};
+  w.tree = {home, 1, 0, room, room, 8, 0xffff};
+  w.time_echo_us = h.time_us;  // so that the asker times a short round trip to us
   w.has_chunks = latest > 0;
   w.epoch = epoch;
   w.latest_seq = latest;
@@ -133,43 +134,57 @@ struct StreamView {
   }
 };
 
+// One member per tree, each a child of the broadcaster and a forwarder one hop down in its own home tree
+// (a viewer forwards in one tree only, so one member could not bait them all), pushing forged chunks to
+// whoever subscribes.
 int forger(const Options& o) {
   if (!o.link || o.link->peers.empty()) usage("forger needs a link with a peer");
-  Member me(o.link->key);
   const auto root = o.link->peers.front();
+  struct Forger {
+    std::unique_ptr<Member> member;
+    std::set<Endpoint> children;
+  };
+  std::vector<Forger> forgers;
+  for (int i = 0; i < 4; ++i) forgers.push_back({std::make_unique<Member>(o.link->key), {}});
   StreamView view;
-  std::set<Endpoint> children;
   const auto other_key = SecretKey::generate();
-  std::uint64_t forged = 0, pushes = 0, last_hello = 0, kind = 0;
-  std::uint64_t ticks = 0;
+  std::uint64_t forged = 0, pushes = 0, kind = 0, ticks = 0;
   paced(o, 40, [&] {  // a forged chunk every 25 ms, the stream's own pace
     const auto now = steady_now();
-    if (ticks++ - last_hello >= 40 || ticks == 1) {  // stay in the broadcaster's peer lists
-      last_hello = ticks;
-      me.send(root, wire::Hello{}, now);
+    // Each holds a slot of the broadcaster's in its home tree, renewed every 500 ms: in the broadcaster's
+    // peer lists, and fewer slots left there for honest viewers.
+    const bool hello_due = ticks++ % 20 == 0;
+    for (std::size_t i = 0; i < forgers.size(); ++i) {
+      auto& f = forgers[i];
+      const auto home = static_cast<std::uint8_t>(i);
+      if (hello_due) f.member->send(root, wire::Hello{wire::Role::viewer, true, home, home}, now);
+      f.member->pump(now, [&](const Endpoint& from, const wire::Message& m) {
+        view.note(m);
+        if (const auto* h = std::get_if<wire::Hello>(&m)) {
+          f.member->send(from, tempting_welcome(*h, home, view.epoch, view.latest), now);
+          if (h->subscribe && h->substream == home) f.children.insert(from);
+        }
+      });
     }
-    me.pump(now, [&](const Endpoint& from, const wire::Message& m) {
-      view.note(m);
-      if (const auto* h = std::get_if<wire::Hello>(&m)) {
-        me.send(from, tempting_welcome(*h, 0, view.epoch, view.latest), now);
-        if (h->subscribe) children.insert(from);
-      }
-    });
-    if (children.empty() || view.epoch == 0) return;
+    if (view.epoch == 0) return;
     Chunk c;
     c.epoch = view.epoch;  // the tag matches; the signature cannot
     c.seq = ChunkSeq{++view.latest};
     c.payload.assign(6000, static_cast<std::uint8_t>(forged));
     if (kind % 3 == 1) c.signature[0] = 1;
     if (kind++ % 3 == 2) sign_chunk(other_key, c);
-    for (const auto& child : children)
-      for (std::size_t i = 0; i < wire::fragment_count(c.payload.size()); ++i) me.send_fragment(child, c, i);
+    for (auto& f : forgers)
+      for (const auto& child : f.children) {
+        for (std::size_t i = 0; i < wire::fragment_count(c.payload.size()); ++i) f.member->send_fragment(child, c, i);
+        ++pushes;
+      }
     ++forged;
-    pushes += children.size();
   });
+  std::size_t children = 0;
+  for (const auto& f : forgers) children += f.children.size();
   std::printf("{\"mode\":\"forger\",\"forged_chunks\":%llu,\"pushes\":%llu,\"children\":%zu}\n",
-              static_cast<unsigned long long>(forged), static_cast<unsigned long long>(pushes), children.size());
-  return children.empty() ? 1 : 0;
+              static_cast<unsigned long long>(forged), static_cast<unsigned long long>(pushes), children);
+  return children == 0 ? 1 : 0;
 }
 
 int sybils(const Options& o) {
