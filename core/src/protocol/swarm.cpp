@@ -293,6 +293,10 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
 void Swarm::reject_forged(const Endpoint& sender, Time now) {
   Peer* peer = peers_.find(sender);
   if (!peer || ++peer->forged_chunks < config_.forged_chunks_before_ban) return;
+  // One that says it is one hop below the broadcaster holds one of its slots: the broadcaster is told,
+  // as of a withholder (its subtree gets nothing genuine from it either).
+  if (peer->tree.depth == 1 && peer->tree.home < trees_.size() && !is_broadcaster())
+    for (const auto& b : config_.bootstrap) send(b, wire::Report{peer->tree.home, sender});
   forget_peer(sender, now);
   peers_.ban(sender, now + config_.ban_duration, now);
 }
