@@ -262,10 +262,7 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   if (!trees_[s].newest || *trees_[s].newest < seq) trees_[s].newest = seq;
   // A parent is judged by the chunks it completes, not by fragments: one whose uplink loses part of every
   // chunk delivers nothing, and must look as silent as it is.
-  if (from && trees_[s].parent == *from) {
-    trees_[s].last_chunk = now;
-    trees_[s].delivered = true;
-  }
+  if (from && trees_[s].parent == *from) trees_[s].last_chunk = now;
   if (!is_broadcaster()) {
     ++stats_.chunks_received;
     if (!want_from_ || seq < *want_from_) want_from_ = want_from_ ? std::min(*want_from_, seq) : seq;

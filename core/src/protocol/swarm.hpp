@@ -280,7 +280,6 @@ class Swarm {
     Time pending_since{0};
     bool switching = false;           // the pending subscription replaces the current parent
     Time last_chunk{0};               // the last chunk the parent completed
-    bool delivered = false;           // the parent has completed one at all
     std::optional<std::uint64_t> newest;  // newest chunk of this substream we hold, from anyone
     std::uint64_t push_start = 0;         // the parent pushes chunks from here on; older ones we pull
     std::optional<Time> orphaned_since;   // no parent, and nobody known with room

@@ -44,8 +44,6 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
     const bool gone = p && now - p->last_heard > config_.child_silence;
     if (gone) lost_sight_of(*p);
-    // A new parent pushes at once (its answer's catch-up): one that has delivered nothing yet is given
-    // half as long as one that did and then fell silent.
     const bool starving = silence > 2 * config_.parent_silence_timeout;
     // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
     // repairs delivers nothing new, and is not to blame).
