@@ -15,6 +15,21 @@ using test::Agent;
 using test::Net;
 using test::SwarmTest;
 
+// What a member posing as the best parent there is answers a hello: one hop below the broadcaster, no
+// delay, room where `room` says, children already, and the live edge of the stream.
+wire::Welcome bait_welcome(const wire::Hello& h, std::uint8_t home, std::uint16_t room, std::uint64_t epoch,
+                           std::uint64_t next_seq) {
+  wire::Welcome w;
+  w.accepted = h.subscribe;
+  w.substream = h.substream;
+  w.tree = {home, 1, 1, room, room, 8, 0xffff};
+  w.has_chunks = next_seq > 0;
+  w.epoch = wire::epoch_tag(epoch);
+  w.latest_seq = w.latest_join_seq = next_seq > 0 ? next_seq - 1 : 0;
+  w.push_from = next_seq;
+  return w;
+}
+
 // Spoofing: a stranger's datagrams, whatever source they claim, never get past the session layer.
 TEST_F(SwarmTest, DatagramsFromStrangersNeverReachTheSwarm) {
   Net net;
@@ -133,16 +148,8 @@ TEST_F(SwarmTest, AForgingParentIsBlamedBannedAndReplaced) {
     }
     for (auto& [from, m] : forger.received) {
       if (const auto* h = std::get_if<wire::Hello>(&m)) {
-        wire::Welcome w;
-        w.accepted = h->subscribe;
-        w.substream = h->substream;
-        w.tree = {0, 1, 1, 1, 1, 8, 0xffff};  // room in tree 0, its home: room elsewhere would give it away
-        w.has_chunks = true;
-        w.epoch = wire::epoch_tag(epoch);
-        w.latest_seq = next_seq - 1;
-        w.latest_join_seq = next_seq - 1;
-        w.push_from = next_seq;
-        forger.send(from, w, net.now());
+        // Room in tree 0, its home: room elsewhere would give it away.
+        forger.send(from, bait_welcome(*h, 0, 1, epoch, next_seq), net.now());
         ++answered;
         if (h->subscribe) children.insert(from);
       }
@@ -197,8 +204,9 @@ TEST_F(SwarmTest, TheBroadcasterDropsAChildThatTwoSessionsReport) {
 
 // Sybils: members that complete the handshake, hold every slot the broadcaster has before any viewer
 // comes, claim children, and forward nothing. Each offers only its home tree (room elsewhere would give it
-// away; the odd ones here do so anyway, claiming as home whatever tree they are asked about). The viewers try them, find them starving, report them, and the broadcaster evicts each one that
-// two sessions report; the slots go to viewers, which then get the whole stream.
+// away; the odd ones here do so anyway, claiming as home whatever tree they are asked about). The viewers
+// try them, find them starving, report them, and the broadcaster evicts each one that two sessions
+// report; the slots go to viewers, which then get the whole stream.
 TEST_F(SwarmTest, SybilsHoldingEverySlotAreReportedEvictedAndReplaced) {
   Net net;
   auto root_config = config(wire::Role::broadcaster, 1);
@@ -220,17 +228,9 @@ TEST_F(SwarmTest, SybilsHoldingEverySlotAreReportedEvictedAndReplaced) {
       }
       for (auto& [from, m] : sybil.received)
         if (const auto* h = std::get_if<wire::Hello>(&m)) {
-          wire::Welcome w;
-          w.accepted = h->subscribe;
-          w.substream = h->substream;
           const auto home = i % 2 ? h->substream : slot;
           const auto room = i % 2 ? std::uint16_t{0xffff} : static_cast<std::uint16_t>(1u << slot);
-          w.tree = {home, 1, 1, room, room, 8, 0xffff};
-          w.has_chunks = next_seq > 0;
-          w.epoch = wire::epoch_tag(epoch);
-          w.latest_seq = w.latest_join_seq = next_seq > 0 ? next_seq - 1 : 0;
-          w.push_from = next_seq;
-          sybil.send(from, w, net.now());
+          sybil.send(from, bait_welcome(*h, home, room, epoch, next_seq), net.now());
         }
       sybil.received.clear();
     }

@@ -293,7 +293,7 @@ void Swarm::reject_forged(const Endpoint& sender, Time now) {
   // One that says it is one hop below the broadcaster holds one of its slots: the broadcaster is told,
   // as of a withholder (its subtree gets nothing genuine from it either).
   if (peer->tree.depth == 1 && peer->tree.home < trees_.size() && !is_broadcaster())
-    for (const auto& b : config_.bootstrap) send(b, wire::Report{peer->tree.home, sender});
+    report_to_broadcaster(peer->tree.home, sender);
   forget_peer(sender, now);
   peers_.ban(sender, now + config_.ban_duration, now);
 }

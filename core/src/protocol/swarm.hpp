@@ -249,6 +249,8 @@ class Swarm {
   // A peer's word on its place in the trees; depth 0 (the broadcaster) only from the proven broadcaster.
   void note_tree(Peer& peer, wire::TreeState state, Time now);
   void evict_child(Peer& child, std::uint8_t substream, Time now);
+  // A parent one hop below the broadcaster that withholds, forges or lies: nobody else can route around it.
+  void report_to_broadcaster(std::uint8_t substream, const Endpoint& accused);
   bool within_window(std::uint64_t seq) const;
   // Epochs (swarm_epoch.cpp): a node follows the newest broadcast session it has verified a chunk of.
   struct Epoch {

@@ -56,7 +56,7 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     // One hop below the broadcaster little starves a parent but the broadcaster's own uplink, and nobody
     // else can route around it: the broadcaster is told, and weighs what several viewers say.
     if ((withholding || useless) && p->tree.depth == 1 && p->tree.home == s)
-      for (const auto& b : config_.bootstrap) send(b, wire::Report{s, p->endpoint});
+      report_to_broadcaster(s, p->endpoint);
     if (withholding || gone || starving) drop_parent(s, now);
   }
   if (tree.pending && now - tree.pending_since > config_.subscribe_timeout) {

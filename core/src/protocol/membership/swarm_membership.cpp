@@ -181,6 +181,11 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Report& m, Time now) {
   if (r.size() >= config_.reports_to_evict) evict_child(*accused, m.substream, now);
 }
 
+// Our bootstrap peers are the broadcaster: the one that can drop a child of its own that fails us.
+void Swarm::report_to_broadcaster(std::uint8_t substream, const Endpoint& accused) {
+  for (const auto& b : config_.bootstrap) send(b, wire::Report{substream, accused});
+}
+
 void Swarm::evict_child(Peer& child, std::uint8_t substream, Time now) {
   child.reporters.clear();
   ++stats_.withholders_evicted;
@@ -204,7 +209,7 @@ void Swarm::note_tree(Peer& peer, wire::TreeState state, Time now) {
   if (is_broadcaster()) {
     if (peer.child_in) evict_child(peer, s, now);
   } else if (state.depth == 1 && !known_liar) {
-    for (const auto& b : config_.bootstrap) send(b, wire::Report{s, peer.endpoint});
+    report_to_broadcaster(s, peer.endpoint);
   }
 }
 
