@@ -142,8 +142,13 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
 void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   note_tree(peer, m.tree, now);
   peer.delay.sample(m.time_us, received_at_);
-  // Tell the sender at once how its map's trip went: its congestion control needs fresh news.
-  send(peer.endpoint, wire::Ack{m.time_us, queue_delay_of(peer)});
+  // Tell the sender at once how its map's trip went: its congestion control needs fresh news. A peer that
+  // is neither parent nor child gets an answer only while it is one of our few map sources: left
+  // unanswered, it stops sending them.
+  if (peer.child_in || peer.parent_in || takes_maps_from(peer, now)) {
+    if (!peer.child_in && !peer.parent_in) peer.took_map_at = now;
+    send(peer.endpoint, wire::Ack{m.time_us, queue_delay_of(peer)});
+  }
   peer.have_epoch = m.epoch;
   const bool has_chunks = std::find(m.bits.begin(), m.bits.end(), true) != m.bits.end();
   if (!is_broadcaster()) note_epoch_claim(peer, m.epoch, m.join_seq, has_chunks, now);
@@ -168,6 +173,28 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   }
 }
 
+// Parents and children send us maps twice a second; so do the peers we said hello to, which would make
+// every peer we ever probed a source for good (maps and their acks grew with the session: 3.1 % of the
+// payload over three minutes). Beyond the tree, a few sources are enough to know who holds what and who
+// has room: those that came first stay while they keep sending, but one with room in some tree takes
+// the place of one without (the candidates to move to when a parent leaves are what matters most).
+bool Swarm::takes_maps_from(const Peer& peer, Time now) {
+  const auto current = [&](const Peer& p) { return now - p.took_map_at <= 3 * config_.have_interval; };
+  const auto has_room = [](const Peer& p) { return (p.tree.room | p.tree.forwarder_room) != 0; };
+  if (current(peer)) return true;
+  std::size_t sources = 0;
+  Peer* roomless = nullptr;
+  peers_.for_each([&](Peer& p) {
+    if (p.child_in || p.parent_in || !current(p)) return;
+    ++sources;
+    if (!has_room(p) && (!roomless || p.endpoint < roomless->endpoint)) roomless = &p;
+  });
+  if (sources < config_.map_sources) return true;
+  if (!has_room(peer) || !roomless) return false;
+  roomless->took_map_at = Time{-3600s};  // its next maps go unanswered
+  return true;
+}
+
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
   // Only peers that introduced themselves get data.
   if (!peer.said_hello || !config_.answers_requests || m.epoch != our_epoch_tag()) return;
@@ -190,6 +217,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
 void Swarm::on(const Endpoint&, Peer& peer, const wire::Ack& m, Time now) {
   if (!peer.sent_stamp(m.echo_us)) return;  // not an answer to a map we sent this session
   peer.unanswered_maps = 0;
+  peer.declines_maps = false;
   // The answer comes at once: a round trip we measured ourselves, which ranks children and parents.
   const auto rtt = Time{static_cast<std::int32_t>(clock32(received_at_) - m.echo_us)};
   if (rtt >= Time{0} && rtt < 10s) peer.note_rtt(rtt);
@@ -369,8 +397,9 @@ void Swarm::flush_tracker() {
 }
 
 // Congestion control: neighbours' reports arrive with their answers to our maps; here the rate follows
-// them. One voice per neighbour: its latest fresh report, or, if it is alive but has stopped answering our
-// maps for a while, a loss (our maps are drowning in a full queue). A neighbour that fell silent altogether
+// them. One voice per neighbour: its latest fresh report, or, if a parent or child is alive but has stopped
+// answering our maps for a while, a loss (our maps are drowning in a full queue; others may just have
+// their fill of maps). A neighbour that fell silent altogether
 // has left, or lost its own link, and says nothing of ours.
 void Swarm::control_rate(Time now) {
   if (!rate_control_) return;
@@ -380,7 +409,8 @@ void Swarm::control_rate(Time now) {
   std::vector<Time> delays;
   peers_.for_each([&](const Peer& p) {
     if (p.our_queue_delay && now - p.our_queue_delay_at <= fresh) delays.push_back(*p.our_queue_delay);
-    else if (p.unanswered_maps >= 3 && now - p.first_unanswered_map >= 1s && now - p.last_heard <= 500ms)
+    else if ((p.child_in || p.parent_in) && p.unanswered_maps >= 3 && now - p.first_unanswered_map >= 1s &&
+             now - p.last_heard <= 500ms)
       delays.push_back(1s);
   });
   // The broadcaster's rate never falls below what its children need of the stream: neighbours with

@@ -84,8 +84,8 @@ struct SwarmConfig {
   Time housekeeping_interval = 250ms;    // peer expiry, tree upkeep
   Time hello_interval = 1s;
   Time bootstrap_backoff_max = 2s;       // an unanswered bootstrap peer is asked again after 1, then 2 s
-  Time have_interval = 500ms;            // buffer maps to parents and children
-  Time gossip_interval = 2s;             // ... and to a few other neighbours
+  Time have_interval = 500ms;            // buffer maps to parents, children and who said hello ...
+  std::size_t map_sources = 8;           // ... of whom a node takes (answers) maps from this many
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
   Time refused_retry = 1s;               // a parent that refused us is asked again after this
@@ -236,6 +236,7 @@ class Swarm {
   void on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Ack& m, Time now);
   void note_our_queue_delay(Peer& peer, std::uint16_t delay_ms, Time now);
+  bool takes_maps_from(const Peer& peer, Time now);
   std::uint16_t queue_delay_of(const Peer& peer) const;
   std::size_t probe_answer_bytes(std::size_t peers) const;
   double root_reply_cap() const;  // the broadcaster's reply budget, full
@@ -378,7 +379,6 @@ class Swarm {
   Time next_tick_{0};
   Time last_housekeeping_{-3600s};
   Time last_hello_{-3600s};
-  Time last_gossip_{-3600s};
   Time last_peer_exchange_{-3600s};
   std::size_t probes_this_second_ = 0;
   Time probe_second_{-3600s};

@@ -6,31 +6,25 @@
 namespace p2plive {
 
 // Every have_interval to each tree neighbour (parents and children: they repair from each other and carry
-// each other's congestion feedback), and every gossip_interval to a few others as well, so that they know
-// whom to ask and who has room. Each neighbour has its own phase, so that our stamped maps sample our
-// uplink's queue all through the interval rather than all at one instant.
+// each other's congestion feedback) and to each peer that said hello (candidates that weigh us as a
+// parent, newcomers that repair from us), so that they know what we hold and whether we have room; but
+// not to one of those that left three maps unanswered: it takes its maps from others (takes_maps_from).
+// Each neighbour has its own phase, so that our stamped maps sample our uplink's queue all through the
+// interval rather than all at one instant.
 void Swarm::send_haves(Time now) {
-  const bool gossip = now - last_gossip_ >= config_.gossip_interval;
-  if (gossip) last_gossip_ = now;
   // Peer slots never move, so pointers into the table stay valid for this call.
-  std::vector<Peer*> due, others;
+  std::vector<Peer*> due;
   peers_.for_each([&](Peer& p) {
     // A neighbour silent for a while has most likely gone: it gets no more maps.
     if (!p.heard || now - p.last_heard > config_.child_silence) return;
-    if (p.child_in || p.parent_in || p.said_hello) {
-      if (p.last_have_sent < Time{0}) p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.have_interval.count());
-      if (now - p.last_have_sent >= config_.have_interval) due.push_back(&p);
-    } else if (gossip && p.said_hello) {
-      others.push_back(&p);
-    }
+    const bool neighbour = p.child_in || p.parent_in;
+    if (!neighbour && p.said_hello && p.unanswered_maps >= 3) p.declines_maps = true;
+    if (!neighbour && (!p.said_hello || p.declines_maps)) return;
+    if (p.last_have_sent < Time{0}) p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.have_interval.count());
+    if (now - p.last_have_sent >= config_.have_interval) due.push_back(&p);
   });
-  if (due.empty() && others.empty()) return;
-  const auto by_endpoint = [](const Peer* a, const Peer* b) { return a->endpoint < b->endpoint; };
-  std::sort(others.begin(), others.end(), by_endpoint);
-  std::shuffle(others.begin(), others.end(), rng_);
-  if (others.size() > config_.peers_per_message / 2) others.resize(config_.peers_per_message / 2);
-  due.insert(due.end(), others.begin(), others.end());
-  std::sort(due.begin(), due.end(), by_endpoint);
+  if (due.empty()) return;
+  std::sort(due.begin(), due.end(), [](const Peer* a, const Peer* b) { return a->endpoint < b->endpoint; });
   const auto map = have();
   for (Peer* p : due) {
     p->last_have_sent = now;

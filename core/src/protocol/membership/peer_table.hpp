@@ -51,6 +51,11 @@ struct Peer {
   Time our_queue_delay_at{0};
   std::uint32_t unanswered_maps = 0;
   Time first_unanswered_map{0};
+  // Maps between peers that are neither parent nor child of each other: the receiver takes them from a
+  // bounded few (it answers those, and leaves the rest unanswered); a sender stops sending to one that
+  // leaves them unanswered, until it says hello again.
+  bool declines_maps = false;
+  Time took_map_at{-3600s};
   std::uint32_t forged_chunks = 0;
   std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment
   Time avoid_until{0};                    // a parent that went silent is not chosen again before this
