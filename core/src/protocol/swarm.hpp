@@ -85,7 +85,7 @@ struct SwarmConfig {
   Time hello_interval = 1s;
   Time bootstrap_backoff_max = 2s;       // an unanswered bootstrap peer is asked again after 1, then 2 s
   Time have_interval = 500ms;            // buffer maps to parents, children and who said hello ...
-  std::size_t map_sources = 8;           // ... of whom a node takes (answers) maps from this many
+  std::size_t map_sources = 16;          // ... of whom a node takes (answers) maps from this many
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
   Time refused_retry = 1s;               // a parent that refused us is asked again after this
@@ -237,6 +237,9 @@ class Swarm {
   void on(const Endpoint& from, Peer& peer, const wire::Ack& m, Time now);
   void note_our_queue_delay(Peer& peer, std::uint16_t delay_ms, Time now);
   bool takes_maps_from(const Peer& peer, Time now);
+  bool is_map_source(const Peer& p, Time now) const;
+  bool worth_hearing(const Peer& p, Time now) const;
+  std::size_t useful_map_sources(Time now) const;
   std::uint16_t queue_delay_of(const Peer& peer) const;
   std::size_t probe_answer_bytes(std::size_t peers) const;
   double root_reply_cap() const;  // the broadcaster's reply budget, full

@@ -124,8 +124,16 @@ void Swarm::probe_for_parents(Time now) {
   const std::size_t budget = orphaned ? config_.max_probes_per_second : 1;
   if (probes_this_second_ >= budget) return;
   std::vector<Endpoint> unknown;
+  // Too few map sources worth hearing (takes_maps_from): a hello asks a candidate for its maps again, at
+  // most every 5 s. Not the broadcaster: its upload is the swarm's scarcest, and it is a parent anyway.
+  const bool short_of_sources = useful_map_sources(now) < config_.map_sources;
   peers_.for_each([&](Peer& p) {
     if (p.child_in || p.parent_in || (p.bootstrap && !p.heard) || now - p.last_probe < config_.hello_interval) return;
+    if (short_of_sources && p.heard && !p.proven_root && now - p.last_probe >= 5s && !is_map_source(p, now) &&
+        worth_hearing(p, now)) {
+      unknown.push_back(p.endpoint);
+      return;
+    }
     const bool unplaced = p.tree.depth == wire::unknown_depth && now - p.tree_heard > config_.hello_interval;
     const bool untimed = !p.srtt && (p.tree.room | p.tree.forwarder_room) != 0 && now - p.last_probe >= 5s;
     // Without a parent somewhere, what forwarders said of their room a while ago is not worth waiting on.
