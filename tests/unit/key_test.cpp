@@ -9,10 +9,19 @@
 namespace p2plive {
 namespace {
 
+// One directory per test process, removed when the process exits.
+struct TempDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("p2plive_key_test_" + std::to_string(::getpid()));
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
 std::filesystem::path temp_path(const char* name) {
-  auto dir = std::filesystem::temp_directory_path() / ("p2plive_key_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto path = dir / name;
+  static const TempDir dir;
+  auto path = dir.path / name;
   std::filesystem::remove(path);
   return path;
 }
