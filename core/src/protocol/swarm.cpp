@@ -173,42 +173,6 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   }
 }
 
-// Parents and children send us maps twice a second; so do the peers we said hello to, which would make
-// every peer we ever probed a source for good (maps and their acks grew with the session: 3.1 % of the
-// payload over three minutes). Beyond the tree, a few sources are enough to know who holds what and who
-// has room, if they are worth hearing: one that could be a parent or a repair source (room in some tree,
-// not avoided, answering our requests) takes the place of one that could not. Otherwise Sybils that come
-// first would be all a viewer hears of; probe_for_parents says hello to candidates while sources are short.
-bool Swarm::is_map_source(const Peer& p, Time now) const {
-  return !p.child_in && !p.parent_in && now - p.took_map_at <= 3 * config_.have_interval;
-}
-
-bool Swarm::worth_hearing(const Peer& p, Time now) const {
-  return (p.tree.room | p.tree.forwarder_room) != 0 && p.avoid_until <= now &&
-         p.unanswered_requests < config_.max_unanswered_requests;
-}
-
-std::size_t Swarm::useful_map_sources(Time now) const {
-  std::size_t n = 0;
-  peers_.for_each([&](const Peer& p) { n += is_map_source(p, now) && worth_hearing(p, now); });
-  return n;
-}
-
-bool Swarm::takes_maps_from(const Peer& peer, Time now) {
-  if (is_map_source(peer, now)) return true;
-  std::size_t sources = 0;
-  Peer* useless = nullptr;
-  peers_.for_each([&](Peer& p) {
-    if (!is_map_source(p, now)) return;
-    ++sources;
-    if (!worth_hearing(p, now) && (!useless || p.endpoint < useless->endpoint)) useless = &p;
-  });
-  if (sources < config_.map_sources) return true;
-  if (!worth_hearing(peer, now) || !useless) return false;
-  useless->took_map_at = Time{-3600s};  // its next maps go unanswered
-  return true;
-}
-
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
   // Only peers that introduced themselves get data.
   if (!peer.said_hello || !config_.answers_requests || m.epoch != our_epoch_tag()) return;

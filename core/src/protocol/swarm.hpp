@@ -84,8 +84,8 @@ struct SwarmConfig {
   Time housekeeping_interval = 250ms;    // peer expiry, tree upkeep
   Time hello_interval = 1s;
   Time bootstrap_backoff_max = 2s;       // an unanswered bootstrap peer is asked again after 1, then 2 s
-  Time have_interval = 500ms;            // buffer maps to parents, children and who said hello ...
-  std::size_t map_sources = 16;          // ... of whom a node takes (answers) maps from this many
+  Time have_interval = 500ms;            // buffer maps to parents, children and peers that said hello
+  std::size_t map_sources = 16;          // peers beyond parents and children whose maps a node answers
   Time peer_exchange_interval = 2s;
   Time subscribe_timeout = 500ms;
   Time refused_retry = 1s;               // a parent that refused us is asked again after this
