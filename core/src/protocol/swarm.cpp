@@ -195,7 +195,6 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
 void Swarm::on(const Endpoint&, Peer& peer, const wire::Ack& m, Time now) {
   if (!peer.sent_stamp(m.echo_us)) return;  // not an answer to a map we sent this session
   peer.unanswered_maps = 0;
-  peer.declines_maps = false;
   // The answer comes at once: a round trip we measured ourselves, which ranks children and parents.
   const auto rtt = Time{static_cast<std::int32_t>(clock32(received_at_) - m.echo_us)};
   if (rtt >= Time{0} && rtt < 10s) peer.note_rtt(rtt);

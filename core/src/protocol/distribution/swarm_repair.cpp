@@ -9,6 +9,7 @@ namespace p2plive {
 // each other's congestion feedback) and to each peer that said hello (candidates that weigh us as a
 // parent, newcomers that repair from us), so that they know what we hold and whether we have room; but
 // not to one of those that left three maps unanswered: it takes its maps from others (takes_maps_from).
+// A hello of its own is answered with a map; if it answers that one, its maps resume.
 // Each neighbour has its own phase, so that our stamped maps sample our uplink's queue all through the
 // interval rather than all at one instant.
 void Swarm::send_haves(Time now) {
@@ -17,9 +18,7 @@ void Swarm::send_haves(Time now) {
   peers_.for_each([&](Peer& p) {
     // A neighbour silent for a while has most likely gone: it gets no more maps.
     if (!p.heard || now - p.last_heard > config_.child_silence) return;
-    const bool neighbour = p.child_in || p.parent_in;
-    if (!neighbour && p.said_hello && p.unanswered_maps >= 3) p.declines_maps = true;
-    if (!neighbour && (!p.said_hello || p.declines_maps)) return;
+    if (!p.child_in && !p.parent_in && (!p.said_hello || p.unanswered_maps >= 3)) return;
     if (p.last_have_sent < Time{0}) p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.have_interval.count());
     if (now - p.last_have_sent >= config_.have_interval) due.push_back(&p);
   });

@@ -51,10 +51,9 @@ struct Peer {
   Time our_queue_delay_at{0};
   std::uint32_t unanswered_maps = 0;
   Time first_unanswered_map{0};
-  // Maps between peers that are neither parent nor child of each other: the receiver takes them from a
-  // bounded few (it answers those, and leaves the rest unanswered); a sender stops sending to one that
-  // leaves them unanswered, until it says hello again.
-  bool declines_maps = false;
+  // Maps between peers that are neither parent nor child of each other: the receiver takes (answers)
+  // them from a bounded few; a sender stops sending to one that left three unanswered (unanswered_maps)
+  // until it answers one again, as it may the map that answers its next hello.
   Time took_map_at{-3600s};
   std::uint32_t forged_chunks = 0;
   std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment

@@ -77,7 +77,6 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // Only a peer we answer is one we talk to (buffer maps, repairs): one the budget left unanswered asks
   // again, and is not sent maps meanwhile.
   peer.said_hello = true;
-  peer.declines_maps = false;
   // A renewal we accept needs no answer: the child hears from us in maps and pushes, and times the trip
   // with its maps' acks. Only a refusal must be said (we forgot it, restarted, or made room).
   if (keepalive && accepted) return;
