@@ -52,7 +52,7 @@ Welcome welcome() {
   w.suggested_home = 2;
   w.time_echo_us = 0xfeedbeef;
   w.your_queue_delay_ms = 31;
-  w.epoch = 0xabcdef01;
+  w.epoch = 0xef01;  // epoch tags are 16 bits
   w.epoch_start_us = 1'700'000'000'000'000ull;
   w.latest_seq = 1000;
   w.latest_join_seq = 990;
@@ -67,7 +67,7 @@ Have have() {
   Have h;
   h.tree = tree_state();
   h.time_us = 123456;
-  h.epoch = 0x12345678;
+  h.epoch = 0x5678;
   h.join_seq = 480;
   h.base_seq = 500;
   h.bits = std::vector<bool>(max_have_bits);
@@ -82,7 +82,7 @@ TEST(Wire, ControlMessagesRoundTrip) {
   hello.substream = 3;
   hello.home = 5;
   hello.time_us = 99;
-  hello.epoch = 0x55aa55aa;
+  hello.epoch = 0x55aa;
   hello.from_seq = 4000;
   auto h = round_trip(hello);
   EXPECT_EQ(h.role, Role::relay);
@@ -90,7 +90,7 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(h.substream, 3);
   EXPECT_EQ(h.home, 5);
   EXPECT_EQ(h.time_us, 99u);
-  EXPECT_EQ(h.epoch, 0x55aa55aau);
+  EXPECT_EQ(h.epoch, 0x55aau);
   EXPECT_EQ(h.from_seq, 4000u);
 
   const auto w = welcome();
@@ -103,7 +103,7 @@ TEST(Wire, ControlMessagesRoundTrip) {
   EXPECT_EQ(w2.suggested_home, 2);
   EXPECT_EQ(w2.time_echo_us, 0xfeedbeefu);
   EXPECT_EQ(w2.your_queue_delay_ms, 31);
-  EXPECT_EQ(w2.epoch, 0xabcdef01u);
+  EXPECT_EQ(w2.epoch, 0xef01u);
   EXPECT_EQ(w2.epoch_start_us, 1'700'000'000'000'000ull);
   EXPECT_EQ(w2.latest_seq, 1000u);
   EXPECT_EQ(w2.latest_join_seq, 990u);
@@ -118,13 +118,13 @@ TEST(Wire, ControlMessagesRoundTrip) {
   auto have2 = round_trip(hv);
   EXPECT_EQ(have2.bits, hv.bits);
   EXPECT_EQ(have2.base_seq, 500u);
-  EXPECT_EQ(have2.epoch, 0x12345678u);
+  EXPECT_EQ(have2.epoch, 0x5678u);
   EXPECT_EQ(have2.join_seq, 480u);
   EXPECT_EQ(have2.time_us, 123456u);
   expect_tree_state(have2.tree);
 
-  auto r = round_trip(Request{0x0badcafe, 3'456'789'012ull, 0x7fff});
-  EXPECT_EQ(r.epoch, 0x0badcafeu);
+  auto r = round_trip(Request{0xcafe, 3'456'789'012ull, 0x7fff});
+  EXPECT_EQ(r.epoch, 0xcafeu);
   EXPECT_EQ(r.seq, 3'456'789'012ull);
   EXPECT_EQ(r.fragment_mask, 0x7fff);
   round_trip(Bye{});
@@ -134,6 +134,52 @@ TEST(Wire, ControlMessagesRoundTrip) {
   const auto ack = round_trip(Ack{0x01020304, 250});
   EXPECT_EQ(ack.echo_us, 0x01020304u);
   EXPECT_EQ(ack.your_queue_delay_ms, 250);
+}
+
+TEST(Wire, MapsTravelAsRunsWhenThatIsShorter) {
+  const auto size_of = [](const std::vector<bool>& bits) {
+    Have h = have();
+    h.bits = bits;
+    EXPECT_EQ(round_trip(h).bits, bits);
+    return encode(h).size();
+  };
+  const auto empty = size_of({});  // with its form byte
+  // What a viewer's map looks like: 150 chunks held, a hole of 2, 30 held, the newest 3 on their way.
+  std::vector<bool> usual(185, true);
+  usual[150] = usual[151] = usual[182] = usual[183] = usual[184] = false;
+  EXPECT_EQ(size_of(usual), empty + 5) << "runs 150, 2, 30, 3 (150 takes two bytes)";
+  std::vector<bool> first_missing(64, true);
+  first_missing[0] = false;
+  EXPECT_EQ(size_of(first_missing), empty + 3) << "runs 0, 1, 63";
+  std::vector<bool> alternating(512);
+  for (std::size_t i = 0; i < alternating.size(); i += 2) alternating[i] = true;
+  EXPECT_EQ(size_of(alternating), empty + 64) << "the bitmap, when runs would be longer";
+  EXPECT_EQ(size_of(std::vector<bool>(max_have_bits, true)), empty + 2);
+}
+
+TEST(Wire, MalformedRunsAreRejected) {
+  Have h = have();
+  h.bits = std::vector<bool>(10, true);
+  const auto good = encode(h);  // ... bit count u16 (10), form 1, run 10
+  ASSERT_EQ(good[good.size() - 2], 1);
+  ASSERT_EQ(good.back(), 10);
+  auto bad = good;
+  bad.back() = 11;  // more bits than the count
+  EXPECT_FALSE(decode(5, bad));
+  bad = good;
+  bad.back() = 9;  // fewer
+  EXPECT_FALSE(decode(5, bad));
+  bad = good;
+  bad.back() = 5;
+  bad.push_back(0);  // an empty run past the first
+  EXPECT_FALSE(decode(5, bad));
+  bad = good;
+  bad.back() = 0x8a;
+  bad.push_back(0);  // 10 in two bytes: not the shortest form
+  EXPECT_FALSE(decode(5, bad));
+  bad = good;
+  bad[bad.size() - 2] = 2;  // an unknown form
+  EXPECT_FALSE(decode(5, bad));
 }
 
 TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
@@ -157,8 +203,8 @@ TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
       ASSERT_LE(bytes.size() + session_framing, max_datagram);
       auto f = std::get<Fragment>(*decode(fragment_type, bytes));
       EXPECT_EQ(f.seq, 9u);
-      EXPECT_EQ(f.epoch, 0x55667788u);
-      EXPECT_EQ(peek_fragment_seq(bytes), 9u);
+      EXPECT_EQ(f.epoch, 0x7788u);
+      EXPECT_EQ(peek_fragment(bytes), (FragmentKey{0x7788u, 9u, static_cast<std::uint8_t>(i)}));
       EXPECT_EQ(f.index, i);
       EXPECT_EQ(f.count, count);
       body.insert(body.end(), f.body.begin(), f.body.end());
@@ -166,8 +212,8 @@ TEST(Wire, ChunksTravelInFragmentsThatReassemble) {
     ASSERT_EQ(body.size(), chunk_body_size(size));
     Chunk back;
     auto wrong_epoch = body;
-    EXPECT_FALSE(chunk_from_body(0x55667789u, 9, std::move(wrong_epoch), back)) << "fragments of one epoch, trailer of another";
-    ASSERT_TRUE(chunk_from_body(0x55667788u, 9, std::move(body), back));
+    EXPECT_FALSE(chunk_from_body(0x7789u, 9, std::move(wrong_epoch), back)) << "fragments of one epoch, trailer of another";
+    ASSERT_TRUE(chunk_from_body(0x7788u, 9, std::move(body), back));
     EXPECT_EQ(back.seq, c.seq);
     EXPECT_EQ(back.epoch, c.epoch);
     EXPECT_EQ(back.epoch_start_us, c.epoch_start_us);
@@ -235,17 +281,15 @@ TEST(Wire, InconsistentCountsAreRejected) {
   Chunk c;
   c.payload.resize(3000);
   auto f = fragment(c, 0);
+  // Byte 6 packs index (high nibble) and count - 1 (low nibble): a count of 0 cannot be said.
   auto bad = f;
-  bad[9] = 0;  // no fragments at all
+  bad[6] = 0x0f;  // 16 fragments: more than a chunk can have
   EXPECT_FALSE(decode(fragment_type, bad));
   bad = f;
-  bad[9] = 20;  // more fragments than a chunk can have
+  bad[6] = 5 << 4 | 2;  // index 5 of 3
   EXPECT_FALSE(decode(fragment_type, bad));
   bad = f;
-  bad[8] = 5;  // index beyond count
-  EXPECT_FALSE(decode(fragment_type, bad));
-  bad = f;
-  bad[9] = 1;  // the only fragment, too short to hold even a trailer
+  bad[6] = 0;  // the only fragment, too short to hold even a trailer
   bad.resize(fragment_header_size + chunk_trailer_size - 1);
   EXPECT_FALSE(decode(fragment_type, bad));
   bad = f;

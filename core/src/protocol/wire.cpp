@@ -13,6 +13,15 @@ enum class Type : std::uint8_t {
 };
 
 
+// A map's two forms (Have): a bitmap, or run lengths of chunks held and missing, alternately.
+constexpr std::uint8_t have_bitmap = 0;
+constexpr std::uint8_t have_runs = 1;
+
+// LEB128, of at most two bytes: values below 2^14 (a map's runs).
+void varint(std::vector<std::uint8_t>& out, std::size_t v) {
+  if (v >= 0x80) out.push_back(static_cast<std::uint8_t>(0x80 | (v & 0x7f)));
+  out.push_back(static_cast<std::uint8_t>(v >> (v >= 0x80 ? 7 : 0)));
+}
 
 class Writer {
  public:
@@ -20,6 +29,7 @@ class Writer {
   void u8(std::uint8_t v) { out_.push_back(v); }
   void u16(std::uint16_t v) { be(v, 2); }
   void u32(std::uint32_t v) { be(v, 4); }
+  void tag(std::uint32_t epoch_tag) { be(epoch_tag, 2); }  // an epoch tag (wire::epoch_tag) is 16 bits
   void u64(std::uint64_t v) { be(v, 8); }
   void seq(std::uint64_t v) { be(std::min(v, max_seq), 4); }
   void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
@@ -44,6 +54,13 @@ class Reader {
   std::uint32_t u32() { return static_cast<std::uint32_t>(be(4)); }
   std::uint64_t u64() { return be(8); }
   std::uint64_t seq() { return be(4); }  // never more than 2^32: arithmetic on it cannot wrap
+  std::optional<std::size_t> varint() {
+    const std::size_t low = u8();
+    if (low < 0x80) return failed_ ? std::nullopt : std::optional<std::size_t>(low);
+    const std::size_t high = u8();
+    if (failed_ || high >= 0x80 || high == 0) return std::nullopt;  // two bytes at most, and no padding
+    return (low & 0x7f) | high << 7;
+  }
   std::span<const std::uint8_t> bytes(std::size_t n) {
     if (!take(n)) return {};
     return in_.subspan(pos_ - n, n);
@@ -91,11 +108,11 @@ std::optional<std::vector<Endpoint>> read_endpoints(Reader& r) {
 }
 
 // The fields before a fragment's body, for Encoder and encode_fragment alike.
+// Index and count share a byte: a chunk has at most max_fragments (16) fragments.
 void fragment_header(Writer& w, std::uint32_t epoch, std::uint64_t seq, std::uint8_t index, std::uint8_t count) {
-  w.u32(epoch);
+  w.tag(epoch);
   w.seq(seq);
-  w.u8(index);
-  w.u8(count);
+  w.u8(static_cast<std::uint8_t>(index << 4 | (count - 1)));
 }
 
 void write_tree_state(Writer& w, const TreeState& t) {
@@ -127,7 +144,7 @@ struct Encoder {
     w.u8(m.substream);
     w.u8(m.home);
     w.u32(m.time_us);
-    w.u32(m.epoch);
+    w.tag(m.epoch);
     w.u32(m.from_seq);
   }
   void operator()(const Welcome& m) {
@@ -137,7 +154,7 @@ struct Encoder {
     w.u8(m.suggested_home);
     w.u32(m.time_echo_us);
     w.u16(m.your_queue_delay_ms);
-    w.u32(m.epoch);
+    w.tag(m.epoch);
     w.u64(m.epoch_start_us);
     w.seq(m.latest_seq);
     w.seq(m.latest_join_seq);
@@ -154,11 +171,27 @@ struct Encoder {
   void operator()(const Have& m) {
     write_tree_state(w, m.tree);
     w.u32(m.time_us);
-    w.u32(m.epoch);
+    w.tag(m.epoch);
     w.seq(m.join_seq);
     w.seq(m.base_seq);
     const auto n = std::min(m.bits.size(), max_have_bits);
     w.u16(static_cast<std::uint16_t>(n));
+    // A map is mostly one long run of chunks held, a few holes and the newest still on their way: as run
+    // lengths it takes a few bytes, where a bitmap takes n / 8. The shorter of the two goes.
+    std::vector<std::uint8_t> runs;
+    bool held = true;
+    for (std::size_t i = 0; i < n && runs.size() < (n + 7) / 8;) {
+      std::size_t run = 0;
+      while (i < n && m.bits[i] == held) ++run, ++i;
+      varint(runs, run);
+      held = !held;
+    }
+    if (runs.size() < (n + 7) / 8) {
+      w.u8(have_runs);
+      w.bytes(runs);
+      return;
+    }
+    w.u8(have_bitmap);
     for (std::size_t byte = 0; byte < (n + 7) / 8; ++byte) {
       std::uint8_t v = 0;
       for (std::size_t bit = 0; bit < 8 && byte * 8 + bit < n; ++bit)
@@ -167,7 +200,7 @@ struct Encoder {
     }
   }
   void operator()(const Request& m) {
-    w.u32(m.epoch);
+    w.tag(m.epoch);
     w.seq(m.seq);
     w.u16(m.fragment_mask);
   }
@@ -195,7 +228,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.substream = r.u8();
       m.home = r.u8();
       m.time_us = r.u32();
-      m.epoch = r.u32();
+      m.epoch = r.u16();
       m.from_seq = r.u32();
       return m;
     }
@@ -210,7 +243,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.suggested_home = r.u8();
       m.time_echo_us = r.u32();
       m.your_queue_delay_ms = r.u16();
-      m.epoch = r.u32();
+      m.epoch = r.u16();
       m.epoch_start_us = r.u64();
       m.latest_seq = r.seq();
       m.latest_join_seq = r.seq();
@@ -227,11 +260,12 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::fragment: {
       Fragment m;
-      m.epoch = r.u32();
+      m.epoch = r.u16();
       m.seq = r.seq();
-      m.index = r.u8();
-      m.count = r.u8();
-      if (r.failed() || m.count == 0 || m.count > fragment_count(max_chunk_payload) || m.index >= m.count)
+      const auto packed = r.u8();
+      m.index = static_cast<std::uint8_t>(packed >> 4);
+      m.count = static_cast<std::uint8_t>((packed & 0xf) + 1);
+      if (r.failed() || m.count > fragment_count(max_chunk_payload) || m.index >= m.count)
         return std::nullopt;
       // Every fragment but the last is full; the last is whatever is left, and the whole body must hold at
       // least a trailer and at most a full payload.
@@ -251,11 +285,23 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       Have m;
       m.tree = read_tree_state(r);
       m.time_us = r.u32();
-      m.epoch = r.u32();
+      m.epoch = r.u16();
       m.join_seq = r.seq();
       m.base_seq = r.seq();
       const std::size_t n = r.u16();
-      if (n > max_have_bits) return std::nullopt;
+      const auto form = r.u8();
+      if (n > max_have_bits || r.failed()) return std::nullopt;
+      if (form == have_runs) {
+        // Runs that must add up to exactly n bits; only the first (of chunks held) may be empty.
+        m.bits.reserve(n);
+        for (bool held = true; m.bits.size() < n; held = !held) {
+          const auto run = r.varint();
+          if (!run || *run > n - m.bits.size() || (*run == 0 && !m.bits.empty())) return std::nullopt;
+          m.bits.insert(m.bits.end(), *run, held);
+        }
+        return m;
+      }
+      if (form != have_bitmap) return std::nullopt;
       const auto bytes = r.bytes((n + 7) / 8);
       if (r.failed()) return std::nullopt;
       m.bits.resize(n);
@@ -264,7 +310,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::request: {
       Request m;
-      m.epoch = r.u32();
+      m.epoch = r.u16();
       m.seq = r.seq();
       m.fragment_mask = r.u16();
       return m;
@@ -350,10 +396,14 @@ void encode_fragment(const Chunk& chunk, std::size_t index, std::vector<std::uin
   }
 }
 
-std::optional<std::uint64_t> peek_fragment_seq(std::span<const std::uint8_t> body) {
+std::optional<FragmentKey> peek_fragment(std::span<const std::uint8_t> body) {
   if (body.size() < fragment_header_size) return std::nullopt;
-  Reader r(body.subspan(4, 4));
-  return r.seq();
+  Reader r(body);
+  FragmentKey key;
+  key.epoch = r.u16();
+  key.seq = r.seq();
+  key.index = static_cast<std::uint8_t>(r.u8() >> 4);
+  return key;
 }
 
 bool chunk_from_body(std::uint32_t epoch, std::uint64_t seq, std::vector<std::uint8_t>&& body, Chunk& out) {

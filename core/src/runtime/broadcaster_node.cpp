@@ -134,8 +134,9 @@ class BroadcasterNode final : public Broadcaster {
   // Every start of a broadcast is a new session: a random id and its start time go under every chunk's
   // signature, and its chunks count from 0, so viewers that stayed through a restart follow at once.
   void start_epoch(std::uint64_t first_chunk) {
+    const auto previous = wire::epoch_tag(epoch_);
     do epoch_ = secure_random_u64();
-    while (epoch_ == 0);
+    while (wire::epoch_tag(epoch_) == 0 || wire::epoch_tag(epoch_) == previous);
     epoch_start_us_ = static_cast<std::uint64_t>(unix_now_us());
     epoch_first_chunk_ = first_chunk;
   }

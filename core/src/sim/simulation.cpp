@@ -492,8 +492,8 @@ std::uint32_t Simulation::store_datagram(std::vector<std::uint8_t> bytes) {
   d.size = static_cast<std::uint16_t>(bytes.size());
   if (const Chunk* chunk = published_fragment_source(bytes)) {
     d.index = published_index(chunk->epoch, chunk->seq.value);
-    d.fragment = bytes[session::session_header_size + 8];
-    d.connection = static_cast<std::uint32_t>(get_be(bytes, 1, 4));
+    d.fragment = wire::peek_fragment(std::span(bytes).subspan(session::session_header_size))->index;
+    d.connection = static_cast<session::ConnectionId>(get_be(bytes, 1, session::connection_id_size));
     d.tag = get_be(bytes, bytes.size() - session::tag_size, 8);
     d.canonical = true;
     canonical_bytes(d, scratch_);
@@ -528,10 +528,11 @@ void Simulation::canonical_bytes(const InFlight& d, std::vector<std::uint8_t>& o
 const Chunk* Simulation::published_fragment_source(const std::vector<std::uint8_t>& bytes) const {
   if (bytes.size() < session::fragment_overhead || session::framed_type(bytes) != wire::fragment_type) return nullptr;
   const auto body = std::span(bytes).subspan(session::session_header_size);
-  const auto seq = wire::peek_fragment_seq(body).value_or(0);
-  const auto tag = static_cast<std::uint32_t>(get_be(bytes, session::session_header_size, 4));
+  const auto key = wire::peek_fragment(body);
+  if (!key) return nullptr;
+  const auto seq = key->seq;
   for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
-    if (wire::epoch_tag(it->epoch) != tag) continue;
+    if (wire::epoch_tag(it->epoch) != key->epoch) continue;
     const auto& chunk = published_[(it->base + seq) % published_ring];
     return chunk && chunk->epoch == it->epoch && chunk->seq.value == seq ? chunk.get() : nullptr;
   }

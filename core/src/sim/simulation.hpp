@@ -112,7 +112,7 @@ class Simulation {
     std::uint16_t size = 0;
     std::uint8_t fragment = 0;
     bool canonical = false;  // a published chunk's fragment, as its encoder writes it, in a session...
-    std::uint32_t connection = 0;  // ...with this connection ID and tag
+    session::ConnectionId connection = 0;  // ...with this connection ID and tag
     std::uint64_t tag = 0;
   };
   void canonical_bytes(const InFlight& d, std::vector<std::uint8_t>& out) const;

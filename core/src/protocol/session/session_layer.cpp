@@ -452,7 +452,7 @@ void SessionLayer::erase_session(const Endpoint& peer) {
 
 ConnectionId SessionLayer::fresh_id() {
   for (;;) {
-    std::array<std::uint8_t, 4> b{};
+    std::array<std::uint8_t, sizeof(ConnectionId)> b{};
     crypto_->random(b);
     ConnectionId id = 0;
     std::memcpy(&id, b.data(), sizeof id);

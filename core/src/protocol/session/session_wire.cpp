@@ -25,7 +25,7 @@ Token get_token(std::span<const std::uint8_t> in, std::size_t at) {
 }
 
 constexpr std::size_t handshake_header_size = 3 + 4;
-constexpr std::size_t initial_fixed = handshake_header_size + 1 + token_size + 32 + 4 + 1;  // up to the early body
+constexpr std::size_t initial_fixed = handshake_header_size + 1 + token_size + 32 + connection_id_size + 1;  // up to the early body
 
 }  // namespace
 
@@ -46,7 +46,7 @@ std::vector<std::uint8_t> encode_initial(const wire::StreamTag& tag, const Token
   out.push_back(1);  // flags: token
   put_token(out, token);
   out.insert(out.end(), client_key.begin(), client_key.end());
-  put_be(out, client_id, 4);
+  put_be(out, client_id, connection_id_size);
   out.push_back(early_type);
   out.insert(out.end(), early_body.begin(), early_body.end());
   return out;
@@ -84,8 +84,8 @@ std::optional<std::variant<Initial, Retry>> decode_handshake(std::span<const std
   at += token_size;
   std::copy_n(d.begin() + static_cast<std::ptrdiff_t>(at), 32, m.client_key.begin());
   at += 32;
-  m.client_id = static_cast<ConnectionId>(get_be(d, at, 4));
-  at += 4;
+  m.client_id = static_cast<ConnectionId>(get_be(d, at, connection_id_size));
+  at += connection_id_size;
   m.early_type = d[at++];
   const auto end = d.size() - tag_size;
   m.early_body = d.subspan(at, end - at);
@@ -99,7 +99,7 @@ void begin_framed(std::vector<std::uint8_t>& out, ConnectionId to, std::uint8_t 
                   std::optional<std::uint32_t> packet_number) {
   out.clear();
   out.push_back(static_cast<std::uint8_t>(session_kind | type));
-  put_be(out, to, 4);
+  put_be(out, to, connection_id_size);
   if (packet_number) put_be(out, *packet_number, 4);
 }
 
@@ -111,7 +111,7 @@ std::optional<Framed> decode_framed(std::span<const std::uint8_t> d) {
   f.type = d[0] & 0x3f;
   const std::size_t header = session_header_size + (carries_packet_number(f.type) ? packet_number_size : 0);
   if (d.size() < header + tag_size) return std::nullopt;
-  f.to = static_cast<ConnectionId>(get_be(d, 1, 4));
+  f.to = static_cast<ConnectionId>(get_be(d, 1, connection_id_size));
   if (carries_packet_number(f.type)) f.packet_number = static_cast<std::uint32_t>(get_be(d, session_header_size, 4));
   const auto end = d.size() - tag_size;
   f.body = d.subspan(header, end - header);
@@ -122,20 +122,21 @@ std::optional<Framed> decode_framed(std::span<const std::uint8_t> d) {
 
 std::vector<std::uint8_t> encode_accept(const Accept& a) {
   std::vector<std::uint8_t> out;
-  put_be(out, a.server_id, 4);
+  put_be(out, a.server_id, connection_id_size);
   out.push_back(a.proof ? 1 : 0);
   if (a.proof) out.insert(out.end(), a.proof->begin(), a.proof->end());
   return out;
 }
 
 std::optional<Accept> decode_accept(std::span<const std::uint8_t> body) {
-  if (body.size() != 5 && body.size() != 5 + 64) return std::nullopt;
+  constexpr std::size_t flags_at = connection_id_size;
+  if (body.size() != flags_at + 1 && body.size() != flags_at + 1 + 64) return std::nullopt;
   Accept a;
-  a.server_id = static_cast<ConnectionId>(get_be(body, 0, 4));
-  if (body[4] > 1 || (body[4] == 1) != (body.size() == 69)) return std::nullopt;
-  if (body[4] == 1) {
+  a.server_id = static_cast<ConnectionId>(get_be(body, 0, connection_id_size));
+  if (body[flags_at] > 1 || (body[flags_at] == 1) != (body.size() == flags_at + 1 + 64)) return std::nullopt;
+  if (body[flags_at] == 1) {
     Proof p{};
-    std::copy_n(body.begin() + 5, 64, p.begin());
+    std::copy_n(body.begin() + flags_at + 1, 64, p.begin());
     a.proof = p;
   }
   return a;
@@ -143,13 +144,13 @@ std::optional<Accept> decode_accept(std::span<const std::uint8_t> body) {
 
 std::vector<std::uint8_t> proof_transcript(const wire::StreamTag& tag, const KxPublic& client_key,
                                            const KxPublic& server_key, ConnectionId client_id, ConnectionId server_id) {
-  static constexpr char domain[] = "p2plive session proof v1";
+  static constexpr char domain[] = "p2plive session proof v2";  // v2: 16-bit connection IDs
   std::vector<std::uint8_t> out(domain, domain + sizeof domain - 1);
   out.insert(out.end(), tag.begin(), tag.end());
   out.insert(out.end(), client_key.begin(), client_key.end());
   out.insert(out.end(), server_key.begin(), server_key.end());
-  put_be(out, client_id, 4);
-  put_be(out, server_id, 4);
+  put_be(out, client_id, connection_id_size);
+  put_be(out, server_id, connection_id_size);
   return out;
 }
 

@@ -3,7 +3,7 @@
 //            message, tag. Without one it is only a request for a token, padded to min_initial_size.
 //   Retry    'P', version, 2: stream tag, token, the responder's current X25519 key. Stateless.
 //   session  0x80|t: the receiver's connection ID, a packet number (not on fragments), a message of type
-//            t, and a 64-bit tag over all of it. Five bytes of header: a datagram of another version
+//            t, and a 64-bit tag over all of it. Three bytes of header: a datagram of another version
 //            fails its tag, like any other stranger's.
 #pragma once
 
@@ -18,7 +18,10 @@
 
 namespace p2plive::session {
 
-using ConnectionId = std::uint32_t;
+// Chosen by the receiver, unique among its own (at most max_sessions and max_handshakes at once): two bytes
+// are plenty, and a session's every datagram carries one.
+using ConnectionId = std::uint16_t;
+inline constexpr std::size_t connection_id_size = 2;
 
 inline constexpr std::uint8_t initial_kind = 1;
 inline constexpr std::uint8_t retry_kind = 2;
@@ -27,7 +30,7 @@ inline constexpr std::uint8_t accept_type = 16;       // the session layer's own
 inline constexpr std::size_t tag_size = 8;
 inline constexpr std::size_t token_size = 16;
 inline constexpr std::size_t min_initial_size = 64;
-inline constexpr std::size_t session_header_size = 1 + 4;  // kind, connection ID
+inline constexpr std::size_t session_header_size = 1 + connection_id_size;  // kind, connection ID
 inline constexpr std::size_t packet_number_size = 4;
 // A fragment in a session: what the framing costs on top of its body.
 inline constexpr std::size_t fragment_overhead = session_header_size + wire::fragment_header_size + tag_size;
