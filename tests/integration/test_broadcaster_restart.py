@@ -21,7 +21,11 @@ port = free_udp_port()
 
 
 def broadcast(session):
-    proc = start([p2plive, "broadcast", "--key", path("stream.key"), "--input", TEST_SOURCE, "--listen",
+    # Each session's tone is its own: the same source would make session 2 a byte-for-byte prefix of
+    # session 1 (the encoders are deterministic), and a shorter session 2 would leave nothing to tell
+    # its packets from session 1's.
+    source = TEST_SOURCE.replace("frequency=440", f"frequency={330 + 110 * session}")
+    proc = start([p2plive, "broadcast", "--key", path("stream.key"), "--input", source, "--listen",
                   f"127.0.0.1:{port}", "--record", path(f"s{session}.ts"), "--stats", path(f"b{session}.jsonl")],
                  wd, f"broadcaster{session}")
     return proc, wait_for(lambda: first_line(path(f"broadcaster{session}.out")), 30, f"session {session}'s link")
