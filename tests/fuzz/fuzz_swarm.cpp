@@ -40,13 +40,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SwarmConfig config;
   config.stream_key = key;
   config.bootstrap = {Endpoint::loopback(1)};
-  config.upload_cap_bps = 1e6;
+  config.sending.upload_cap_bps = 1e6;
   config.crypto = session::cheap_crypto(1, false);
   // Small tables, so that a run is cheap; every bound they test is the same code at any size.
-  config.window_chunks = 64;
-  config.max_peers = 16;
-  config.max_partial_chunks = 16;
-  config.max_queued_datagrams = 512;
+  config.repair.window_chunks = 64;
+  config.membership.max_peers = 16;
+  config.repair.max_partial_chunks = 16;
+  config.sending.max_queued_datagrams = 512;
   config.session.prefix_buckets = 4;
   Swarm swarm(config);
   std::vector<std::unique_ptr<session::SessionLayer>> peers;

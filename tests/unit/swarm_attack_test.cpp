@@ -129,7 +129,7 @@ TEST_F(SwarmTest, FragmentsNobodyAskedForAreDroppedUnread) {
 TEST_F(SwarmTest, AForgingParentIsBlamedBannedAndReplaced) {
   Net net;
   auto root_config = config(wire::Role::broadcaster, 1);
-  root_config.max_children = 4;  // one slot per tree: two of the viewers are further down tree 0
+  root_config.trees.max_children = 4;  // one slot per tree: two of the viewers are further down tree 0
   net.add(broadcaster, root_config);
   stream(net, 1s);
   // The forger poses as a forwarder one hop from the broadcaster with room in its home tree, and says so to
@@ -172,7 +172,7 @@ TEST_F(SwarmTest, AForgingParentIsBlamedBannedAndReplaced) {
     const auto s = net.at(v).stats(net.now());
     rejected += s.forged_rejected;
     // Three forgeries, then the ban: nothing more of the forger's is even looked at.
-    EXPECT_LE(s.forged_rejected, SwarmConfig{}.forged_chunks_before_ban) << v.to_string();
+    EXPECT_LE(s.forged_rejected, SwarmConfig{}.membership.forged_chunks_before_ban) << v.to_string();
     const auto got = seqs(net.delivered(v));
     EXPECT_GE(std::count_if(got.begin(), got.end(), [&](std::uint64_t seq) { return seq >= joined_at; }),
               static_cast<std::ptrdiff_t>((next_seq - joined_at) * 95 / 100)) << v.to_string();
@@ -210,7 +210,7 @@ TEST_F(SwarmTest, TheBroadcasterDropsAChildThatTwoSessionsReport) {
 TEST_F(SwarmTest, SybilsHoldingEverySlotAreReportedEvictedAndReplaced) {
   Net net;
   auto root_config = config(wire::Role::broadcaster, 1);
-  root_config.max_children = 6;  // two slots in trees 0 and 1, one in trees 2 and 3
+  root_config.trees.max_children = 6;  // two slots in trees 0 and 1, one in trees 2 and 3
   net.add(broadcaster, root_config);
   std::vector<Agent*> sybils;
   for (std::uint8_t i = 0; i < 6; ++i)

@@ -134,7 +134,7 @@ TEST_F(SessionsTest, AViewerThatVanishesStopsCostingAnythingAndANewcomerGetsItsS
     for (int i = 0; i < 3; ++i) {
       if (to != first[static_cast<std::size_t>(i)] || net.now() < killed_at + 2300ms) continue;
       ++late_sends[{from, to}];
-      if (net.now() > killed_at + SwarmConfig{}.peer_timeout) {
+      if (net.now() > killed_at + SwarmConfig{}.membership.peer_timeout) {
         ++sends_at_the_end;
         ADD_FAILURE() << "type " << int(session::framed_type(bytes)) << " " << from.to_string() << " -> " << to.to_string() << " at "
                       << (net.now() - killed_at).count() / 1000 << " ms";

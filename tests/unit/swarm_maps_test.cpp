@@ -67,7 +67,7 @@ TEST_F(SwarmTest, ANodeAnswersMapsFromAFewPeersBeyondItsTreesAndPrefersCandidate
   net.add(broadcaster, config(wire::Role::broadcaster, 1));
   const auto viewers = add_viewers(net, 1);
   net.run_until(1s);
-  const std::size_t sources = SwarmConfig{}.map_sources;
+  const std::size_t sources = SwarmConfig{}.repair.map_sources;
   std::vector<Agent*> agents;
   for (std::uint16_t i = 0; i < sources + 4; ++i) {
     agents.push_back(&net.add_agent(Endpoint::loopback(static_cast<std::uint16_t>(7000 + i)), key.public_key()));

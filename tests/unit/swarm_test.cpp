@@ -96,8 +96,8 @@ TEST_F(SwarmTest, ANoUploadViewerWatchesWithoutSendingAnyMedia) {
   net.add(broadcaster, config(wire::Role::broadcaster, 1));
   add_viewers(net, 6);
   auto quiet = config(wire::Role::viewer, 55);
-  quiet.max_children = 0;
-  quiet.answers_requests = false;
+  quiet.trees.max_children = 0;
+  quiet.repair.answers_requests = false;
   const auto taker = Endpoint::loopback(3000);
   net.add(taker, quiet);
   std::uint64_t fragments_sent = 0;
@@ -116,12 +116,13 @@ TEST_F(SwarmTest, ANoUploadViewerWatchesWithoutSendingAnyMedia) {
 TEST_F(SwarmTest, ChildrenAreCapped) {
   Net net;
   auto bc = config(wire::Role::broadcaster, 1);
-  bc.max_children = 2;
+  bc.trees.max_children = 2;
   net.add(broadcaster, bc);
   const auto viewers = add_viewers(net, 10);
   net.run_until(3s);
   EXPECT_EQ(net.at(broadcaster).stats(net.now()).children, 2u);  // over all its trees
-  for (const auto& v : viewers) EXPECT_LE(net.at(v).stats(net.now()).children, SwarmConfig{}.max_children);
+  for (const auto& v : viewers)
+    EXPECT_LE(net.at(v).stats(net.now()).children, SwarmConfig{}.trees.max_children);
 }
 
 TEST_F(SwarmTest, OneSeedGivesTheSameRun) {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <stdexcept>
+#include <string>
 
 namespace p2plive {
 namespace {
@@ -16,29 +18,42 @@ session::SessionConfig session_config(const SwarmConfig& c) {
   return s;
 }
 
+SwarmConfig validated(SwarmConfig config) {
+  const auto problems = config.validate();
+  if (problems.empty()) return config;
+  std::string what = "invalid swarm configuration:";
+  for (const auto& p : problems) what += " " + p + ";";
+  throw std::invalid_argument(what);
+}
+
 }  // namespace
 
 Swarm::Swarm(SwarmConfig config)
-    : config_(std::move(config)),
+    : config_(validated(std::move(config))),
       rng_(config_.rng_seed),
-      session_(session_config(config_), config_.crypto ? config_.crypto : session::sodium_crypto(config_.stream_key, nullptr)),
-      peers_(config_.max_peers),
-      store_(config_.window_chunks, config_.max_partial_chunks, config_.window_bytes),
-      trees_(std::clamp<std::size_t>(config_.substreams, 1, wire::max_substreams)),
-      verified_at_(std::max<std::size_t>(config_.window_chunks, 1)),
-      send_queue_(SendQueueConfig{.rate_bps = config_.upload_cap_bps, .max_datagrams = config_.max_queued_datagrams}),
+      session_(session_config(config_),
+               config_.crypto ? config_.crypto : session::sodium_crypto(config_.stream_key, nullptr)),
+      peers_(config_.membership.max_peers),
+      store_(config_.repair.window_chunks, config_.repair.max_partial_chunks, config_.repair.window_bytes),
+      trees_(std::clamp<std::size_t>(config_.trees.substreams, 1, wire::max_substreams)),
+      verified_at_(std::max<std::size_t>(config_.repair.window_chunks, 1)),
+      send_queue_(SendQueueConfig{.rate_bps = config_.sending.upload_cap_bps,
+                                  .max_datagrams = config_.sending.max_queued_datagrams}),
       tracker_(TrackerClientConfig{.trackers = config_.trackers,
                                    .info_hash = swarm_info_hash(config_.stream_key),
                                    .port = config_.announce_port,
                                    .rng_seed = config_.rng_seed ^ 0x7472616b}) {
   // A random home spreads forwarders evenly over the trees; a node that forwards nothing has none.
   if (is_broadcaster()) home_ = wire::every_substream;
-  else if (config_.max_children == 0) home_ = wire::no_substream;
+  else if (config_.trees.max_children == 0)
+    home_ = wire::no_substream;
   else home_ = static_cast<std::uint8_t>(rng_() % trees_.size());
   root_reply_tokens_ = root_reply_cap();
-  if (config_.congestion_control) {
-    auto rc = config_.rate_control;
-    if (config_.upload_cap_bps > 0) rc.max_bps = rc.max_bps > 0 ? std::min(rc.max_bps, config_.upload_cap_bps) : config_.upload_cap_bps;
+  if (config_.sending.congestion_control) {
+    auto rc = config_.sending.rate_control;
+    if (config_.sending.upload_cap_bps > 0)
+      rc.max_bps = rc.max_bps > 0 ? std::min(rc.max_bps, config_.sending.upload_cap_bps)
+                                  : config_.sending.upload_cap_bps;
     rate_control_.emplace(rc);
     send_queue_.set_rate(rate_control_->rate_bps(), Time{0});
   }
@@ -175,7 +190,7 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Request& m, Time) {
   // Only peers that introduced themselves get data.
-  if (!peer.said_hello || !config_.answers_requests || m.epoch != our_epoch_tag()) return;
+  if (!peer.said_hello || !config_.repair.answers_requests || m.epoch != our_epoch_tag()) return;
   auto chunk = store_.get_shared(m.seq);
   if (!chunk) return;
   if (is_broadcaster()) {
@@ -217,11 +232,12 @@ std::uint16_t Swarm::queue_delay_of(const Peer& peer) const {
 
 // What answering a probe costs: a welcome listing `peers`, and a buffer map.
 std::size_t Swarm::probe_answer_bytes(std::size_t peers) const {
-  return 64 + peers * wire::endpoint_size + 48 + config_.repair_window_chunks / 8;
+  return 64 + peers * wire::endpoint_size + 48 + config_.repair.repair_window_chunks / 8;
 }
 
 double Swarm::root_reply_cap() const {
-  return static_cast<double>(config_.root_reply_burst * probe_answer_bytes(config_.peers_per_message));
+  return static_cast<double>(config_.root.reply_burst *
+                             probe_answer_bytes(config_.membership.peers_per_message));
 }
 
 void Swarm::publish(Chunk chunk, Time now) {
@@ -244,14 +260,15 @@ void Swarm::publish(Chunk chunk, Time now) {
   // newcomer lacks, and its children take little of its uplink: repairs may take as much as the stream.
   // (Not before anyone comes: a flash crowd would meet a broadcaster with a full repair budget to spend.)
   const auto heard = viewers_heard_lately();
-  const double repair_share = heard >= 1 && heard <= 2 ? config_.lone_repair_share : config_.root_repair_share;
+  const double repair_share =
+      heard >= 1 && heard <= 2 ? config_.root.lone_repair_share : config_.root.repair_share;
   root_repair_tokens_ = std::min(root_repair_tokens_ + size * repair_share, 64 * size);
-  root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root_reply_share, root_reply_cap());
+  root_reply_tokens_ = std::min(root_reply_tokens_ + size * config_.root.reply_share, root_reply_cap());
   accept_verified(std::move(chunk), nullptr, now);
 }
 
 void Swarm::note_newest(std::uint64_t seq, Time now) {
-  if (seq < newest_seen_ && now - stream_last_seen_ < config_.parent_silence_timeout) return;
+  if (seq < newest_seen_ && now - stream_last_seen_ < config_.trees.parent_silence_timeout) return;
   if (stream_last_seen_ < Time{0}) stream_started_at_ = now;
   if (seq > newest_seen_ || stream_last_seen_ < Time{0}) {
     newest_seen_ = std::max(newest_seen_, seq);
@@ -294,13 +311,13 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
 
 void Swarm::reject_forged(const Endpoint& sender, Time now) {
   Peer* peer = peers_.find(sender);
-  if (!peer || ++peer->forged_chunks < config_.forged_chunks_before_ban) return;
+  if (!peer || ++peer->forged_chunks < config_.membership.forged_chunks_before_ban) return;
   // One that says it is one hop below the broadcaster holds one of its slots: the broadcaster is told,
   // as of a withholder (its subtree gets nothing genuine from it either).
   if (peer->tree.depth == 1 && peer->tree.home < trees_.size() && !is_broadcaster())
     report_to_broadcaster(peer->tree.home, sender);
   forget_peer(sender, now);
-  peers_.ban(sender, now + config_.ban_duration, now);
+  peers_.ban(sender, now + config_.membership.ban_duration, now);
 }
 
 bool Swarm::expects_fragment(const Peer& peer, std::uint32_t epoch, std::uint64_t seq, Time now) const {
@@ -315,7 +332,7 @@ bool Swarm::expects_fragment(const Peer& peer, std::uint32_t epoch, std::uint64_
         if (a == peer.endpoint) return true;
   }
   return std::any_of(asked_.begin(), asked_.end(), [&](const Asked& a) {
-    return a.to == peer.endpoint && a.seq == seq && now - a.at < 2 * config_.repair_retry + 1s;
+    return a.to == peer.endpoint && a.seq == seq && now - a.at < 2 * config_.repair.repair_retry + 1s;
   });
 }
 
@@ -334,7 +351,7 @@ void Swarm::note_asked(const Endpoint& to, std::uint64_t seq, Time now) {
 // newest chunk anyone may make us look (or book holes, or hold partial chunks).
 bool Swarm::within_window(std::uint64_t seq) const {
   if (store_.empty()) return seq <= wire::max_seq;
-  return seq <= store_.latest_seq() + config_.seq_ahead;
+  return seq <= store_.latest_seq() + config_.repair.seq_ahead;
 }
 
 // ---- timers --------------------------------------------------------------------------------------------
@@ -362,7 +379,7 @@ void Swarm::handle_timeout(Time now) {
   tracker_.handle_timeout(now);
   flush_tracker();
   send_haves(now);
-  if (now - last_peer_exchange_ >= config_.peer_exchange_interval) exchange_peers(now);
+  if (now - last_peer_exchange_ >= config_.membership.peer_exchange_interval) exchange_peers(now);
   if (!is_broadcaster()) repair(now);
 }
 
@@ -382,7 +399,7 @@ void Swarm::control_rate(Time now) {
   if (!rate_control_) return;
   const double before = rate_control_->rate_bps();
   // A neighbour answers each of our maps (every have_interval): its latest answer stands until the next.
-  const auto fresh = config_.have_interval * 3 / 2;
+  const auto fresh = config_.repair.have_interval * 3 / 2;
   std::vector<Time> delays;
   peers_.for_each([&](const Peer& p) {
     if (p.our_queue_delay && now - p.our_queue_delay_at <= fresh) delays.push_back(*p.our_queue_delay);
@@ -394,7 +411,8 @@ void Swarm::control_rate(Time now) {
   // sessions can still lie about its queue (Sybils that never ack its maps look like a drowning link),
   // and a broadcaster paced below its own stream serves nobody whatever its link.
   if (is_broadcaster() && published_bps_ > 0)
-    rate_control_->set_min_bps(std::max(config_.rate_control.min_bps, config_.root_rate_floor * published_bps_));
+    rate_control_->set_min_bps(
+        std::max(config_.sending.rate_control.min_bps, config_.root.rate_floor * published_bps_));
   rate_control_->update(RateInputs{.queue_delays = delays,
                                    .sent_bytes = send_queue_.sent_bytes(),
                                    .push_demand_bytes = send_queue_.push_demand_bytes(),
@@ -457,7 +475,7 @@ SwarmStats Swarm::stats(Time now) const {
   s.peers = 0;
   s.children = 0;
   peers_.for_each([&](const Peer& p) {
-    if (p.heard && now - p.last_heard <= config_.peer_timeout) ++s.peers;
+    if (p.heard && now - p.last_heard <= config_.membership.peer_timeout) ++s.peers;
     s.children += static_cast<std::uint64_t>(std::popcount(p.child_in));
   });
   s.parents = static_cast<std::uint64_t>(std::count_if(trees_.begin(), trees_.end(), [](const Tree& t) { return t.parent.has_value(); }));

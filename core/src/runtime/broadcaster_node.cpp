@@ -35,8 +35,8 @@ class BroadcasterNode final : public Broadcaster {
     swarm.role = wire::Role::broadcaster;
     swarm.crypto = session::sodium_crypto(config_.key.public_key(), &config_.key);  // proves the stream in handshakes
     swarm.rng_seed = secure_random_u64();
-    swarm.max_children = 6;  // over its substream trees: about 1.5x the bitrate in pushes
-    swarm.upload_cap_bps = config_.upload_cap_bps;
+    swarm.trees.max_children = 6;  // over its substream trees: about 1.5x the bitrate in pushes
+    swarm.sending.upload_cap_bps = config_.upload_cap_bps;
     // A malformed tracker URL is the user's to fix now; one that does not resolve may be a passing
     // network problem, and the broadcast goes on without it.
     for (const auto& url : config_.trackers) {

@@ -43,10 +43,10 @@ class ViewerNode final : public Viewer {
     }
     if (swarm.bootstrap.empty() && swarm.trackers.empty()) return tracker_error;
     swarm.rng_seed = secure_random_u64();
-    swarm.upload_cap_bps = config_.upload_cap_bps;
+    swarm.sending.upload_cap_bps = config_.upload_cap_bps;
     if (config_.no_upload) {
-      swarm.max_children = 0;
-      swarm.answers_requests = false;
+      swarm.trees.max_children = 0;
+      swarm.repair.answers_requests = false;
     }
     auto on_event = [this](SwarmEvent&& event) {
       if (auto* verified = std::get_if<ChunkVerified>(&event)) on_verified(std::move(verified->chunk));

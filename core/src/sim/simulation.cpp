@@ -136,10 +136,10 @@ SwarmConfig Simulation::base_config(wire::Role role) {
   // The very same session state machine, with a keyed hash standing in for X25519 and Ed25519.
   c.crypto = session::cheap_crypto(c.rng_seed ^ 0x5e55, role == wire::Role::broadcaster);
   c.session.prefix_buckets = role == wire::Role::broadcaster ? 1024 : 16;  // 100,000 nodes' memory
-  c.window_chunks = 128;  // ~6 s: enough for repair
+  c.repair.window_chunks = 128;                                            // ~6 s: enough for repair
   c.intern = [this](Chunk&& chunk) { return intern(std::move(chunk)); };
-  c.substreams = s_.substreams;
-  c.congestion_control = !s_.oracle_caps;
+  c.trees.substreams = s_.substreams;
+  c.sending.congestion_control = !s_.oracle_caps;
   if (s_.tracker) {
     c.trackers = {endpoint_of(tracker_index)};
     c.announce_port = sim_port;
@@ -162,15 +162,15 @@ SwarmConfig Simulation::broadcaster_config() {
   };
   // The fan-out baseline is a server with the uplink it needs, paced at it.
   if (s_.oracle_caps || s_.fan_out) {
-    c.congestion_control = false;
-    c.upload_cap_bps = network_.profile(broadcaster_index).upload_bps * 0.95;
+    c.sending.congestion_control = false;
+    c.sending.upload_cap_bps = network_.profile(broadcaster_index).upload_bps * 0.95;
   }
-  c.max_children = s_.fan_out ? (s_.viewers + 16) * c.substreams : s_.broadcaster_children;
+  c.trees.max_children = s_.fan_out ? (s_.viewers + 16) * c.trees.substreams : s_.broadcaster_children;
   if (s_.fan_out) {  // a server answers everyone who asks, with no budget for strangers
-    c.root_reply_share = 1;
-    c.root_reply_burst = s_.viewers + 16;
+    c.root.reply_share = 1;
+    c.root.reply_burst = s_.viewers + 16;
   }
-  c.max_peers = std::max<std::size_t>(c.max_peers, c.max_children + 16);
+  c.membership.max_peers = std::max<std::size_t>(c.membership.max_peers, c.trees.max_children + 16);
   return c;
 }
 
@@ -210,9 +210,10 @@ void Simulation::start_viewer(std::size_t index) {
   // A viewer offers as many children in its home tree as half its upload carries, as an upload cap set
   // by its user would: the other half answers repairs and absorbs bursts. Each child there costs
   // bitrate / k.
-  const auto capacity = network_.profile(index).upload_bps / s_.bitrate_bps * static_cast<double>(c.substreams);
-  c.max_children = s_.fan_out ? 0 : static_cast<std::size_t>(std::clamp(capacity / 2, 0.0, 16.0));
-  if (s_.oracle_caps) c.upload_cap_bps = network_.profile(index).upload_bps * 0.95;
+  const auto capacity =
+      network_.profile(index).upload_bps / s_.bitrate_bps * static_cast<double>(c.trees.substreams);
+  c.trees.max_children = s_.fan_out ? 0 : static_cast<std::size_t>(std::clamp(capacity / 2, 0.0, 16.0));
+  if (s_.oracle_caps) c.sending.upload_cap_bps = network_.profile(index).upload_bps * 0.95;
   p.swarm = std::make_unique<Swarm>(std::move(c));
   p.alive = true;
 }

@@ -73,7 +73,8 @@ void Swarm::note_epoch_claim(Peer& peer, std::uint32_t epoch, std::uint64_t join
     return;
   }
   if (epoch == our_epoch_tag()) {
-    if (want_from_ && join_seq < *want_from_ && !store_.latest_join_seq() && *want_from_ - join_seq <= config_.repair_window_chunks)
+    if (want_from_ && join_seq < *want_from_ && !store_.latest_join_seq() &&
+        *want_from_ - join_seq <= config_.repair.repair_window_chunks)
       want_from_ = join_seq;
     return;
   }
@@ -91,7 +92,8 @@ std::uint64_t Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t e
   std::uint64_t from = from_seq;
   if (epoch != our_epoch_tag() || from_seq == wire::from_join_point)
     from = store_.latest_join_seq().value_or(latest + 1);
-  if (latest >= config_.max_catch_up_chunks) from = std::max(from, latest - config_.max_catch_up_chunks + 1);
+  if (latest >= config_.trees.max_catch_up_chunks)
+    from = std::max(from, latest - config_.trees.max_catch_up_chunks + 1);
   from = std::max(from, store_.floor_seq());
   const bool stayed_through_restart = epoch != 0 && epoch != our_epoch_tag();
   // A child that followed an earlier session of this stream has stayed through a restart: so has everyone
@@ -101,7 +103,8 @@ std::uint64_t Swarm::catch_up(const Peer& child, std::uint8_t s, std::uint32_t e
   const bool free_catch_up = stayed_through_restart || (is_broadcaster() && knows_few_viewers());
   // Otherwise only what the uplink has room for now, as repairs go: a busy parent (a flash crowd) leaves
   // the rest to repair, which spreads it over every holder instead of piling it onto its live pushes.
-  Time budget = (free_catch_up ? config_.free_catch_up_budget : config_.catch_up_budget) - send_queue_.queued_data_time();
+  Time budget = (free_catch_up ? config_.trees.free_catch_up_budget : config_.trees.catch_up_budget) -
+                send_queue_.queued_data_time();
   for (auto seq = from; seq <= latest; ++seq) {
     if (substream_of(seq) != s) continue;
     auto chunk = store_.get_shared(seq);
@@ -143,7 +146,7 @@ void Swarm::forget_peer(const Endpoint& e, Time now) {
 }
 
 bool Swarm::is_active_child(const Peer& p, std::uint8_t s) const {
-  return (p.child_in & bit(s)) && !p.suspended && now_ - p.last_heard <= config_.child_silence;
+  return (p.child_in & bit(s)) && !p.suspended && now_ - p.last_heard <= config_.trees.child_silence;
 }
 
 // A peer whose port answers with ICMP errors has most likely been killed. A live parent pushes every few
@@ -153,7 +156,7 @@ void Swarm::handle_unreachable(const Endpoint& to, Time now) {
   now_ = now;
   ++stats_.unreachable_reports;
   Peer* p = peers_.find(to);
-  if (!p || now - p->last_heard < config_.unreachable_silence) return;
+  if (!p || now - p->last_heard < config_.membership.unreachable_silence) return;
   lost_sight_of(*p);
   if (p->parent_in) drop_parent_everywhere(*p, now);
   if (p->child_in && !p->suspended) {
@@ -170,7 +173,7 @@ void Swarm::handle_unreachable(const Endpoint& to, Time now) {
 void Swarm::suspend_silent_children(Time now) {
   std::vector<Endpoint> silent;
   peers_.for_each([&](Peer& p) {
-    if (!p.child_in || now - p.last_heard <= config_.child_silence || p.suspended) return;
+    if (!p.child_in || now - p.last_heard <= config_.trees.child_silence || p.suspended) return;
     p.suspended = true;
     silent.push_back(p.endpoint);
   });

@@ -17,10 +17,11 @@ void Swarm::send_haves(Time now) {
   std::vector<Peer*> due;
   peers_.for_each([&](Peer& p) {
     // A neighbour silent for a while has most likely gone: it gets no more maps.
-    if (!p.heard || now - p.last_heard > config_.child_silence) return;
+    if (!p.heard || now - p.last_heard > config_.trees.child_silence) return;
     if (!p.child_in && !p.parent_in && (!p.said_hello || p.unanswered_maps >= 3)) return;
-    if (p.last_have_sent < Time{0}) p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.have_interval.count());
-    if (now - p.last_have_sent >= config_.have_interval) due.push_back(&p);
+    if (p.last_have_sent < Time{0})
+      p.last_have_sent = now - std::chrono::microseconds(rng_() % config_.repair.have_interval.count());
+    if (now - p.last_have_sent >= config_.repair.have_interval) due.push_back(&p);
   });
   if (due.empty()) return;
   std::sort(due.begin(), due.end(), [](const Peer* a, const Peer* b) { return a->endpoint < b->endpoint; });
@@ -38,12 +39,12 @@ void Swarm::send_haves(Time now) {
 // not avoided, answering our requests) takes the place of one that could not. Otherwise Sybils that come
 // first would be all a viewer hears of; probe_for_parents says hello to candidates while sources are short.
 bool Swarm::is_map_source(const Peer& p, Time now) const {
-  return !p.child_in && !p.parent_in && now - p.took_map_at <= 3 * config_.have_interval;
+  return !p.child_in && !p.parent_in && now - p.took_map_at <= 3 * config_.repair.have_interval;
 }
 
 bool Swarm::worth_hearing(const Peer& p, Time now) const {
   return (p.tree.room | p.tree.forwarder_room) != 0 && p.avoid_until <= now &&
-         p.unanswered_requests < config_.max_unanswered_requests;
+         p.unanswered_requests < config_.repair.max_unanswered_requests;
 }
 
 std::size_t Swarm::useful_map_sources(Time now) const {
@@ -61,7 +62,7 @@ bool Swarm::takes_maps_from(const Peer& peer, Time now) {
     ++sources;
     if (!worth_hearing(p, now) && (!useless || p.endpoint < useless->endpoint)) useless = &p;
   });
-  if (sources < config_.map_sources) return true;
+  if (sources < config_.repair.map_sources) return true;
   if (!worth_hearing(peer, now) || !useless) return false;
   useless->took_map_at = Time{-3600s};  // its next maps go unanswered
   return true;
@@ -71,9 +72,9 @@ wire::Have Swarm::have() const {
   wire::Have have;
   have.tree = tree_state();
   // Enough to cover the repair window and the way back to the latest join point, which newcomers fetch.
-  std::size_t count = config_.repair_window_chunks;
+  std::size_t count = config_.repair.repair_window_chunks;
   if (const auto join = store_.latest_join_seq()) count = std::max<std::size_t>(count, store_.latest_seq() - *join + 1);
-  count = std::min({count, wire::max_have_bits, config_.window_chunks});
+  count = std::min({count, wire::max_have_bits, config_.repair.window_chunks});
   have.base_seq = store_.latest_seq() >= count ? store_.latest_seq() - count + 1 : 0;
   have.bits = store_.have_bits(have.base_seq, count);
   have.epoch = our_epoch_tag();
@@ -83,9 +84,10 @@ wire::Have Swarm::have() const {
 
 void Swarm::exchange_peers(Time now) {
   last_peer_exchange_ = now;
-  const auto since = now - config_.recently_heard;
+  const auto since = now - config_.membership.recently_heard;
   const auto targets = peers_.sample_heard(1, nullptr, since, rng_);
-  for (const auto& t : targets) send(t, wire::Peers{peers_.sample_heard(config_.peers_per_message, &t, since, rng_)});
+  for (const auto& t : targets)
+    send(t, wire::Peers{peers_.sample_heard(config_.membership.peers_per_message, &t, since, rng_)});
 }
 
 void Swarm::repair(Time now) {
@@ -95,24 +97,26 @@ void Swarm::repair(Time now) {
   // broadcaster. In a tree where we have no parent, the newest chunk anyone claims to have bounds the search.
   const std::uint64_t horizon = std::max(store_.empty() ? *want_from_ : store_.latest_seq(), newest_seen_);
   std::uint64_t from = std::max(*want_from_, store_.floor_seq());
-  if (horizon >= config_.repair_window_chunks && from < horizon - config_.repair_window_chunks + 1)
-    from = horizon - config_.repair_window_chunks + 1;
+  if (horizon >= config_.repair.repair_window_chunks &&
+      from < horizon - config_.repair.repair_window_chunks + 1)
+    from = horizon - config_.repair.repair_window_chunks + 1;
 
   std::size_t sent = 0;
-  for (const auto seq : store_.missing(from, horizon, 4 * config_.max_requests_per_tick)) {
-    if (sent >= config_.max_requests_per_tick) break;
+  for (const auto seq : store_.missing(from, horizon, 4 * config_.repair.max_requests_per_tick)) {
+    if (sent >= config_.repair.max_requests_per_tick) break;
     const Tree& tree = trees_[substream_of(seq)];
     if (tree.parent && !parent_stalled(tree, now) && seq >= tree.push_start && !(tree.newest && *tree.newest > seq))
       continue;
     // A subscription in flight brings this substream with it (the catch-up): no point fetching it twice.
-    if (!tree.parent && tree.pending && now - tree.pending_since < config_.catch_up_wait) continue;
+    if (!tree.parent && tree.pending && now - tree.pending_since < config_.trees.catch_up_wait) continue;
     auto& hole = holes_.try_emplace(seq, Hole{now}).first->second;
-    if (now - hole.missing_since < config_.repair_delay) continue;
-    if (hole.attempts > 0 && now - hole.requested_at < config_.repair_retry) continue;
+    if (now - hole.missing_since < config_.repair.repair_delay) continue;
+    if (hole.attempts > 0 && now - hole.requested_at < config_.repair.repair_retry) continue;
     // A parent that lacks the chunk too will push it when it gets it: the whole subtree below a loss
     // pulling it at once from random peers would only multiply the loss into duplicates.
     const Peer* parent = tree.parent ? peers_.find(*tree.parent) : nullptr;
-    if (parent && !parent->has_chunk(seq) && now - hole.missing_since < config_.parent_repair_wait) continue;
+    if (parent && !parent->has_chunk(seq) && now - hole.missing_since < config_.repair.parent_repair_wait)
+      continue;
     if (repair_one(seq, now)) ++sent;
   }
   // Forget bookkeeping for holes that fell out of the window.
@@ -122,7 +126,7 @@ void Swarm::repair(Time now) {
 // Our parent in this tree has sent nothing for a while, though the stream goes on.
 bool Swarm::parent_stalled(const Tree& tree, Time now) const {
   return tree.parent && stream_last_seen_ >= Time{0} &&
-         now - std::max(tree.last_chunk, stream_started_at_) > config_.parent_stall;
+         now - std::max(tree.last_chunk, stream_started_at_) > config_.trees.parent_stall;
 }
 
 // Asks the parent if it has the chunk, otherwise any viewer that says it does: the broadcaster's upload is
@@ -144,7 +148,8 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
       if (!p.heard) return;
       if (!p.has_chunk(seq)) return;
       if (p.tree.depth == 0) root = &p.endpoint;
-      else if (p.unanswered_requests >= config_.max_unanswered_requests) unresponsive.push_back(&p.endpoint);
+      else if (p.unanswered_requests >= config_.repair.max_unanswered_requests)
+        unresponsive.push_back(&p.endpoint);
       else holders.push_back(&p.endpoint);
     });
     const auto by_endpoint = [](const Endpoint* a, const Endpoint* b) { return *a < *b; };
@@ -153,7 +158,8 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
     if (!holders.empty()) source = holders[rng_() % holders.size()];
     // The broadcaster waits a while for other viewers to have the chunk, unless the swarm is small (it
     // said so): then there is hardly anyone to wait for.
-    else if (root && now - hole.missing_since >= (small_swarm_ ? Time{0} : config_.root_repair_delay)) source = root;
+    else if (root && now - hole.missing_since >= (small_swarm_ ? Time{0} : config_.repair.root_repair_delay))
+      source = root;
     else if (!unresponsive.empty()) source = unresponsive[rng_() % unresponsive.size()];
   }
   if (!source) return false;

@@ -18,8 +18,8 @@ std::uint16_t to_ms(Time t) {
 }  // namespace
 
 void Swarm::maintain_parents(Time now) {
-  const bool hello_due = now - last_hello_ >= config_.hello_interval;
-  const bool optimize_due = now - last_optimize_ >= config_.optimize_interval;
+  const bool hello_due = now - last_hello_ >= config_.membership.hello_interval;
+  const bool optimize_due = now - last_optimize_ >= config_.trees.optimize_interval;
   if (hello_due) last_hello_ = now;
   if (optimize_due) last_optimize_ = now;
   // Faster-parent checks take one tree at a time, so a node does not reshuffle all its parents at once.
@@ -39,12 +39,12 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
   if (tree.parent && stream_last_seen_ >= Time{0}) {
     const auto silence = now - std::max(tree.last_chunk, stream_started_at_);
     Peer* p = peers_.find(*tree.parent);
-    const bool withholding = p && silence > config_.parent_silence_timeout && lists_newer(*p, s);
-    if (withholding) p->avoid_until = now + config_.silent_parent_penalty;
+    const bool withholding = p && silence > config_.trees.parent_silence_timeout && lists_newer(*p, s);
+    if (withholding) p->avoid_until = now + config_.trees.silent_parent_penalty;
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
-    const bool gone = p && now - p->last_heard > config_.child_silence;
+    const bool gone = p && now - p->last_heard > config_.trees.child_silence;
     if (gone) lost_sight_of(*p);
-    const bool starving = silence > 2 * config_.parent_silence_timeout;
+    const bool starving = silence > 2 * config_.trees.parent_silence_timeout;
     // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
     // repairs delivers nothing new, and is not to blame).
     const bool behind = !tree.newest || newest_seen_ > *tree.newest + 2 * trees_.size();
@@ -52,15 +52,16 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     // asked again soon, and each time longer.
     const bool useless = p && starving && behind && !withholding && !gone;
     if (useless)
-      p->avoid_until = now + config_.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
+      p->avoid_until =
+          now + config_.trees.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
     // One hop below the broadcaster little starves a parent but the broadcaster's own uplink, and nobody
     // else can route around it: the broadcaster is told, and weighs what several viewers say.
     if ((withholding || useless) && p->tree.depth == 1 && p->tree.home == s)
       report_to_broadcaster(s, p->endpoint);
     if (withholding || gone || starving) drop_parent(s, now);
   }
-  if (tree.pending && now - tree.pending_since > config_.subscribe_timeout) {
-    if (auto* p = peers_.find(*tree.pending)) p->retry_after = now + 3 * config_.hello_interval;
+  if (tree.pending && now - tree.pending_since > config_.trees.subscribe_timeout) {
+    if (auto* p = peers_.find(*tree.pending)) p->retry_after = now + 3 * config_.membership.hello_interval;
     tree.pending.reset();
     tree.switching = false;
   }
@@ -77,7 +78,7 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     if (!parent || !best) return;
     const auto current = arrival_via(*parent, s), offered = arrival_via(*best, s);
     if (!current || !offered) return;
-    const auto margin = std::max(config_.optimize_margin, *current / 10);
+    const auto margin = std::max(config_.trees.optimize_margin, *current / 10);
     if (*offered + margin < *current) {
       tree.switching = true;
       subscribe(s, *best, now);
@@ -87,7 +88,7 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
   if (tree.pending) return;
   // Children here and no parent: a new parent must be closer to the broadcaster than we were, so that it
   // cannot be one of our own descendants. If none turns up, the children are better off elsewhere.
-  if (tree.orphaned_since && now - *tree.orphaned_since > config_.rehome_after && child_count(s) > 0) {
+  if (tree.orphaned_since && now - *tree.orphaned_since > config_.trees.rehome_after && child_count(s) > 0) {
     release_children(s);
     tree.last_depth = wire::unknown_depth;
   }
@@ -111,7 +112,8 @@ void Swarm::probe_for_parents(Time now) {
       Peer* p = peers_.find(b);
       if (!p || (p->heard && p->welcomed)) continue;
       const auto doublings = std::min(p->unanswered_probes, 9u) - (p->unanswered_probes > 0 ? 1u : 0u);
-      const auto backoff = std::min(config_.bootstrap_backoff_max, config_.hello_interval * (1 << doublings));
+      const auto backoff = std::min(config_.membership.bootstrap_backoff_max,
+                                    config_.membership.hello_interval * (1 << doublings));
       if (p->unanswered_probes > 0 && now - p->last_probe < backoff) continue;
       p->last_probe = now;
       ++p->unanswered_probes;
@@ -121,23 +123,27 @@ void Swarm::probe_for_parents(Time now) {
     probe_second_ = now;
     probes_this_second_ = 0;
   }
-  const std::size_t budget = orphaned ? config_.max_probes_per_second : 1;
+  const std::size_t budget = orphaned ? config_.membership.max_probes_per_second : 1;
   if (probes_this_second_ >= budget) return;
   std::vector<Endpoint> unknown;
   // Too few map sources worth hearing (takes_maps_from): a hello asks a candidate for its maps again, at
   // most every 5 s. Not the broadcaster: its upload is the swarm's scarcest, and it is a parent anyway.
-  const bool short_of_sources = useful_map_sources(now) < config_.map_sources;
+  const bool short_of_sources = useful_map_sources(now) < config_.repair.map_sources;
   peers_.for_each([&](Peer& p) {
-    if (p.child_in || p.parent_in || (p.bootstrap && !p.heard) || now - p.last_probe < config_.hello_interval) return;
+    if (p.child_in || p.parent_in || (p.bootstrap && !p.heard) ||
+        now - p.last_probe < config_.membership.hello_interval)
+      return;
     if (short_of_sources && p.heard && !p.proven_root && now - p.last_probe >= 5s && !is_map_source(p, now) &&
         worth_hearing(p, now)) {
       unknown.push_back(p.endpoint);
       return;
     }
-    const bool unplaced = p.tree.depth == wire::unknown_depth && now - p.tree_heard > config_.hello_interval;
+    const bool unplaced =
+        p.tree.depth == wire::unknown_depth && now - p.tree_heard > config_.membership.hello_interval;
     const bool untimed = !p.srtt && (p.tree.room | p.tree.forwarder_room) != 0 && now - p.last_probe >= 5s;
     // Without a parent somewhere, what forwarders said of their room a while ago is not worth waiting on.
-    const bool stale = orphaned && p.tree.home != wire::no_substream && now - p.tree_heard > config_.hello_interval;
+    const bool stale = orphaned && p.tree.home != wire::no_substream &&
+                       now - p.tree_heard > config_.membership.hello_interval;
     if (unplaced || untimed || stale) unknown.push_back(p.endpoint);
   });
   std::sort(unknown.begin(), unknown.end());
@@ -148,7 +154,7 @@ void Swarm::probe_for_parents(Time now) {
     // An address we learned from others and that never answers is forgotten after a few tries: peer
     // lists must not become a way to aim every node's hellos at a victim. One we heard from that has
     // fallen silent and ignores two probes has most likely gone.
-    const auto tries = p->heard ? 2u : config_.max_unanswered_probes;
+    const auto tries = p->heard ? 2u : config_.membership.max_unanswered_probes;
     if (!p->bootstrap && ++p->unanswered_probes > tries) {
       forget_peer(unknown[i], now);
       continue;
@@ -161,8 +167,8 @@ void Swarm::probe_for_parents(Time now) {
 // figure (its delay and forwarding wait), half the round trip to it, and what a hop costs beyond that.
 std::optional<Time> Swarm::arrival_via(const Peer& p, std::uint8_t) const {
   if (p.tree.latency_ms == wire::unknown_latency) return std::nullopt;
-  const auto rtt = p.srtt.value_or(config_.unknown_rtt);
-  return std::chrono::milliseconds(p.tree.latency_ms) + rtt / 2 + config_.hop_cost;
+  const auto rtt = p.srtt.value_or(config_.trees.unknown_rtt);
+  return std::chrono::milliseconds(p.tree.latency_ms) + rtt / 2 + config_.trees.hop_cost;
 }
 
 // The peer with room in this tree through which chunks would arrive soonest; ties are broken at random.
@@ -181,10 +187,12 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
     if (home_ == s && p.tree.displace_rank != 0xffff) {
       Peer me;  // as it would rank us: by the round trip between us
       me.srtt = p.srtt;
-      if (rank(me) + config_.displace_margin < std::chrono::milliseconds(p.tree.displace_rank)) room |= bit(s);
+      if (rank(me) + config_.trees.displace_margin < std::chrono::milliseconds(p.tree.displace_rank))
+        room |= bit(s);
     }
     if (!p.heard || !(room & bit(s)) || ((p.child_in | p.parent_in) & bit(s))) return;
-    if (now - p.last_heard > config_.recently_heard) return;  // what it said of its room is stale; it may be gone
+    if (now - p.last_heard > config_.membership.recently_heard)
+      return;  // what it said of its room is stale; it may be gone
     if (p.tree.depth == wire::unknown_depth || (max_depth != wire::unknown_depth && p.tree.depth >= max_depth)) return;
     // A viewer forwards in its home tree only. One that offers room elsewhere lies (a Sybil that would
     // starve every tree of ours at once), so only the broadcaster can be our parent in several trees.
@@ -193,7 +201,7 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
     auto arrival = arrival_via(p, s);
     if (!arrival) return;
     // A forwarder nobody stays with yet has not shown that it passes chunks on: established ones first.
-    if (p.tree.children == 0 && p.tree.depth != 0) *arrival += config_.unproven_penalty;
+    if (p.tree.children == 0 && p.tree.depth != 0) *arrival += config_.trees.unproven_penalty;
     const auto tiebreak = rng_();
     if (!best || *arrival < best_arrival || (*arrival == best_arrival && tiebreak < best_tiebreak)) {
       best = &p;
@@ -237,7 +245,7 @@ void Swarm::drop_parent(std::uint8_t s, Time now) {
   if (s == home_) tree.last_depth = my_depth();
   if (auto* p = peers_.find(*tree.parent)) {
     p->parent_in &= static_cast<std::uint16_t>(~bit(s));
-    p->retry_after = now + config_.hello_interval;  // don't pick it again at once
+    p->retry_after = now + config_.membership.hello_interval;  // don't pick it again at once
     send(p->endpoint, hello(false, s));              // and free the slot we held there
   }
   tree.parent.reset();
@@ -282,7 +290,7 @@ void Swarm::shed_child(Time now) {
   if (!victim) return;
   release_child(*victim, victim_tree);
   slots_ = std::min(slots_, total_children());
-  slots_limited_until_ = now + config_.shed_hold;
+  slots_limited_until_ = now + config_.trees.shed_hold;
   ++stats_.children_shed;
 }
 
@@ -300,12 +308,13 @@ void Swarm::rehome(Time now) {
   if (home_ >= trees_.size() || rng_() % 3 != 0) return;
   std::vector<std::uint32_t> forwarders(trees_.size(), 0);
   peers_.for_each([&](const Peer& p) {
-    if (p.heard && now - p.last_heard <= 2 * config_.hello_interval && p.tree.home < trees_.size()) ++forwarders[p.tree.home];
+    if (p.heard && now - p.last_heard <= 2 * config_.membership.hello_interval && p.tree.home < trees_.size())
+      ++forwarders[p.tree.home];
   });
   if (forwarders[home_] == 0) return;
   for (std::size_t s = 0; s < trees_.size(); ++s) {
     const auto& since = trees_[s].orphaned_since;
-    if (s == home_ || forwarders[s] > 0 || !since || now - *since < config_.rehome_after) continue;
+    if (s == home_ || forwarders[s] > 0 || !since || now - *since < config_.trees.rehome_after) continue;
     release_children(home_);
     home_ = static_cast<std::uint8_t>(s);
     return;
@@ -333,7 +342,7 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
   auto victim = leaf_child(s);
   if (!victim) {
     const Peer* worst = worst_forwarder(s);
-    if (worst && rank(peer) + config_.displace_margin < rank(*worst)) victim = worst->endpoint;
+    if (worst && rank(peer) + config_.trees.displace_margin < rank(*worst)) victim = worst->endpoint;
   }
   Peer* released = victim ? peers_.find(*victim) : nullptr;
   if (!released) return false;
@@ -346,9 +355,9 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
 // withholding lately. What a child says of itself (its capacity, its round trip) is a claim anyone can
 // make, and ranks nothing. One report could be a lie: it only lets a newcomer displace the child.
 Time Swarm::rank(const Peer& child) const {
-  Time r = child.srtt.value_or(config_.unknown_rtt) / 2;
+  Time r = child.srtt.value_or(config_.trees.unknown_rtt) / 2;
   for (const auto& report : child.reporters)
-    if (now_ - report.second <= config_.report_window) r += reported_penalty;
+    if (now_ - report.second <= config_.membership.report_window) r += reported_penalty;
   return r;
 }
 
@@ -404,9 +413,9 @@ bool Swarm::has_room(std::uint8_t s) const {
 }
 
 std::size_t Swarm::tree_slots(std::uint8_t s) const {
-  if (!is_broadcaster()) return config_.max_children;
+  if (!is_broadcaster()) return config_.trees.max_children;
   const auto k = trees_.size();
-  return config_.max_children / k + (s < config_.max_children % k ? 1 : 0);
+  return config_.trees.max_children / k + (s < config_.trees.max_children % k ? 1 : 0);
 }
 
 std::uint16_t Swarm::room() const {
@@ -434,7 +443,7 @@ std::optional<Endpoint> Swarm::leaf_child(std::uint8_t s) const {
     if (!(p.child_in & bit(s))) return;
     if (p.tree.home != s) {
       if (!leaf || p.endpoint < *leaf) leaf = p.endpoint;
-    } else if (p.tree.children == 0 && now_ - p.childless_since >= config_.idle_forwarder_grace) {
+    } else if (p.tree.children == 0 && now_ - p.childless_since >= config_.trees.idle_forwarder_grace) {
       if (!idle || p.endpoint < *idle) idle = p.endpoint;
     }
   });
@@ -444,7 +453,8 @@ std::optional<Endpoint> Swarm::leaf_child(std::uint8_t s) const {
 // The tree with the fewest forwarders the broadcaster knows of, counting its recent suggestions too so that
 // a flash crowd is spread rather than sent to one tree.
 std::uint8_t Swarm::suggest_home(Time now) {
-  if (suggested_.size() != trees_.size() || now - suggestions_reset_ > 2 * config_.hello_interval) {
+  if (suggested_.size() != trees_.size() ||
+      now - suggestions_reset_ > 2 * config_.membership.hello_interval) {
     suggested_.assign(trees_.size(), 0);
     suggestions_reset_ = now;
   }
@@ -468,11 +478,13 @@ void Swarm::lost_sight_of(Peer& p) {
 
 std::size_t Swarm::viewers_heard_lately() const {
   std::size_t viewers = 0;
-  peers_.for_each([&](const Peer& p) { viewers += p.heard && now_ - p.last_heard <= config_.recently_heard ? 1 : 0; });
+  peers_.for_each([&](const Peer& p) {
+    viewers += p.heard && now_ - p.last_heard <= config_.membership.recently_heard ? 1 : 0;
+  });
   return viewers;
 }
 
-bool Swarm::knows_few_viewers() const { return viewers_heard_lately() < config_.small_swarm_peers; }
+bool Swarm::knows_few_viewers() const { return viewers_heard_lately() < config_.repair.small_swarm_peers; }
 
 wire::TreeState Swarm::tree_state() const {
   wire::TreeState t;
@@ -515,7 +527,9 @@ wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint8_t substream, boo
   w.epoch = our_epoch_tag();
   if (epoch_) w.epoch_start_us = epoch_->start_us;
   if (is_broadcaster()) w.few_peers = knows_few_viewers();
-  if (with_peers) w.peers = peers_.sample_heard(config_.peers_per_message, &to, now_ - config_.recently_heard, rng_);
+  if (with_peers)
+    w.peers = peers_.sample_heard(config_.membership.peers_per_message, &to,
+                                  now_ - config_.membership.recently_heard, rng_);
   return w;
 }
 

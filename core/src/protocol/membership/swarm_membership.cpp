@@ -63,11 +63,11 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // The broadcaster's upload is the swarm's scarcest: it answers probes from strangers out of a budget,
   // with fewer peers listed as the budget runs low, and a flash crowd beyond it learns its peers from
   // trackers and each other instead.
-  std::size_t peers_listed = config_.peers_per_message;
+  std::size_t peers_listed = config_.membership.peers_per_message;
   if (is_broadcaster() && m.substream >= trees_.size() && !peer.child_in) {
     const double bare = static_cast<double>(probe_answer_bytes(0));
     const double affordable = (root_reply_tokens_ - bare) / static_cast<double>(wire::endpoint_size);
-    if (affordable < static_cast<double>(config_.min_peers_listed)) {
+    if (affordable < static_cast<double>(config_.membership.min_peers_listed)) {
       ++stats_.probes_unanswered;
       return;
     }
@@ -132,7 +132,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
       // A broadcaster with few viewers refused because a slot is still held by one that has just
       // vanished (it is given up on within unreachable_silence): ask again as soon as that is over.
       const bool small_root = peer.proven_root && m.few_peers;
-      peer.retry_after = now + (small_root ? config_.small_swarm_refused_retry : config_.refused_retry);
+      peer.retry_after =
+          now + (small_root ? config_.trees.small_swarm_refused_retry : config_.trees.refused_retry);
     }
     if (peer.parent_in & b) drop_parent(s, now);  // it forgot us (restarted, timed us out, or made room)
     return;
@@ -175,10 +176,11 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Report& m, Time now) {
   Peer* accused = peers_.find(m.accused);
   if (!accused || !accused->child_in) return;
   auto& r = accused->reporters;
-  std::erase_if(r, [&](const auto& e) { return e.first == from || now - e.second > config_.report_window; });
+  std::erase_if(
+      r, [&](const auto& e) { return e.first == from || now - e.second > config_.membership.report_window; });
   if (r.size() >= 8) r.erase(r.begin());
   r.emplace_back(from, now);
-  if (r.size() >= config_.reports_to_evict) evict_child(*accused, m.substream, now);
+  if (r.size() >= config_.membership.reports_to_evict) evict_child(*accused, m.substream, now);
 }
 
 // Our bootstrap peers are the broadcaster: the one that can drop a child of its own that fails us.
@@ -190,7 +192,7 @@ void Swarm::evict_child(Peer& child, std::uint8_t substream, Time now) {
   child.reporters.clear();
   ++stats_.withholders_evicted;
   child.child_in = 0;
-  child.refuse_until = now + config_.withholder_refusal;
+  child.refuse_until = now + config_.membership.withholder_refusal;
   send(child.endpoint, welcome_for(child.endpoint, substream, false, false));
 }
 
@@ -204,7 +206,7 @@ void Swarm::note_tree(Peer& peer, wire::TreeState state, Time now) {
   const std::uint16_t home = state.home < trees_.size() ? bit(state.home) : 0;
   if (((state.room | state.forwarder_room) & ~home) == 0) return;
   const bool known_liar = now < peer.avoid_until;
-  peer.avoid_until = std::max(peer.avoid_until, now + config_.silent_parent_penalty);
+  peer.avoid_until = std::max(peer.avoid_until, now + config_.trees.silent_parent_penalty);
   const auto s = static_cast<std::uint8_t>(state.home < trees_.size() ? state.home : 0);
   if (is_broadcaster()) {
     if (peer.child_in) evict_child(peer, s, now);
@@ -222,8 +224,8 @@ void Swarm::expire_peers(Time now) {
   std::vector<Endpoint> gone;
   peers_.for_each([&](Peer& p) {
     // A child that stopped renewing its subscriptions left without a word: its slots go to others.
-    if (p.child_in && now - p.last_subscribed > 3 * config_.hello_interval) p.child_in = 0;
-    if (p.heard && now - p.last_heard > config_.peer_timeout) gone.push_back(p.endpoint);
+    if (p.child_in && now - p.last_subscribed > 3 * config_.membership.hello_interval) p.child_in = 0;
+    if (p.heard && now - p.last_heard > config_.membership.peer_timeout) gone.push_back(p.endpoint);
   });
   for (const auto& e : gone) forget_peer(e, now);
 }
