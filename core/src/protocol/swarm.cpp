@@ -35,8 +35,8 @@ Swarm::Swarm(SwarmConfig config)
                config_.crypto ? config_.crypto : session::sodium_crypto(config_.stream_key, nullptr)),
       peers_(config_.membership.max_peers),
       store_(config_.repair.window_chunks, config_.repair.max_partial_chunks, config_.repair.window_bytes),
-      trees_(std::clamp<std::size_t>(config_.trees.substreams, 1, wire::max_substreams)),
-      verified_at_(std::max<std::size_t>(config_.repair.window_chunks, 1)),
+      trees_(config_.trees.substreams),            // validated: 1 to wire::max_substreams
+      verified_at_(config_.repair.window_chunks),  // validated: at least one chunk per substream
       send_queue_(SendQueueConfig{.rate_bps = config_.sending.upload_cap_bps,
                                   .max_datagrams = config_.sending.max_queued_datagrams}),
       tracker_(TrackerClientConfig{.trackers = config_.trackers,
@@ -44,10 +44,12 @@ Swarm::Swarm(SwarmConfig config)
                                    .port = config_.announce_port,
                                    .rng_seed = config_.rng_seed ^ 0x7472616b}) {
   // A random home spreads forwarders evenly over the trees; a node that forwards nothing has none.
-  if (is_broadcaster()) home_ = wire::every_substream;
+  if (is_broadcaster())
+    home_ = wire::every_substream;
   else if (config_.trees.max_children == 0)
     home_ = wire::no_substream;
-  else home_ = static_cast<std::uint8_t>(rng_() % trees_.size());
+  else
+    home_ = static_cast<std::uint8_t>(rng_() % trees_.size());
   root_reply_tokens_ = root_reply_cap();
   if (config_.sending.congestion_control) {
     auto rc = config_.sending.rate_control;

@@ -54,6 +54,7 @@ class Reader {
   std::uint32_t u32() { return static_cast<std::uint32_t>(be(4)); }
   std::uint64_t u64() { return be(8); }
   std::uint64_t seq() { return be(4); }  // never more than 2^32: arithmetic on it cannot wrap
+  std::uint32_t tag() { return static_cast<std::uint32_t>(be(2)); }  // an epoch tag, as Writer::tag writes it
   std::optional<std::size_t> varint() {
     const std::size_t low = u8();
     if (low < 0x80) return failed_ ? std::nullopt : std::optional<std::size_t>(low);
@@ -228,7 +229,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.substream = r.u8();
       m.home = r.u8();
       m.time_us = r.u32();
-      m.epoch = r.u16();
+      m.epoch = r.tag();
       m.from_seq = r.u32();
       return m;
     }
@@ -243,7 +244,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.suggested_home = r.u8();
       m.time_echo_us = r.u32();
       m.your_queue_delay_ms = r.u16();
-      m.epoch = r.u16();
+      m.epoch = r.tag();
       m.epoch_start_us = r.u64();
       m.latest_seq = r.seq();
       m.latest_join_seq = r.seq();
@@ -260,7 +261,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::fragment: {
       Fragment m;
-      m.epoch = r.u16();
+      m.epoch = r.tag();
       m.seq = r.seq();
       const auto packed = r.u8();
       m.index = static_cast<std::uint8_t>(packed >> 4);
@@ -285,7 +286,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       Have m;
       m.tree = read_tree_state(r);
       m.time_us = r.u32();
-      m.epoch = r.u16();
+      m.epoch = r.tag();
       m.join_seq = r.seq();
       m.base_seq = r.seq();
       const std::size_t n = r.u16();
@@ -310,7 +311,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
     }
     case Type::request: {
       Request m;
-      m.epoch = r.u16();
+      m.epoch = r.tag();
       m.seq = r.seq();
       m.fragment_mask = r.u16();
       return m;
@@ -400,7 +401,7 @@ std::optional<FragmentKey> peek_fragment(std::span<const std::uint8_t> body) {
   if (body.size() < fragment_header_size) return std::nullopt;
   Reader r(body);
   FragmentKey key;
-  key.epoch = r.u16();
+  key.epoch = r.tag();
   key.seq = r.seq();
   key.index = static_cast<std::uint8_t>(r.u8() >> 4);
   return key;

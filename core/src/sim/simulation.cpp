@@ -491,9 +491,10 @@ void Simulation::release_datagram(std::uint32_t i) {
 std::uint32_t Simulation::store_datagram(std::vector<std::uint8_t> bytes) {
   InFlight d;
   d.size = static_cast<std::uint16_t>(bytes.size());
-  if (const Chunk* chunk = published_fragment_source(bytes)) {
+  const auto key = fragment_key(bytes);
+  if (const Chunk* chunk = key ? published_fragment_source(*key) : nullptr) {
     d.index = published_index(chunk->epoch, chunk->seq.value);
-    d.fragment = wire::peek_fragment(std::span(bytes).subspan(session::session_header_size))->index;
+    d.fragment = key->index;
     d.connection = static_cast<session::ConnectionId>(get_be(bytes, 1, session::connection_id_size));
     d.tag = get_be(bytes, bytes.size() - session::tag_size, 8);
     d.canonical = true;
@@ -525,15 +526,18 @@ void Simulation::canonical_bytes(const InFlight& d, std::vector<std::uint8_t>& o
   session::append_tag(out, d.tag);
 }
 
-// The published chunk a fragment datagram claims to be part of, if it is still in the ring.
-const Chunk* Simulation::published_fragment_source(const std::vector<std::uint8_t>& bytes) const {
-  if (bytes.size() < session::fragment_overhead || session::framed_type(bytes) != wire::fragment_type) return nullptr;
-  const auto body = std::span(bytes).subspan(session::session_header_size);
-  const auto key = wire::peek_fragment(body);
-  if (!key) return nullptr;
-  const auto seq = key->seq;
+// The epoch tag, seq and index a session datagram names, if it carries a fragment.
+std::optional<wire::FragmentKey> Simulation::fragment_key(const std::vector<std::uint8_t>& bytes) {
+  if (bytes.size() < session::fragment_overhead || session::framed_type(bytes) != wire::fragment_type)
+    return std::nullopt;
+  return wire::peek_fragment(std::span(bytes).subspan(session::session_header_size));
+}
+
+// The published chunk a fragment claims to be part of, if it is still in the ring.
+const Chunk* Simulation::published_fragment_source(const wire::FragmentKey& key) const {
+  const auto seq = key.seq;
   for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
-    if (wire::epoch_tag(it->epoch) != key->epoch) continue;
+    if (wire::epoch_tag(it->epoch) != key.epoch) continue;
     const auto& chunk = published_[(it->base + seq) % published_ring];
     return chunk && chunk->epoch == it->epoch && chunk->seq.value == seq ? chunk.get() : nullptr;
   }

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <vector>
@@ -82,7 +83,8 @@ class Simulation {
   void release_datagram(std::uint32_t i);
   std::uint32_t store_datagram(std::vector<std::uint8_t> bytes);
   std::span<const std::uint8_t> bytes_of(std::uint32_t i);
-  const Chunk* published_fragment_source(const std::vector<std::uint8_t>& bytes) const;
+  static std::optional<wire::FragmentKey> fragment_key(const std::vector<std::uint8_t>& bytes);
+  const Chunk* published_fragment_source(const wire::FragmentKey& key) const;
   // Each session (epoch) numbers its chunks from 0; the run counts them all. A chunk's place in the run.
   std::uint64_t published_index(std::uint64_t epoch, std::uint64_t seq) const;
 
