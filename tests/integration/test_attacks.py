@@ -22,10 +22,11 @@ for n, (name, _, args_of) in enumerate(attacks(rate=2000, flood_rate=10000 if SA
           f"broadcaster {r['broadcaster_ratio']:.2f}x; {r['attacker']}")
     check(r["attacker"] is not None and "exit" not in r["attacker"], f"{name}: the attacker failed: {r['attacker']}")
     if "Sybils" in name:
-        # An honest miss (core/BENCHMARKS.md): Sybils there before the viewers hold the broadcaster's slots.
-        # What holds: its rate does not collapse, and the viewers get some of the stream from it.
+        # Sybils there before the viewers hold the broadcaster's slots: viewers that meet them first lose
+        # their first 2-3 s (core/BENCHMARKS.md), and this short window starts 4 s after they joined. What
+        # holds here: the broadcaster's rate does not collapse, and the viewers get most of the stream.
         check(r["broadcaster_ratio"] >= 1.2, f"{name}: the broadcaster sent only {r['broadcaster_ratio']:.2f}x")
-        check(r["min_played_pct"] >= 20, f"{name}: an honest viewer played {r['min_played_pct']:.1f} %")
+        check(r["min_played_pct"] >= (20 if SANITIZED else 40), f"{name}: an honest viewer played {r['min_played_pct']:.1f} %")
     else:
         check(r["min_played_pct"] >= BOUND, f"{name}: an honest viewer played {r['min_played_pct']:.1f} %: {r['viewers']}")
     cases += 2

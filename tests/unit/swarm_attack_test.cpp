@@ -205,14 +205,15 @@ TEST_F(SwarmTest, TheBroadcasterDropsAChildThatTwoSessionsReport) {
 // Sybils: members that complete the handshake, hold every slot the broadcaster has before any viewer
 // comes, claim children, and forward nothing. Each offers only its home tree (room elsewhere would give it
 // away; the odd ones here do so anyway, claiming as home whatever tree they are asked about). The viewers
-// try them, find them starving, report them, and the broadcaster evicts each one that two sessions
-// report; the slots go to viewers, which then get the whole stream.
+// try them, find that they deliver nothing, report them, and the broadcaster evicts each one that two
+// sessions report; the slots go to viewers, which then get the whole stream.
 TEST_F(SwarmTest, SybilsHoldingEverySlotAreReportedEvictedAndReplaced) {
   Net net;
   auto root_config = config(wire::Role::broadcaster, 1);
   root_config.trees.max_children = 6;  // two slots in trees 0 and 1, one in trees 2 and 3
   net.add(broadcaster, root_config);
   std::vector<Agent*> sybils;
+  std::size_t subscriptions = 0;  // viewers' subscriptions the Sybils got
   for (std::uint8_t i = 0; i < 6; ++i)
     sybils.push_back(&net.add_agent(Endpoint::loopback(static_cast<std::uint16_t>(5000 + i)), key.public_key()));
   const auto play_sybils = [&](int step) {
@@ -228,6 +229,7 @@ TEST_F(SwarmTest, SybilsHoldingEverySlotAreReportedEvictedAndReplaced) {
       }
       for (auto& [from, m] : sybil.received)
         if (const auto* h = std::get_if<wire::Hello>(&m)) {
+          subscriptions += h->subscribe;
           const auto home = i % 2 ? h->substream : slot;
           const auto room = i % 2 ? std::uint16_t{0xffff} : static_cast<std::uint16_t>(1u << slot);
           sybil.send(from, bait_welcome(*h, home, room, epoch, next_seq), net.now());
@@ -246,11 +248,18 @@ TEST_F(SwarmTest, SybilsHoldingEverySlotAreReportedEvictedAndReplaced) {
   run(2s);
   ASSERT_EQ(net.at(broadcaster).stats(net.now()).children, 6u) << "the Sybils should hold every slot";
   const auto viewers = add_viewers(net, 4);
-  run(net.now() + 4s);  // each viewer meets each Sybil it tries within a second or two
+  const auto joined = net.now();
+  // A parent that never delivers gets no more time than a withholder (parent_silence_timeout), so each
+  // viewer is done with the Sybils it tries within a second or so of meeting them.
+  while (net.at(broadcaster).stats(net.now()).withholders_evicted < 6 && net.now() - joined < 3s)
+    run(net.now() + 50ms);
   EXPECT_EQ(net.at(broadcaster).stats(net.now()).withholders_evicted, 6u);
-  // From here on, every viewer gets every chunk.
+  // From here on, every viewer gets every chunk, and none moves to a Sybil however quick a place it offers:
+  // a viewer moves only to a parent that has delivered it genuine chunks.
   const auto first = next_seq;
+  subscriptions = 0;
   run(net.now() + 5s);
+  EXPECT_EQ(subscriptions, 0u);
   const auto last = next_seq - 1;
   net.run_until(net.now() + 1s);
   for (const auto& v : viewers) {
@@ -259,6 +268,42 @@ TEST_F(SwarmTest, SybilsHoldingEverySlotAreReportedEvictedAndReplaced) {
     for (auto seq = first; seq + 10 <= last; ++seq) held += got.count(seq);
     EXPECT_GE(held, (last - 10 - first) * 99 / 100) << v.to_string();
   }
+}
+
+// Rank on what you measured: a member that offers the quickest place in every tree it is asked about (one
+// hop below the broadcaster, no delay) draws no viewer away from a parent that delivers. A viewer moves
+// only to a peer that has delivered it genuine chunks lately.
+TEST_F(SwarmTest, NoViewerMovesToAPeerThatOnlyClaimsAQuickPlace) {
+  Net net(20ms);  // deep trees are slow enough here for a quick place to look worth a move
+  auto root_config = config(wire::Role::broadcaster, 1);
+  root_config.trees.max_children = 4;  // one slot per tree: most viewers sit two or three hops down
+  net.add(broadcaster, root_config);
+  const auto viewers = add_viewers(net, 8);
+  stream(net, net.now() + 5s);
+  auto& liar = net.add_agent(Endpoint::loopback(5000), key.public_key());
+  std::size_t subscriptions = 0;
+  for (int step = 0; step < 200; ++step) {
+    if (step % 20 == 0) liar.send(broadcaster, wire::Hello{}, net.now());  // stays known: peer lists carry it
+    for (auto& [from, m] : liar.received)
+      if (const auto* h = std::get_if<wire::Hello>(&m); h && h->substream < 4) {
+        subscriptions += h->subscribe;
+        liar.send(
+            from,
+            bait_welcome(*h, h->substream, static_cast<std::uint16_t>(1u << h->substream), epoch, next_seq),
+            net.now());
+      } else if (h) {
+        wire::Hello ask = *h;
+        ask.substream = static_cast<std::uint8_t>(from.port % 4);
+        liar.send(from,
+                  bait_welcome(ask, ask.substream, static_cast<std::uint16_t>(1u << ask.substream), epoch,
+                               next_seq),
+                  net.now());
+      }
+    liar.received.clear();
+    net.publish(broadcaster, make_chunk());
+    net.run_until(net.now() + 50ms);
+  }
+  EXPECT_EQ(subscriptions, 0u);
 }
 
 // A path that corrupts 3 % of datagrams: the tags catch every one, nobody is blamed, and the viewer

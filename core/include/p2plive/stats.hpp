@@ -40,6 +40,12 @@ struct Stats {
   std::uint64_t unsolicited_fragments = 0;
   std::uint64_t withholders_evicted = 0;
   std::uint64_t children = 0;
+  // Repair: trees in which this node has a parent, the requests it sent for what the trees missed, and
+  // the requests it answered or (the broadcaster, its repair share spent) refused.
+  std::uint64_t parents = 0;
+  std::uint64_t requests_sent = 0;
+  std::uint64_t requests_served = 0;
+  std::uint64_t requests_refused = 0;
   std::uint64_t latest_seq = 0;        // the broadcaster: the newest chunk it published in this session
   // The viewer's playback in this session: the join point it started at and the next chunk it will play
   // (with chunks_missing, what tests/bench/twin_bench.py reckons a viewer's share from), and chunks that

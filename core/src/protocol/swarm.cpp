@@ -152,6 +152,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
     if (assembled.sole_sender) reject_forged(from, now);
     return;
   }
+  peer.last_delivered = now;
   if ((!epoch_ || chunk.epoch != epoch_->id) && !follow_epoch(chunk, now)) return;
   accept_verified(std::move(chunk), &from, now);
 }
@@ -286,7 +287,10 @@ void Swarm::accept_verified(Chunk chunk, const Endpoint* from, Time now) {
   if (!trees_[s].newest || *trees_[s].newest < seq) trees_[s].newest = seq;
   // A parent is judged by the chunks it completes, not by fragments: one whose uplink loses part of every
   // chunk delivers nothing, and must look as silent as it is.
-  if (from && trees_[s].parent == *from) trees_[s].last_chunk = now;
+  if (from && trees_[s].parent == *from) {
+    trees_[s].last_chunk = now;
+    trees_[s].delivered = true;
+  }
   if (!is_broadcaster()) {
     ++stats_.chunks_received;
     if (!want_from_ || seq < *want_from_) want_from_ = want_from_ ? std::min(*want_from_, seq) : seq;

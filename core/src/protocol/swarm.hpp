@@ -189,6 +189,7 @@ class Swarm {
     Time pending_since{0};
     bool switching = false;           // the pending subscription replaces the current parent
     Time last_chunk{0};               // the last chunk the parent completed
+    bool delivered = false;           // the parent has completed a chunk since we took it
     std::optional<std::uint64_t> newest;  // newest chunk of this substream we hold, from anyone
     std::uint64_t push_start = 0;         // the parent pushes chunks from here on; older ones we pull
     std::optional<Time> orphaned_since;   // no parent, and nobody known with room
@@ -206,6 +207,7 @@ class Swarm {
   std::uint32_t subscribe_from(std::uint8_t s) const;
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
   bool parent_stalled(const Tree& tree, Time now) const;
+  bool proven_source(const Peer& p, Time now) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);
   void probe_for_parents(Time now);
   // Frees a child's slot in tree s and tells it so (an unsolicited refusal): it will find another parent.

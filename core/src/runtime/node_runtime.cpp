@@ -75,6 +75,10 @@ Stats NodeRuntime::swarm_stats(std::string role) const {
   out.unsolicited_fragments = s.unsolicited_fragments;
   out.withholders_evicted = s.withholders_evicted;
   out.children = s.children;
+  out.parents = s.parents;
+  out.requests_sent = s.requests_sent;
+  out.requests_served = s.requests_served;
+  out.requests_refused = s.requests_refused;
   return out;
 }
 

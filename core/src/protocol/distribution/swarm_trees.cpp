@@ -39,21 +39,23 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
   if (tree.parent && stream_last_seen_ >= Time{0}) {
     const auto silence = now - std::max(tree.last_chunk, stream_started_at_);
     Peer* p = peers_.find(*tree.parent);
-    const bool withholding = p && silence > config_.trees.parent_silence_timeout && lists_newer(*p, s);
+    // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
+    // repairs delivers nothing new, and is not to blame).
+    const bool behind = !tree.newest || newest_seen_ > *tree.newest + 2 * trees_.size();
+    // A parent that has not completed one chunk since we took it, while the stream went on without it, has
+    // shown nothing but its claims (a Sybil's welcome offers the best place in the tree): it gets no more
+    // time than a withholder, and is avoided as long.
+    const bool never_delivered =
+        p && !tree.delivered && behind && silence > config_.trees.parent_silence_timeout;
+    const bool withholding =
+        p && silence > config_.trees.parent_silence_timeout && (lists_newer(*p, s) || never_delivered);
     if (withholding) p->avoid_until = now + config_.trees.silent_parent_penalty;
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
     const bool gone = p && now - p->last_heard > config_.trees.child_silence;
     if (gone) lost_sight_of(*p);
     const bool starving = silence > 2 * config_.trees.parent_silence_timeout;
-    // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
-    // repairs delivers nothing new, and is not to blame).
-    const bool behind = !tree.newest || newest_seen_ > *tree.newest + 2 * trees_.size();
-    // It speaks but delivers nothing. Starved or lying (a Sybil's maps need not list anything), it is not
-    // asked again soon, and each time longer.
+    // It delivered, then stopped. Starved or lying, it is not asked again soon, and each time longer.
     const bool useless = p && starving && behind && !withholding && !gone;
-    if (useless)
-      p->avoid_until =
-          now + config_.trees.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
     // One hop below the broadcaster little starves a parent but the broadcaster's own uplink, and nobody
     // else can route around it: the broadcaster is told, and weighs what several viewers say.
     if ((withholding || useless) && p->tree.depth == 1 && p->tree.home == s)
@@ -75,7 +77,9 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     // which chunks would arrive clearly sooner.
     const Peer* parent = peers_.find(*tree.parent);
     Peer* best = best_parent_candidate(s, now);
-    if (!parent || !best) return;
+    // Claims cost nothing (a Sybil's welcome offers the quickest place in the tree), so a move is made only
+    // to a peer that has lately delivered us genuine chunks: the broadcaster, or one we repaired from.
+    if (!parent || !best || !proven_source(*best, now)) return;
     const auto current = arrival_via(*parent, s), offered = arrival_via(*best, s);
     if (!current || !offered) return;
     const auto margin = std::max(config_.trees.optimize_margin, *current / 10);
@@ -210,6 +214,12 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
     }
   });
   return best;
+}
+
+// It has lately completed a chunk for us that proved genuine (a repair, or pushes), or it is the
+// broadcaster: a record, not a claim.
+bool Swarm::proven_source(const Peer& p, Time now) const {
+  return p.proven_root || now - p.last_delivered <= config_.trees.proven_for;
 }
 
 // Whether a peer's buffer map lists a chunk of this substream newer than the newest we hold.

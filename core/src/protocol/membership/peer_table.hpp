@@ -57,6 +57,7 @@ struct Peer {
   Time took_map_at{-3600s};
   std::uint32_t forged_chunks = 0;
   std::uint32_t unanswered_requests = 0;  // requests since it last sent us a fragment
+  Time last_delivered{-3600s};            // when it last completed a chunk that proved genuine
   Time avoid_until{0};                    // a parent that went silent is not chosen again before this
   std::uint32_t times_starved = 0;        // times it was dropped for delivering nothing
   Time last_subscribed{0};                // a child renews its subscriptions each hello_interval

@@ -156,6 +156,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
     peer.parent_in |= b;
     peer.child_in &= static_cast<std::uint16_t>(~b);
     tree.last_chunk = now;
+    tree.delivered = false;
     // It pushes from where we asked; what is older than its answer's push_from we fetch ourselves.
     tree.push_start = m.has_chunks && same_epoch ? std::min(m.push_from, tree.newest ? *tree.newest + 1 : m.push_from) : 0;
     tree.orphaned_since.reset();
