@@ -50,6 +50,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--bitrate-kbps", type=int, default=2000)
     parser.add_argument("--size", default="640x360", help="of the test pattern (1280x720 fills 6 Mbit/s)")
+    parser.add_argument("--input", help="broadcast this encoded file (looped) instead of encoding a test pattern "
+                                        "live: the relays' CPU without an encoder beside them on the same cores")
     args = parser.parse_args()
     wd = os.path.join(args.out, "loopback")
     os.makedirs(wd, exist_ok=True)
@@ -60,8 +62,9 @@ def main():
     subprocess.run([args.p2plive, "keygen", "--out", p("k.key")], check=True, capture_output=True)
     port = free_udp_port()
     source = f"lavfi:testsrc2=size={args.size}:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
+    input_args = ["--input", args.input, "--loop"] if args.input else ["--input", source]
     procs = []
-    broadcaster = subprocess.Popen([args.p2plive, "broadcast", "--key", p("k.key"), "--input", source,
+    broadcaster = subprocess.Popen([args.p2plive, "broadcast", "--key", p("k.key")] + input_args + [
                                     "--listen", f"127.0.0.1:{port}", "--video-bitrate", str(args.bitrate_kbps),
                                     "--stats", p("b.jsonl"), "--record", p("published.ts")],
                                    stdout=open(p("b.out"), "w"), stderr=open(p("b.err"), "w"))

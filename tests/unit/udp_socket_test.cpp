@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace p2plive {
 namespace {
@@ -54,6 +55,50 @@ TEST(UdpSocket, ADeadPeersIcmpErrorDoesNotEatTheNextDatagramToALivePeer) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(receive_all(live), static_cast<std::size_t>(rounds));
   EXPECT_GT(errors_seen, 0);  // the kernel did report the dead peer, and the send went out all the same
+}
+
+// Batched and segmented sends (sendmmsg, UDP_SEGMENT) and batched reads (recvmmsg) keep every datagram
+// whole, apart and in order: runs of equal sizes to one peer with a shorter last one, interleaved peers,
+// lone datagrams, and more than one batch of each.
+TEST(UdpSocket, BatchedSendsAndReadsKeepEveryDatagramWholeAndInOrder) {
+  asio::io_context io;
+  auto sender = open_swarm_socket(io, loopback_any());
+  auto a = open_swarm_socket(io, loopback_any());
+  auto b = open_swarm_socket(io, loopback_any());
+  ASSERT_TRUE(sender && a && b);
+  std::vector<std::vector<std::uint8_t>> bytes;
+  std::vector<OutgoingDatagram> out;
+  std::vector<std::vector<std::uint8_t>> expected_a, expected_b;
+  for (int chunk = 0; chunk < 40; ++chunk) {
+    const bool to_a = chunk % 3 != 2;
+    const int fragments = 1 + chunk % 9;  // 1 to 9: lone ones, and runs with a shorter last one
+    for (int f = 0; f < fragments; ++f) {
+      const std::size_t size = f + 1 == fragments ? 100 + chunk : 1200;
+      bytes.emplace_back(size, static_cast<std::uint8_t>(chunk * 16 + f));
+      (to_a ? expected_a : expected_b).push_back(bytes.back());
+    }
+  }
+  std::size_t i = 0;
+  for (int chunk = 0; chunk < 40; ++chunk) {
+    const int fragments = 1 + chunk % 9;
+    for (int f = 0; f < fragments; ++f, ++i)
+      out.push_back({bytes[i], (chunk % 3 != 2 ? a : b)->local_endpoint()});
+  }
+  EXPECT_EQ(send_datagrams(sender.value(), out, [] {}), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto read_all = [](udp::socket& s) {
+    DatagramReader reader;
+    std::vector<std::vector<std::uint8_t>> got;
+    for (int n; (n = reader.read(s.native_handle())) > 0;)
+      for (int k = 0; k < n; ++k) {
+        const auto d = reader[static_cast<std::size_t>(k)];
+        got.emplace_back(d.bytes.begin(), d.bytes.end());
+        EXPECT_TRUE(d.received_unix_us.has_value());
+      }
+    return got;
+  };
+  EXPECT_EQ(read_all(a.value()), expected_a);
+  EXPECT_EQ(read_all(b.value()), expected_b);
 }
 
 TEST(UdpSocket, APortInUseIsReportedAsSuch) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "runtime/clock.hpp"
 #include "runtime/udp_socket.hpp"
@@ -60,42 +61,26 @@ void SwarmHost::receive() {
   });
 }
 
-// Reads what is queued on the socket (a bounded batch, so timers still get their turn), each datagram with
-// the time the kernel received it, translated to the steady clock the swarm runs on.
+// Reads what is queued on the socket (a bounded number of batches, so timers still get their turn), each
+// datagram with the time the kernel received it, translated to the steady clock the swarm runs on. A short
+// batch means the queue is empty: no further call to learn so.
 void SwarmHost::drain() {
   const int fd = socket_.native_handle();
   const auto steady = steady_now();
   const auto steady_minus_unix = steady - Time{unix_now_us()};
-  for (int i = 0; i < 256; ++i) {
-    sockaddr_storage from{};
-    iovec iov{buffer_.data(), buffer_.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    const auto n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+  for (int batch = 0; batch < 16; ++batch) {
+    const int n = reader_.read(fd);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       drain_errors();  // ICMP errors (a peer went away) are not fatal: they are news for the swarm
       continue;
     }
-    Time received_at = steady;
-    for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-      timespec ts{};
-      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-      const auto unix_us = Time{static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000};
-      received_at = std::min(steady, unix_us + steady_minus_unix);
+    for (int i = 0; i < n; ++i) {
+      const auto d = reader_[static_cast<std::size_t>(i)];
+      const Time received_at =
+          d.received_unix_us ? std::min(steady, Time{*d.received_unix_us} + steady_minus_unix) : steady;
+      swarm_.handle_datagram(to_endpoint(d.from), d.bytes, steady_now(), received_at);
     }
-    asio::ip::udp::endpoint sender;
-    std::memcpy(sender.data(), &from, std::min<std::size_t>(msg.msg_namelen, sender.capacity()));
-    sender.resize(msg.msg_namelen);
-    swarm_.handle_datagram(to_endpoint(sender), std::span<const std::uint8_t>(buffer_.data(), static_cast<std::size_t>(n)),
-                           steady_now(), received_at);
+    if (static_cast<std::size_t>(n) < DatagramReader::capacity) break;
   }
 }
 
@@ -131,10 +116,22 @@ void SwarmHost::drain_errors() {
 
 void SwarmHost::pump() {
   if (closed_) return;
+  // What the swarm lets out now (its pacing decides), sent in batches.
+  std::vector<Transmit> ready;
+  std::vector<OutgoingDatagram> batch;
+  const auto flush = [&] {
+    for (const auto& t : ready) batch.push_back({t.bytes, to_asio(t.to, v4_)});
+    // UDP: a full buffer loses that datagram only; another peer's ICMP error is news, and the send is
+    // retried.
+    send_errors_ += send_datagrams(socket_, batch, [this] { drain_errors(); });
+    ready.clear();
+    batch.clear();
+  };
   while (auto t = swarm_.poll_transmit(steady_now())) {
-    // UDP: a full buffer loses this datagram only; another peer's ICMP error is news, and the send is retried.
-    if (!send_datagram(socket_, t->bytes, to_asio(t->to, v4_), [this] { drain_errors(); })) ++send_errors_;
+    ready.push_back(std::move(*t));
+    if (ready.size() == 64) flush();
   }
+  if (!ready.empty()) flush();
   while (auto e = swarm_.poll_event()) {
     if (on_event_) on_event_(std::move(*e));
   }

@@ -1,6 +1,6 @@
 // The asio driver of the sans-IO Swarm: one UDP socket and one timer on one io_context.
-// It waits for the socket to be readable, then drains it with non-blocking reads, each datagram with the
-// kernel's receive time (so that a busy process does not mistake its own lateness for queueing on the
+// It waits for the socket to be readable, then drains it with non-blocking batched reads, each datagram with
+// the kernel's receive time (so that a busy process does not mistake its own lateness for queueing on the
 // network). After every input it drains the swarm's datagrams and events and re-arms the timer at
 // poll_timeout().
 #pragma once
@@ -15,6 +15,7 @@
 #include "p2plive/endpoint.hpp"
 #include "p2plive/error.hpp"
 #include "protocol/swarm.hpp"
+#include "runtime/udp_socket.hpp"
 
 namespace p2plive {
 
@@ -46,7 +47,7 @@ class SwarmHost {
   Swarm swarm_;
   EventFn on_event_;
   Endpoint local_;
-  std::array<std::uint8_t, 2048> buffer_{};
+  DatagramReader reader_;
   std::uint64_t send_errors_ = 0;
   bool closed_ = false;
   bool v4_ = true;
