@@ -64,13 +64,15 @@ def run(p2plive, attack_peer, workdir, name, args_of, seconds, warmup=5.0, corru
     swarm = Swarm(p2plive, workdir)
     swarm.start_broadcaster("b")
     b_at = f"127.0.0.1:{swarm.port}"
-    victim_port = free_udp_port()
-    addresses = {"b": b_at, "v": f"127.0.0.1:{victim_port}", "link": swarm.link}
+    addresses = {"b": b_at, "v": None, "link": swarm.link}
     early = None
-    if args_of and args_of(addresses)[0] in MEMBERS:
+    if args_of and args_of(addresses)[0] in MEMBERS:  # members need no victim: they meet the viewers
         early = subprocess.Popen([attack_peer] + args_of(addresses) + ["--seconds", str(warmup + seconds + 1)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
+    # Chosen once the members have bound their sockets: one of their ephemeral ports could be it.
+    victim_port = free_udp_port()
+    addresses["v"] = f"127.0.0.1:{victim_port}"
     proxy = None
     victim_link = swarm.link
     if corrupt_share is not None:

@@ -419,6 +419,11 @@ def write_obs_profile(config_dir, key_text, listen):
                 "[Audio]\nSampleRate=48000\nChannelSetup=Stereo\n")
     with open(os.path.join(profile, "service.json"), "w") as f:
         json.dump({"type": "p2p_live_service", "settings": {"key": key_text, "listen": listen}}, f)
+    write_test_scene(scenes)
+
+
+def write_test_scene(scenes):
+    """The scene collection both OBS tests load: one scene with one colour source, 640x360."""
     with open(os.path.join(scenes, "Test.json"), "w") as f:
         json.dump({"name": "Test", "current_scene": "Scene", "current_program_scene": "Scene",
                    "scene_order": [{"name": "Scene"}],

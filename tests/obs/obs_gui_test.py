@@ -27,7 +27,7 @@ import sys
 import time
 
 from headless_stream_test import (Failure, Skip, check_ts, free_udp_port, poll, run_case,
-                                  start_xvfb)
+                                  start_xvfb, write_test_scene)
 from obs_websocket import ObsWebSocket, WebSocketError
 
 SCREEN = (1600, 900)
@@ -73,14 +73,7 @@ def write_config(config_dir, listen, websocket_port, dock_port, recordings):
     os.makedirs(dock)
     with open(os.path.join(dock, "dock.json"), "w") as f:
         json.dump({"listen_port": dock_port}, f)
-    with open(os.path.join(scenes, "Test.json"), "w") as f:
-        json.dump({"name": "Test", "current_scene": "Scene", "current_program_scene": "Scene",
-                   "scene_order": [{"name": "Scene"}],
-                   "sources": [
-                       {"id": "scene", "versioned_id": "scene", "name": "Scene",
-                        "settings": {"id_counter": 1, "items": [{"name": "Color", "id": 1, "visible": True}]}},
-                       {"id": "color_source", "versioned_id": "color_source_v3", "name": "Color",
-                        "settings": {"color": 4281558783, "width": 640, "height": 360}}]}, f)
+    write_test_scene(scenes)
 
 
 def stage_plugin(workdir, plugin, plugin_data):
