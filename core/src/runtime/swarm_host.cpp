@@ -62,8 +62,9 @@ void SwarmHost::receive() {
 }
 
 // Reads what is queued on the socket (a bounded number of batches, so timers still get their turn), each
-// datagram with the time the kernel received it, translated to the steady clock the swarm runs on. A short
-// batch means the queue is empty: no further call to learn so.
+// datagram with the time the kernel received it, translated to the steady clock the swarm runs on; a train
+// of one sender's datagrams (UDP_GRO) is fed to the swarm one datagram at a time. A short batch means the
+// queue is empty: no further call to learn so.
 void SwarmHost::drain() {
   const int fd = socket_.native_handle();
   const auto steady = steady_now();
@@ -78,7 +79,10 @@ void SwarmHost::drain() {
       const auto d = reader_[static_cast<std::size_t>(i)];
       const Time received_at =
           d.received_unix_us ? std::min(steady, Time{*d.received_unix_us} + steady_minus_unix) : steady;
-      swarm_.handle_datagram(to_endpoint(d.from), d.bytes, steady_now(), received_at);
+      const auto from = to_endpoint(d.from);
+      d.for_each([&](std::span<const std::uint8_t> datagram) {
+        swarm_.handle_datagram(from, datagram, steady_now(), received_at);
+      });
     }
     if (static_cast<std::size_t>(n) < DatagramReader::capacity) break;
   }

@@ -39,6 +39,8 @@ Result<asio::ip::udp::socket> open_swarm_socket(asio::io_context& io, const asio
   // Kernel receive times, for the delay measurements of congestion control (harmless if refused).
   const int on = 1;
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  // Trains of one sender's datagrams in one read (see DatagramReader); harmless if refused.
+  ::setsockopt(socket.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof on);
   // ICMP errors with the address they concern: a peer whose process died answers "port unreachable".
   if (local.address().is_v4()) ::setsockopt(socket.native_handle(), SOL_IP, IP_RECVERR, &on, sizeof on);
   else ::setsockopt(socket.native_handle(), SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
@@ -135,9 +137,11 @@ std::size_t send_datagrams(asio::ip::udp::socket& socket, std::span<const Outgoi
   return failed;
 }
 
+DatagramReader::DatagramReader() : buffers_(capacity * max_buffer) {}
+
 int DatagramReader::read(int fd) {
   for (std::size_t i = 0; i < capacity; ++i) {
-    iov_[i] = {buffers_[i].data(), buffers_[i].size()};
+    iov_[i] = {buffers_.data() + i * max_buffer, max_buffer};
     messages_[i] = {};
     auto& h = messages_[i].msg_hdr;
     h.msg_name = &from_[i];
@@ -152,17 +156,22 @@ int DatagramReader::read(int fd) {
   return n;
 }
 
-DatagramReader::Datagram DatagramReader::operator[](std::size_t i) const {
-  Datagram d;
+DatagramReader::Datagrams DatagramReader::operator[](std::size_t i) const {
+  Datagrams d;
   const auto& h = messages_[i].msg_hdr;
   std::memcpy(d.from.data(), &from_[i], std::min<std::size_t>(h.msg_namelen, d.from.capacity()));
   d.from.resize(h.msg_namelen);
-  d.bytes = std::span<const std::uint8_t>(buffers_[i].data(), messages_[i].msg_len);
+  d.bytes = std::span<const std::uint8_t>(buffers_.data() + i * max_buffer, messages_[i].msg_len);
   for (auto* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-    timespec ts{};
-    std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-    d.received_unix_us = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts{};
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      d.received_unix_us = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+    } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int segment = 0;
+      std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
+      if (segment > 0) d.segment_size = static_cast<std::size_t>(segment);
+    }
   }
   return d;
 }

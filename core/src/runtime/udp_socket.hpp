@@ -5,11 +5,13 @@
 #include <sys/socket.h>
 #include <asio/ip/udp.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "p2plive/error.hpp"
 
@@ -37,23 +39,33 @@ std::size_t send_datagrams(asio::ip::udp::socket& socket, std::span<const Outgoi
                            const std::function<void()>& on_pending_error);
 
 // Reads queued datagrams a batch per recvmmsg(2) call, each with its sender and the kernel's receive
-// time (SO_TIMESTAMPNS).
+// time (SO_TIMESTAMPNS). With UDP_GRO (set by open_swarm_socket) the kernel may hand over a train of
+// datagrams from one sender as one buffer of equal-size segments (the last may be shorter): a peer's
+// segmented send arrives whole, never cut up on the way.
 class DatagramReader {
  public:
-  static constexpr std::size_t capacity = 16;
-  struct Datagram {
+  static constexpr std::size_t capacity = 8;
+  struct Datagrams {
     asio::ip::udp::endpoint from;
     std::span<const std::uint8_t> bytes;
+    std::size_t segment_size = 0;  // each datagram's size but the last's; 0: one datagram
     std::optional<std::int64_t> received_unix_us;
+    template <typename F>
+    void for_each(F&& f) const {
+      const auto step = segment_size ? segment_size : bytes.size();
+      for (std::size_t at = 0; at < bytes.size(); at += step)
+        f(bytes.subspan(at, std::min(step, bytes.size() - at)));
+    }
   };
-  // Up to `capacity` datagrams (0 when none is queued), or -1 with errno on any other error.
+  DatagramReader();
+  // Up to `capacity` buffers (0 when none is queued), or -1 with errno on any other error.
   int read(int fd);
-  Datagram operator[](std::size_t i) const;
+  Datagrams operator[](std::size_t i) const;
 
  private:
-  static constexpr std::size_t max_datagram = 2048;
-  static constexpr std::size_t control_bytes = CMSG_SPACE(sizeof(timespec));
-  std::array<std::array<std::uint8_t, max_datagram>, capacity> buffers_{};
+  static constexpr std::size_t max_buffer = 65536;  // a whole segmented train
+  static constexpr std::size_t control_bytes = CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(int));
+  std::vector<std::uint8_t> buffers_;
   std::array<sockaddr_storage, capacity> from_{};
   std::array<iovec, capacity> iov_{};
   struct alignas(cmsghdr) Control {
