@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -65,11 +66,13 @@ namespace {
 // size but the last, goes down the stack as one; the kernel cuts it into the datagrams at the end.
 constexpr std::size_t max_segments = 64;
 constexpr std::size_t max_segmented_bytes = 65000;
-bool gso_refused = false;  // the kernel or the route said no once: plain datagrams from then on
+// The kernel or the route said no once: plain datagrams from then on (for every socket of the process; a
+// demo runs several nodes, each on a thread of its own).
+std::atomic<bool> gso_refused{false};
 
 // How many of `datagrams`, from the first, can travel as one segmented send.
 std::size_t segment_run(std::span<const OutgoingDatagram> datagrams) {
-  if (gso_refused) return 1;
+  if (gso_refused.load(std::memory_order_relaxed)) return 1;
   const auto size = datagrams[0].bytes.size();
   std::size_t n = 1, bytes = size;
   while (n < datagrams.size() && n < max_segments && datagrams[n].to == datagrams[0].to &&
@@ -128,7 +131,8 @@ std::size_t send_datagrams(asio::ip::udp::socket& socket, std::span<const Outgoi
     }
     // The first of the batch failed. Segmented, it may be the offload that was refused (EIO, EINVAL): its
     // datagrams go again one by one, and so does everything after. Alone, it gets send_datagram's retries.
-    if (runs[0] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) gso_refused = true;
+    if (runs[0] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP))
+      gso_refused.store(true, std::memory_order_relaxed);
     for (std::size_t k = 0; k < runs[0]; ++k)
       if (!send_datagram(socket, datagrams[next + k].bytes, datagrams[next + k].to, on_pending_error))
         ++failed;
