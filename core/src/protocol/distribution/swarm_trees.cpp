@@ -56,6 +56,9 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     const bool starving = silence > 2 * config_.trees.parent_silence_timeout;
     // It delivered, then stopped. Starved or lying, it is not asked again soon, and each time longer.
     const bool useless = p && starving && behind && !withholding && !gone;
+    if (useless)
+      p->avoid_until =
+          now + config_.trees.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
     // One hop below the broadcaster little starves a parent but the broadcaster's own uplink, and nobody
     // else can route around it: the broadcaster is told, and weighs what several viewers say.
     if ((withholding || useless) && p->tree.depth == 1 && p->tree.home == s)
