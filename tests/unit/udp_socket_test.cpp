@@ -68,6 +68,7 @@ TEST(UdpSocket, BatchedSendsAndReadsKeepEveryDatagramWholeAndInOrder) {
   auto b = open_swarm_socket(io, loopback_any());
   ASSERT_TRUE(sender && a && b);
   std::vector<std::vector<std::uint8_t>> bytes;
+  bytes.reserve(40 * 9);  // `out` points into it: it must not move
   std::vector<OutgoingDatagram> out;
   std::vector<std::vector<std::uint8_t>> expected_a, expected_b;
   for (int chunk = 0; chunk < 40; ++chunk) {
@@ -77,13 +78,8 @@ TEST(UdpSocket, BatchedSendsAndReadsKeepEveryDatagramWholeAndInOrder) {
       const std::size_t size = f + 1 == fragments ? 100 + chunk : 1200;
       bytes.emplace_back(size, static_cast<std::uint8_t>(chunk * 16 + f));
       (to_a ? expected_a : expected_b).push_back(bytes.back());
+      out.push_back({bytes.back(), (to_a ? a : b)->local_endpoint()});
     }
-  }
-  std::size_t i = 0;
-  for (int chunk = 0; chunk < 40; ++chunk) {
-    const int fragments = 1 + chunk % 9;
-    for (int f = 0; f < fragments; ++f, ++i)
-      out.push_back({bytes[i], (chunk % 3 != 2 ? a : b)->local_endpoint()});
   }
   EXPECT_EQ(send_datagrams(sender.value(), out, [] {}), 0u);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));

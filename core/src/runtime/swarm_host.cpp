@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -120,22 +119,21 @@ void SwarmHost::drain_errors() {
 
 void SwarmHost::pump() {
   if (closed_) return;
-  // What the swarm lets out now (its pacing decides), sent in batches.
-  std::vector<Transmit> ready;
-  std::vector<OutgoingDatagram> batch;
+  // What the swarm lets out now (its pacing decides), sent in batches. The vectors are members, so that a
+  // wakeup allocates nothing once they have grown.
   const auto flush = [&] {
-    for (const auto& t : ready) batch.push_back({t.bytes, to_asio(t.to, v4_)});
+    for (const auto& t : ready_) batch_.push_back({t.bytes, to_asio(t.to, v4_)});
     // UDP: a full buffer loses that datagram only; another peer's ICMP error is news, and the send is
     // retried.
-    send_errors_ += send_datagrams(socket_, batch, [this] { drain_errors(); });
-    ready.clear();
-    batch.clear();
+    send_errors_ += send_datagrams(socket_, batch_, [this] { drain_errors(); });
+    ready_.clear();
+    batch_.clear();
   };
   while (auto t = swarm_.poll_transmit(steady_now())) {
-    ready.push_back(std::move(*t));
-    if (ready.size() == 64) flush();
+    ready_.push_back(std::move(*t));
+    if (ready_.size() == max_batch) flush();
   }
-  if (!ready.empty()) flush();
+  if (!ready_.empty()) flush();
   while (auto e = swarm_.poll_event()) {
     if (on_event_) on_event_(std::move(*e));
   }

@@ -5,12 +5,13 @@
 // poll_timeout().
 #pragma once
 
+#include <array>
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
-#include <array>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "p2plive/endpoint.hpp"
 #include "p2plive/error.hpp"
@@ -48,6 +49,9 @@ class SwarmHost {
   EventFn on_event_;
   Endpoint local_;
   DatagramReader reader_;
+  static constexpr std::size_t max_batch = 64;  // datagrams handed to send_datagrams at once
+  std::vector<Transmit> ready_;
+  std::vector<OutgoingDatagram> batch_;
   std::uint64_t send_errors_ = 0;
   bool closed_ = false;
   bool v4_ = true;
