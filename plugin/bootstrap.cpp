@@ -32,10 +32,13 @@ Bootstrap parse_server(std::string_view server) {
   return bootstrap;
 }
 
-ViewerLink make_viewer_link(const PublicKey& key, const Bootstrap& bootstrap, const Endpoint& listen) {
+ViewerLink make_viewer_link(const PublicKey& key, const Bootstrap& bootstrap, const Endpoint& listen,
+                            const std::optional<Endpoint>& external) {
   ViewerLink result;
   Link link{key, bootstrap.peers, bootstrap.trackers};
-  if (link.peers.empty() && link.trackers.empty()) {
+  if (link.peers.empty() && external) {
+    link.peers.push_back(*external);
+  } else if (link.peers.empty() && link.trackers.empty()) {
     Endpoint reachable = listen;
     if (listen.is_unspecified()) {
       reachable = Endpoint::loopback(listen.port);

@@ -3,6 +3,7 @@
 // live; both must agree, so a link posted early still works.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +27,10 @@ struct ViewerLink {
   bool local_only = false;  // no peer or tracker given and we listen on every address: loopback is all we know
 };
 
-// Without bootstrap entries the link names this node: `listen`, or 127.0.0.1 when `listen` is 0.0.0.0.
-ViewerLink make_viewer_link(const PublicKey& key, const Bootstrap& bootstrap, const Endpoint& listen);
+// Without bootstrap peers the link names this node: `external`, the address the home router forwards to
+// us, when it mapped the port; else (and only when there are no trackers either) `listen`, or 127.0.0.1
+// when `listen` is 0.0.0.0.
+ViewerLink make_viewer_link(const PublicKey& key, const Bootstrap& bootstrap, const Endpoint& listen,
+                            const std::optional<Endpoint>& external = std::nullopt);
 
 }  // namespace p2plive::plugin

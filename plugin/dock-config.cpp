@@ -22,6 +22,8 @@ DockConfig load_dock_config() {
   config.server = obs_data_get_string(data, "server");
   config.upload_cap_kbps = std::max(0LL, obs_data_get_int(data, "upload_cap_kbps"));
   config.shown_once = obs_data_get_bool(data, "shown_once");
+  config.port_mapping =
+      !obs_data_has_user_value(data, "port_mapping") || obs_data_get_bool(data, "port_mapping");
   obs_data_release(data);
   return config;
 }
@@ -36,6 +38,7 @@ void save_dock_config(const DockConfig& config) {
   obs_data_set_string(data, "server", config.server.c_str());
   obs_data_set_int(data, "upload_cap_kbps", config.upload_cap_kbps);
   obs_data_set_bool(data, "shown_once", config.shown_once);
+  obs_data_set_bool(data, "port_mapping", config.port_mapping);
   if (!obs_data_save_json_safe(data, file->c_str(), "tmp", "bak")) {
     blog(LOG_WARNING, "[p2p-live] cannot save the dock settings to %s", file->c_str());
   }

@@ -10,6 +10,7 @@ struct DockConfig {
   int listen_port = 7000;            // UDP, on every address
   std::string server;                // trackers and HOST:PORT peers, whitespace separated
   long long upload_cap_kbps = 0;     // 0: no cap
+  bool port_mapping = true;          // ask the home router to forward the port (UPnP IGD, NAT-PMP)
   bool shown_once = false;           // the first start shows the dock, later starts keep the user's layout
 
   std::string listen() const { return "0.0.0.0:" + std::to_string(listen_port); }

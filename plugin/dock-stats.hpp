@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace p2plive::plugin {
 
@@ -16,6 +17,8 @@ struct StatsSample {
   std::uint64_t peers = 0;
   std::uint64_t uploaded_bytes = 0;
   std::uint64_t packets_dropped = 0;
+  std::string reachability;  // the stats fields of the same names (p2plive/stats.hpp)
+  std::string external_address;
 };
 
 enum class Health { offline, waiting_for_viewers, good, slow_joins, dropping };

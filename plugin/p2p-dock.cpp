@@ -69,10 +69,27 @@ std::optional<StatsSample> read_stats(obs_output_t* output) {
   sample.peers = static_cast<std::uint64_t>(obs_data_get_int(data, "peers"));
   sample.uploaded_bytes = static_cast<std::uint64_t>(obs_data_get_int(data, "uploaded_bytes"));
   sample.packets_dropped = static_cast<std::uint64_t>(obs_data_get_int(data, "packets_dropped"));
+  sample.reachability = obs_data_get_string(data, "reachability");
+  sample.external_address = obs_data_get_string(data, "external_address");
   const bool has_role = obs_data_has_user_value(data, "role");
   obs_data_release(data);
   if (!has_role) return std::nullopt;  // "{}": not started yet
   return sample;
+}
+
+// "Reachable at A:P (UPnP)", or what to do when the router would not forward the port. Empty when
+// offline or when port mapping is off.
+std::string reachability_text(const std::optional<StatsSample>& sample) {
+  if (!sample) return {};
+  const std::string& r = sample->reachability;
+  if (r == "upnp" || r == "nat-pmp")
+    return format_message(obs_module_text("P2PLive.Dock.Reach.Mapped"), sample->external_address.c_str(),
+                          r == "upnp" ? "UPnP" : "NAT-PMP");
+  if (r == "not_mapped") return obs_module_text("P2PLive.Dock.Reach.Unreachable");
+  if (r == "probing") return obs_module_text("P2PLive.Dock.Reach.Probing");
+  if (r == "local") return obs_module_text("P2PLive.Dock.Reach.Local");
+  if (r == "public") return obs_module_text("P2PLive.Dock.Reach.Public");
+  return {};
 }
 
 const char* health_text(Health health) {
@@ -142,6 +159,10 @@ void P2PDock::build_ui() {
   stats_->setWordWrap(true);
   layout->addWidget(status_);
   layout->addWidget(stats_);
+  reach_ = new QLabel(this);
+  reach_->setObjectName("p2p_live_reachability");
+  reach_->setWordWrap(true);
+  layout->addWidget(reach_);
 
   auto* buttons = new QHBoxLayout();
   start_stop_ = new QPushButton(this);
@@ -187,11 +208,17 @@ void P2PDock::build_ui() {
   form->addRow(tr_text("P2PLive.Dock.Port"), port_);
   form->addRow(tr_text("P2PLive.Server"), server_);
   form->addRow(tr_text("P2PLive.UploadCap"), upload_cap_);
+  port_mapping_ = new QCheckBox(tr_text("P2PLive.PortMapping"), this);
+  port_mapping_->setObjectName("p2p_live_port_mapping");
+  port_mapping_->setToolTip(tr_text("P2PLive.PortMapping.Description"));
+  port_mapping_->setChecked(config_.port_mapping);
+  form->addRow(port_mapping_);
   layout->addLayout(form);
   layout->addStretch(1);
 
   QObject::connect(port_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { save_settings(); });
   QObject::connect(upload_cap_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { save_settings(); });
+  QObject::connect(port_mapping_, &QCheckBox::toggled, this, [this] { save_settings(); });
   QObject::connect(server_, &QPlainTextEdit::textChanged, this, [this] { save_settings(); });
 }
 
@@ -254,6 +281,7 @@ void P2PDock::import_key() {
 void P2PDock::save_settings() {
   config_.listen_port = port_->value();
   config_.upload_cap_kbps = upload_cap_->value();
+  config_.port_mapping = port_mapping_->isChecked();
   config_.server = server_->toPlainText().toStdString();
   save_dock_config(config_);
   shown_link_.clear();
@@ -266,7 +294,8 @@ void P2PDock::toggle_p2p() {
     return;
   }
   std::vector<std::string> notices;
-  const std::string error = side_.start({config_.listen(), config_.server, config_.upload_cap_kbps}, notices);
+  const std::string error =
+      side_.start({config_.listen(), config_.server, config_.upload_cap_kbps, config_.port_mapping}, notices);
   encoder_poor_ = side_.encoder_poor();
   add_notices(notices);
   if (!error.empty()) add_notices({error});
@@ -283,6 +312,7 @@ void P2PDock::use_as_main_stream() {
   obs_data_set_string(settings, setting_listen, config_.listen().c_str());
   obs_data_set_string(settings, setting_server, config_.server.c_str());
   obs_data_set_int(settings, setting_upload_cap_kbps, config_.upload_cap_kbps);
+  obs_data_set_bool(settings, setting_port_mapping, config_.port_mapping);
   obs_service_t* service = obs_service_create(service_id, "p2p_live_service", settings, nullptr);
   obs_data_release(settings);
   if (!service) return;
@@ -358,6 +388,8 @@ void P2PDock::refresh() {
                      obs_module_text(health_text(stats.health)))
           .c_str()));
 
+  reach_->setText(QString::fromUtf8(reachability_text(sample).c_str()));
+
   start_stop_->setText(tr_text(side_.active() ? "P2PLive.Dock.Stop" : "P2PLive.Dock.Start"));
   start_stop_->setEnabled(!main_live && key_.has_value());
   use_main_->setEnabled(!obs_frontend_streaming_active() && !main_service_is_p2p());
@@ -365,6 +397,7 @@ void P2PDock::refresh() {
   regenerate_->setEnabled(idle);
   import_->setEnabled(idle);
   port_->setEnabled(!side_.active());
+  port_mapping_->setEnabled(!side_.active());
 }
 
 }  // namespace p2plive::plugin

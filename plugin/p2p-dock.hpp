@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <QCheckBox>
 #include <QTimer>
 #include <QWidget>
 
@@ -76,10 +77,12 @@ class P2PDock : public QWidget {
   QSpinBox* port_ = nullptr;
   QPlainTextEdit* server_ = nullptr;
   QSpinBox* upload_cap_ = nullptr;
+  QCheckBox* port_mapping_ = nullptr;
   QPushButton* start_stop_ = nullptr;
   QPushButton* use_main_ = nullptr;
   QLabel* status_ = nullptr;
   QLabel* stats_ = nullptr;
+  QLabel* reach_ = nullptr;  // what the home router said about the port
   QLabel* notice_ = nullptr;
 };
 

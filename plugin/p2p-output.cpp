@@ -31,6 +31,7 @@ struct ServiceConfig {
   std::string server;
   std::string listen;
   long long upload_cap_kbps = 0;
+  bool port_mapping = true;
 };
 
 bool is_p2p_service(obs_service_t* service) {
@@ -47,6 +48,9 @@ ServiceConfig read_service(obs_service_t* service) {
   config.server = obs_data_get_string(settings, setting_server);
   config.listen = obs_data_get_string(settings, setting_listen);
   config.upload_cap_kbps = obs_data_get_int(settings, setting_upload_cap_kbps);
+  // Services saved before the setting existed have no value for it: they map, as new ones do.
+  config.port_mapping = !obs_data_has_user_value(settings, setting_port_mapping) ||
+                        obs_data_get_bool(settings, setting_port_mapping);
   obs_data_release(settings);
   if (config.listen.empty()) config.listen = default_listen;
   return config;
@@ -153,6 +157,7 @@ bool P2POutput::start() {
   };
 #pragma GCC diagnostic pop
   broadcaster_config.upload_cap_bps = static_cast<double>(config.upload_cap_kbps) * 1000.0;
+  broadcaster_config.port_mapping = config.port_mapping;
   auto started = Broadcaster::start(std::move(broadcaster_config), streams.streams);
   if (!started) {
     if (started.error() == Errc::port_in_use) {
@@ -164,7 +169,8 @@ bool P2POutput::start() {
   const Endpoint local = broadcaster->local_endpoint();
 
   const ViewerLink link = make_viewer_link(key->public_key(), bootstrap, local);
-  if (link.local_only) {
+  // With port mapping on, the router's answer (logged when it comes) decides what the link names.
+  if (link.local_only && !config.port_mapping) {
     log_(LOG_WARNING,
          "the viewer link can only name 127.0.0.1:%u, which works on this computer alone; put your public "
          "HOST:PORT into the service's Server field",
@@ -182,6 +188,8 @@ bool P2POutput::start() {
     broadcaster_ = broadcaster;
     streams_ = std::move(streams.streams);
     viewer_link_ = link_text;
+    public_key_ = key->public_key();
+    bootstrap_ = bootstrap;
     state_ = State::running;
     ++session_;
     stop_ts_usec_ = 0;
@@ -311,9 +319,14 @@ int P2POutput::dropped_frames() const {
   return broadcaster ? static_cast<int>(broadcaster->stats().packets_dropped) : 0;
 }
 
+// The link follows the router: once it has mapped the port (a second or two after the start), the link
+// names the external address, unless the streamer gave peers of their own.
 std::string P2POutput::viewer_link() const {
   std::lock_guard lock(mutex_);
-  return viewer_link_;
+  if (!broadcaster_) return viewer_link_;
+  const auto external = broadcaster_->reachability().external;
+  if (!external || !bootstrap_.peers.empty()) return viewer_link_;
+  return make_viewer_link(public_key_, bootstrap_, broadcaster_->local_endpoint(), external).text;
 }
 
 std::string P2POutput::stats_json() const {

@@ -18,6 +18,7 @@
 
 #include <obs-module.h>
 
+#include "bootstrap.hpp"
 #include "obs-log.hpp"
 #include "p2plive/broadcaster.hpp"
 #include "p2plive/media.hpp"
@@ -55,6 +56,8 @@ class P2POutput {
   std::shared_ptr<Broadcaster> broadcaster_;
   std::vector<StreamInfo> streams_;
   std::string viewer_link_;
+  PublicKey public_key_{};
+  Bootstrap bootstrap_;                          // the service's Server field, as parsed at start
   enum class State { idle, running, stopping };  // stopping: the stopper runs and will signal OBS
   State state_ = State::idle;
   std::uint64_t session_ = 0;  // counts starts, so a late stopper cannot end a newer session

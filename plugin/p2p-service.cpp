@@ -46,6 +46,7 @@ void get_defaults(obs_data_t* settings) {
   obs_data_set_default_string(settings, setting_server, "");
   obs_data_set_default_string(settings, setting_key, "");
   obs_data_set_default_int(settings, setting_upload_cap_kbps, 0);
+  obs_data_set_default_bool(settings, setting_port_mapping, true);
 }
 
 obs_properties_t* get_properties() {
@@ -58,6 +59,8 @@ obs_properties_t* get_properties() {
   obs_property_set_long_description(p, obs_module_text("P2PLive.Server.Description"));
   p = obs_properties_add_int(props, setting_upload_cap_kbps, obs_module_text("P2PLive.UploadCap"), 0, 10'000'000, 100);
   obs_property_set_long_description(p, obs_module_text("P2PLive.UploadCap.Description"));
+  p = obs_properties_add_bool(props, setting_port_mapping, obs_module_text("P2PLive.PortMapping"));
+  obs_property_set_long_description(p, obs_module_text("P2PLive.PortMapping.Description"));
   return props;
 }
 

@@ -17,6 +17,7 @@ struct SideOutputConfig {
   std::string listen;  // HOST:PORT
   std::string server;  // trackers and peers
   long long upload_cap_kbps = 0;
+  bool port_mapping = true;
 };
 
 class SideOutput {

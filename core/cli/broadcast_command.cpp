@@ -1,5 +1,8 @@
 // broadcast: stream any FFmpeg input to the swarm, without OBS.
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "commands.hpp"
 #include "console.hpp"
@@ -15,17 +18,36 @@ namespace {
 struct BroadcastOptions {
   std::string key_file, input, format, listen = "0.0.0.0:7000", stats, record;
   std::vector<std::string> trackers;
-  bool loop = false, verbose = false;
+  bool loop = false, verbose = false, no_port_mapping = false;
   double duration_s = 0, upload_cap_kbps = 0;
   int video_kbps = 2000;
   double keyint_s = 1.0;
 };
 
-// The link viewers use to reach this node: a wildcard listen address becomes loopback here, and the
-// streamer makes the public link with `p2plive link --peer PUBLIC_IP:PORT`.
-Link link_for(const SecretKey& key, Endpoint local, const std::vector<std::string>& trackers) {
-  if (local.is_unspecified()) local = Endpoint::loopback(local.port);
-  return Link{key.public_key(), {local}, trackers};
+// The link viewers use to reach this node: the address the home router forwards to us, when it mapped
+// the port; else the listen address, where a wildcard becomes loopback (the streamer then makes the
+// public link with `p2plive link --peer PUBLIC_IP:PORT`).
+Link link_for(const SecretKey& key, const Broadcaster& broadcaster,
+              const std::vector<std::string>& trackers) {
+  Endpoint at = broadcaster.local_endpoint();
+  if (const auto r = broadcaster.reachability(); r.external) at = *r.external;
+  if (at.is_unspecified()) at = Endpoint::loopback(at.port);
+  return Link{key.public_key(), {at}, trackers};
+}
+
+// Waits for the router's answer (a few seconds at most: UPnP discovery, then NAT-PMP), so that the link
+// names the external address, then prints the link on stdout and what the router said on stderr. It runs
+// beside the input pump: the stream starts at once.
+void announce_link(const SecretKey& key, const Broadcaster& broadcaster,
+                   const std::vector<std::string>& trackers, const std::atomic<bool>& stopping) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  while (broadcaster.reachability().state == Reachability::State::probing && !stopping &&
+         std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::printf("%s\n", link_for(key, broadcaster, trackers).to_string().c_str());
+  std::fflush(stdout);
+  const auto r = broadcaster.reachability();
+  if (r.state != Reachability::State::local) std::fprintf(stderr, "p2plive: %s\n", describe(r).c_str());
 }
 
 int run_broadcast(const BroadcastOptions& o) {
@@ -64,15 +86,17 @@ int run_broadcast(const BroadcastOptions& o) {
   config.trackers = o.trackers;
   config.stats_path = o.stats;
   config.upload_cap_bps = o.upload_cap_kbps * 1000;
+  config.port_mapping = !o.no_port_mapping;
   config.log = stderr_log(o.verbose);
   if (record) config.on_published = [record](std::span<const std::uint8_t> bytes, bool) { record->write(bytes); };
   auto broadcaster = Broadcaster::start(config, (*input)->streams());
   if (!broadcaster) return fail("broadcast on " + o.listen, broadcaster.error());
 
-  std::printf("%s\n", link_for(*key, (*broadcaster)->local_endpoint(), o.trackers).to_string().c_str());
-  std::fflush(stdout);
-
+  std::atomic<bool> pumped{false};
+  std::thread announcer([&] { announce_link(*key, **broadcaster, o.trackers, pumped); });
   pump_until_stopped(**input, **broadcaster, o.duration_s);
+  pumped = true;
+  announcer.join();
   (*broadcaster)->stop();
   return 0;
 }
@@ -90,6 +114,8 @@ Command add_broadcast(CLI::App& app) {
   cmd->add_option("--stats", o->stats, "Append one JSON stats line a second to FILE");
   cmd->add_option("--record", o->record, "Also write the published MPEG-TS to FILE");
   cmd->add_flag("--loop", o->loop, "Loop a file input");
+  cmd->add_flag("--no-port-mapping", o->no_port_mapping,
+                "Do not ask the router to forward the port (UPnP, NAT-PMP)");
   cmd->add_option("--upload-cap", o->upload_cap_kbps, "Upload at most this many kbit/s (0: no cap)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");

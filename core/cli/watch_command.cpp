@@ -17,6 +17,7 @@ struct WatchOptions {
   std::string link, listen = "0.0.0.0:0", out, stats, http = default_http, allow_origin;
   double duration_s = 0, upload_cap_kbps = 0;
   bool verbose = false, play = false, quiet = false, http_given = false, no_upload = false;
+  bool no_port_mapping = false;
 };
 
 std::string join_peers(const Link& link) {
@@ -52,6 +53,7 @@ int run_watch(const WatchOptions& o, bool relay) {
   config.stats_path = o.stats;
   config.upload_cap_bps = o.upload_cap_kbps * 1000;
   config.no_upload = o.no_upload;
+  config.port_mapping = !o.no_port_mapping;
   config.log = stderr_log(o.verbose);
   config.http = http;
   config.http_any_port_if_busy = !o.http_given;
@@ -127,6 +129,8 @@ Command add_watch(CLI::App& app, bool relay) {
   cmd->add_option("--upload-cap", o->upload_cap_kbps, "Upload at most this many kbit/s (0: no cap)")
       ->check(CLI::NonNegativeNumber);
   if (!relay) cmd->add_flag("--no-upload", o->no_upload, "Forward nothing to other viewers");
+  cmd->add_flag("--no-port-mapping", o->no_port_mapping,
+                "Do not ask the router to forward the port (UPnP, NAT-PMP)");
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");
   cmd->add_flag("--verbose", o->verbose, "Also print informational messages");
   return [o, relay] { return run_watch(*o, relay); };

@@ -64,10 +64,11 @@ class Swarm:
         self.source = source
         return self.start_broadcaster(name)
 
-    def start_broadcaster(self, name="b"):
+    def start_broadcaster(self, name="b", prefix=(), listen=None):
+        """`prefix` runs it elsewhere (`ip netns exec NS`), listening on `listen` (default: loopback)."""
         self.broadcaster = subprocess.Popen(
-            [self.p2plive, "broadcast", "--key", self.key, "--input", getattr(self, "source", SOURCE),
-             "--listen", f"127.0.0.1:{self.port}",
+            list(prefix) + [self.p2plive, "broadcast", "--key", self.key, "--input", getattr(self, "source", SOURCE),
+             "--listen", listen or f"127.0.0.1:{self.port}",
              "--video-bitrate", str(self.video_kbps), "--stats", self.path(name + ".jsonl")] + self.extra,
             stdout=open(self.path(name + ".out"), "w"), stderr=open(self.path(name + ".err"), "w"))
         self.link = wait_for(lambda: first_line(self.path(name + ".out")), 30, "the broadcaster's link")
@@ -78,10 +79,10 @@ class Swarm:
         self.broadcaster.send_signal(sig)
         self.broadcaster.wait(30)
 
-    def start_viewer(self, extra=(), link=None, listen="127.0.0.1:0"):
+    def start_viewer(self, extra=(), link=None, listen="127.0.0.1:0", prefix=()):
         i = len(self.viewers)
         name = f"v{i:03d}"
-        proc = subprocess.Popen([self.p2plive, "watch", link or self.link, "--listen", listen, "--http", "off",
+        proc = subprocess.Popen(list(prefix) + [self.p2plive, "watch", link or self.link, "--listen", listen, "--http", "off",
                                  "--quiet", "--stats", self.path(name + ".jsonl")] + list(extra),
                                 stdout=subprocess.DEVNULL, stderr=open(self.path(name + ".err"), "w"))
         v = {"name": name, "proc": proc, "arrived": time.time() - self.t0, "left": None, "goodbye": None}

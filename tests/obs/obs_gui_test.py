@@ -72,7 +72,8 @@ def write_config(config_dir, listen, websocket_port, dock_port, recordings):
     dock = os.path.join(config_dir, "plugin_config", "p2p-live")
     os.makedirs(dock)
     with open(os.path.join(dock, "dock.json"), "w") as f:
-        json.dump({"listen_port": dock_port}, f)
+        # No port mapping: the test's traffic stays on loopback (test_home_router.py covers mapping).
+        json.dump({"listen_port": dock_port, "port_mapping": False}, f)
     write_test_scene(scenes)
 
 

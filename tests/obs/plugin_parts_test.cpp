@@ -135,6 +135,25 @@ TEST(ViewerLink, WithoutBootstrapTheLinkNamesThisNode) {
   EXPECT_FALSE(given.local_only);
 }
 
+TEST(ViewerLink, TheRoutersExternalAddressIsUsedUnlessTheStreamerGavePeers) {
+  const SecretKey key = SecretKey::generate();
+  const auto external = Endpoint::parse("11.77.0.1:7000");
+  const auto mapped =
+      make_viewer_link(key.public_key(), parse_server(""), *Endpoint::parse("0.0.0.0:7000"), *external);
+  EXPECT_FALSE(mapped.local_only);
+  EXPECT_NE(mapped.text.find("p=11.77.0.1:7000"), std::string::npos) << mapped.text;
+  EXPECT_EQ(mapped.text.find("127.0.0.1"), std::string::npos) << mapped.text;
+  // With trackers only, the external address joins them: viewers reach the broadcaster either way.
+  const auto with_tracker =
+      make_viewer_link(key.public_key(), parse_server("udp://tracker.example:6969/announce"),
+                       *Endpoint::parse("0.0.0.0:7000"), *external);
+  EXPECT_NE(with_tracker.text.find("p=11.77.0.1:7000"), std::string::npos) << with_tracker.text;
+  const auto own = make_viewer_link(key.public_key(), parse_server("203.0.113.7:7000"),
+                                    *Endpoint::parse("0.0.0.0:7000"), *external);
+  EXPECT_NE(own.text.find("p=203.0.113.7:7000"), std::string::npos) << own.text;
+  EXPECT_EQ(own.text.find("11.77.0.1"), std::string::npos) << own.text;
+}
+
 TEST(ViewerLink, ServerEntriesBecomePeersAndTrackers) {
   const Bootstrap bootstrap = parse_server(" 203.0.113.7:7000\n http://tracker.example/announce\t");
   ASSERT_TRUE(bootstrap.error.empty());
@@ -191,10 +210,19 @@ TEST(EncoderSettings, NoticesAreBoundedAndTakenOnce) {
 
 // ---- dock stats ----------------------------------------------------------------------------------------
 
+StatsSample sample(double time_s, std::uint64_t peers, std::uint64_t uploaded, std::uint64_t dropped) {
+  StatsSample s;
+  s.time_s = time_s;
+  s.peers = peers;
+  s.uploaded_bytes = uploaded;
+  s.packets_dropped = dropped;
+  return s;
+}
+
 TEST(DockStats, UploadRateComesFromByteCountsOverTime) {
   StatsTracker tracker;
-  EXPECT_EQ(tracker.update({0.0, 2, 0, 0}, false).upload_kbps, 0);
-  const DockStats stats = tracker.update({1.0, 2, 125'000, 0}, false);  // 1 Mbit in 1 s
+  EXPECT_EQ(tracker.update(sample(0.0, 2, 0, 0), false).upload_kbps, 0);
+  const DockStats stats = tracker.update(sample(1.0, 2, 125'000, 0), false);  // 1 Mbit in 1 s
   EXPECT_DOUBLE_EQ(stats.upload_kbps, 1000);
   EXPECT_EQ(stats.direct_peers, 2u);
   EXPECT_EQ(stats.swarm_at_least, 2u);
@@ -203,11 +231,12 @@ TEST(DockStats, UploadRateComesFromByteCountsOverTime) {
 
 TEST(DockStats, HealthSaysWhatLimitsTheStream) {
   StatsTracker tracker;
-  EXPECT_EQ(tracker.update({0.0, 0, 0, 0}, false).health, Health::waiting_for_viewers);
-  EXPECT_EQ(tracker.update({1.0, 3, 1000, 0}, true).health, Health::slow_joins);
-  EXPECT_EQ(tracker.update({2.0, 3, 2000, 5}, false).health, Health::dropping);
-  EXPECT_EQ(tracker.update({8.0, 3, 3000, 5}, false).health, Health::dropping) << "a drop stays visible";
-  EXPECT_EQ(tracker.update({13.0, 3, 4000, 5}, false).health, Health::good);
+  EXPECT_EQ(tracker.update(sample(0.0, 0, 0, 0), false).health, Health::waiting_for_viewers);
+  EXPECT_EQ(tracker.update(sample(1.0, 3, 1000, 0), true).health, Health::slow_joins);
+  EXPECT_EQ(tracker.update(sample(2.0, 3, 2000, 5), false).health, Health::dropping);
+  EXPECT_EQ(tracker.update(sample(8.0, 3, 3000, 5), false).health, Health::dropping)
+      << "a drop stays visible";
+  EXPECT_EQ(tracker.update(sample(13.0, 3, 4000, 5), false).health, Health::good);
   EXPECT_EQ(tracker.offline().health, Health::offline);
 }
 

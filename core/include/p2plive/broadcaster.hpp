@@ -13,6 +13,7 @@
 #include "p2plive/key.hpp"
 #include "p2plive/log.hpp"
 #include "p2plive/media.hpp"
+#include "p2plive/reachability.hpp"
 #include "p2plive/stats.hpp"
 
 namespace p2plive {
@@ -23,6 +24,7 @@ struct BroadcasterConfig {
   std::vector<std::string> trackers{};
   std::filesystem::path stats_path{};     // empty: no stats file
   double upload_cap_bps = 0;              // 0: no cap; sends are paced at it, live pushes first
+  bool port_mapping = true;               // ask the home router to forward the port (UPnP IGD, NAT-PMP)
   std::size_t queue_limit_bytes = 16u << 20;
   MediaSink on_published{};               // optional: every published chunk, on the node's thread
   LogSink log{};
@@ -43,6 +45,8 @@ class Broadcaster {
   virtual void stop() = 0;
   virtual Stats stats() const = 0;
   virtual Endpoint local_endpoint() const = 0;
+  // What the home router said about the port; `external`, when set, is the address to put in links.
+  virtual Reachability reachability() const = 0;
 };
 
 }  // namespace p2plive

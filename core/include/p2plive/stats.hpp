@@ -53,6 +53,10 @@ struct Stats {
   std::uint64_t play_start_seq = 0;
   std::uint64_t play_next_seq = 0;
   std::uint64_t chunks_before_start = 0;
+  // Port mapping on the home router (p2plive/reachability.hpp): "off", "local", "public", "probing", "upnp",
+  // "nat-pmp" or "not_mapped", and the external address the router gave ("" when none).
+  std::string reachability;
+  std::string external_address;
   double first_frame_ms = -1;          // from the node's start to the first keyframe handed to players (-1: not yet)
   double session_start_delay_ms = -1;  // this session's first keyframe: broadcast -> handed to players (same clock)
 };

@@ -14,6 +14,7 @@
 #include "p2plive/link.hpp"
 #include "p2plive/log.hpp"
 #include "p2plive/media.hpp"
+#include "p2plive/reachability.hpp"
 #include "p2plive/stats.hpp"
 
 namespace p2plive {
@@ -24,6 +25,7 @@ struct ViewerConfig {
   bool relay = false;                     // relays don't play; they still verify and forward
   double upload_cap_bps = 0;              // 0: no cap; sends are paced at it, live pushes first
   bool no_upload = false;                 // forward nothing: take no children, answer no repairs
+  bool port_mapping = true;               // ask the home router to forward the port (UPnP IGD, NAT-PMP)
   std::filesystem::path stats_path{};
   MediaSink sink{};
   LogSink log{};
@@ -56,6 +58,7 @@ class Viewer {
   virtual void stop() = 0;
   virtual Stats stats() const = 0;
   virtual Endpoint local_endpoint() const = 0;
+  virtual Reachability reachability() const = 0;
   virtual ViewerStatus status() const = 0;
   // Where the HTTP server listens, when config.http was set.
   virtual std::optional<Endpoint> http_endpoint() const = 0;

@@ -39,6 +39,8 @@ std::string to_json_line(const Stats& s, std::int64_t unix_ms) {
       {"requests_sent", s.requests_sent},
       {"requests_served", s.requests_served},
       {"requests_refused", s.requests_refused},
+      {"reachability", s.reachability},
+      {"external_address", s.external_address},
       {"latest_seq", s.latest_seq},
       {"play_start_seq", s.play_start_seq},
       {"play_next_seq", s.play_next_seq},

@@ -46,6 +46,7 @@ class BroadcasterNode final : public Broadcaster {
       else runtime_.log(LogLevel::warning, "tracker " + url + ": " + tracker.error().message());
     }
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), {})) return ec;
+    runtime_.start_port_mapping(config_.port_mapping);
     return runtime_.start(config_.stats_path, [this] { return collect(); });
   }
 
@@ -91,6 +92,7 @@ class BroadcasterNode final : public Broadcaster {
 
   Stats stats() const override { return runtime_.snapshot(); }
   Endpoint local_endpoint() const override { return runtime_.host().local_endpoint(); }
+  Reachability reachability() const override { return runtime_.reachability(); }
 
  private:
   // Makes room by dropping queued video (audio goes last: a gap in sound is worse than a frozen frame).

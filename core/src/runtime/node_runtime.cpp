@@ -15,6 +15,17 @@ std::error_code NodeRuntime::open(const Endpoint& listen, SwarmConfig config, Sw
   return {};
 }
 
+void NodeRuntime::start_port_mapping(bool enabled) {
+  const Endpoint bound = host_->local_endpoint();
+  fixed_reachability_.state = enabled ? reachability_before_mapping(bound) : Reachability::State::off;
+  if (fixed_reachability_.state != Reachability::State::probing) return;
+  mapper_ = std::make_unique<PortMapper>(bound, PortMapperOptions{}, [this](const Reachability& r) {
+    asio::post(io_, [this, line = describe(r)] { log(LogLevel::info, line); });
+  });
+}
+
+Reachability NodeRuntime::reachability() const { return mapper_ ? mapper_->current() : fixed_reachability_; }
+
 std::error_code NodeRuntime::start(const std::filesystem::path& stats_path, CollectFn collect) {
   if (!stats_path.empty()) {
     stats_file_.open(stats_path, std::ios::app);
@@ -79,6 +90,9 @@ Stats NodeRuntime::swarm_stats(std::string role) const {
   out.requests_sent = s.requests_sent;
   out.requests_served = s.requests_served;
   out.requests_refused = s.requests_refused;
+  const auto reach = reachability();
+  out.reachability = reachability_field(reach);
+  if (reach.external) out.external_address = reach.external->to_string();
   return out;
 }
 
@@ -90,7 +104,10 @@ Stats NodeRuntime::snapshot() const {
 void NodeRuntime::stop(std::function<void()> before_close) {
   if (stopped_) return;
   stopped_ = true;
-  if (!thread_.joinable()) return;
+  if (!thread_.joinable()) {
+    mapper_.reset();
+    return;
+  }
   asio::post(io_, [this, before_close = std::move(before_close)] {
     if (before_close) before_close();
     if (host_) host_->close();
@@ -99,6 +116,7 @@ void NodeRuntime::stop(std::function<void()> before_close) {
     io_.stop();
   });
   thread_.join();
+  mapper_.reset();  // removes the router's mapping: the port closes with the socket
 }
 
 }  // namespace p2plive

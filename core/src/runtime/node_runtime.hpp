@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "p2plive/log.hpp"
+#include "p2plive/reachability.hpp"
 #include "p2plive/stats.hpp"
+#include "reachability/port_mapper.hpp"
 #include "runtime/swarm_host.hpp"
 
 namespace p2plive {
@@ -25,6 +27,10 @@ class NodeRuntime {
   ~NodeRuntime() { stop({}); }
 
   std::error_code open(const Endpoint& listen, SwarmConfig config, SwarmHost::EventFn on_event);
+  // Asks the home router to forward the socket's port (see reachability/port_mapper.hpp), unless the
+  // socket is on loopback or a public address, or `enabled` is false. After open().
+  void start_port_mapping(bool enabled);
+  Reachability reachability() const;
   // Starts the thread. `collect` runs on it once a second.
   std::error_code start(const std::filesystem::path& stats_path, CollectFn collect);
   // Runs `before_close` on the node's thread, says goodbye to peers, writes a last stats line, joins.
@@ -54,6 +60,8 @@ class NodeRuntime {
   mutable std::mutex snapshot_mutex_;
   Stats snapshot_;
   bool stopped_ = false;
+  Reachability fixed_reachability_;     // when no mapper runs
+  std::unique_ptr<PortMapper> mapper_;  // after io_: its thread posts to io_, and it is joined first
 };
 
 }  // namespace p2plive

@@ -54,6 +54,7 @@ class ViewerNode final : public Viewer {
     };
     started_at_ = steady_now();  // the swarm says its first hello as it opens
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), std::move(on_event))) return ec;
+    runtime_.start_port_mapping(config_.port_mapping);
     if (config_.http && !config_.relay) {
       http::ServerConfig hc;
       hc.listen = *config_.http;
@@ -79,6 +80,7 @@ class ViewerNode final : public Viewer {
   }
   Stats stats() const override { return runtime_.snapshot(); }
   Endpoint local_endpoint() const override { return runtime_.host().local_endpoint(); }
+  Reachability reachability() const override { return runtime_.reachability(); }
   std::optional<Endpoint> http_endpoint() const override { return http_endpoint_; }
   ViewerStatus status() const override {
     std::lock_guard lock(status_mutex_);
