@@ -39,6 +39,12 @@ std::uint32_t v4_host_order(const Endpoint& e) {
          std::uint32_t{e.address[14]} << 8 | e.address[15];
 }
 
+// 127/8 or ::1.
+bool is_loopback(const Endpoint& e) {
+  if (e.is_v4()) return (v4_host_order(e) >> 24) == 127;
+  return e == Endpoint{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, e.port};
+}
+
 }  // namespace
 
 bool is_private_address(const Endpoint& e) {
@@ -46,18 +52,15 @@ bool is_private_address(const Endpoint& e) {
     const std::uint32_t a = v4_host_order(e);
     auto in = [a](std::uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
     return in(0x0a000000u, 8) || in(0xac100000u, 12) || in(0xc0a80000u, 16) || in(0x64400000u, 10) ||
-           in(0xa9fe0000u, 16) || in(0x7f000000u, 8) || in(0x00000000u, 8);
+           in(0xa9fe0000u, 16) || is_loopback(e) || in(0x00000000u, 8);
   }
   const bool unique_local = (e.address[0] & 0xfe) == 0xfc;
   const bool link_local = e.address[0] == 0xfe && (e.address[1] & 0xc0) == 0x80;
-  const bool loopback = e == Endpoint{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, e.port};
-  return unique_local || link_local || loopback;
+  return unique_local || link_local || is_loopback(e);
 }
 
 Reachability::State reachability_before_mapping(const Endpoint& bound) {
-  if (bound.is_v4() && (v4_host_order(bound) >> 24) == 127) return Reachability::State::local;
-  if (bound == Endpoint{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bound.port})
-    return Reachability::State::local;
+  if (is_loopback(bound)) return Reachability::State::local;
   if (!bound.is_unspecified() && !is_private_address(bound)) return Reachability::State::public_ip;
   return Reachability::State::probing;
 }
@@ -105,10 +108,12 @@ bool PortMapper::wait_for(std::chrono::seconds how_long) {
 bool PortMapper::map_on(RouterPort& router, std::uint16_t external_port) {
   MapAttempt attempt = router.map(bound_.port, external_port, options_.lifetime);
   // Another host behind the same router holds our port: any free one will do, the link carries it.
-  std::minstd_rand pick{std::random_device{}()};
-  for (int i = 0; i < other_ports_to_try && attempt.port_taken; ++i) {
-    const auto other = static_cast<std::uint16_t>(20000 + pick() % 40000);
-    attempt = router.map(bound_.port, other, options_.lifetime);
+  if (attempt.port_taken) {
+    std::minstd_rand pick{std::random_device{}()};
+    for (int i = 0; i < other_ports_to_try && attempt.port_taken; ++i) {
+      const auto other = static_cast<std::uint16_t>(20000 + pick() % 40000);
+      attempt = router.map(bound_.port, other, options_.lifetime);
+    }
   }
   if (!attempt.grant) {
     publish({Reachability::State::not_mapped, "", std::nullopt, attempt.why});

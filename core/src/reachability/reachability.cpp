@@ -34,9 +34,8 @@ std::string describe(const Reachability& r) {
       return "reachable at " + r.external->to_string() + " (" + r.method + ")";
     case Reachability::State::not_mapped:
       return "not reachable from the internet: " + r.detail +
-             ". Turn on UPnP or NAT-PMP on your router, forward the UDP port to this computer, or put a "
-             "tracker "
-             "in the link";
+             ". Turn on UPnP or NAT-PMP on your router, forward the UDP port to this computer, "
+             "or put a tracker in the link";
   }
   return {};
 }
