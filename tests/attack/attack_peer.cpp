@@ -344,7 +344,7 @@ int garbage(const Options& o) {
       d[1] = wire::version;
       d[2] = static_cast<std::uint8_t>(1 + rng() % 2);
     } else if (sent % 3 == 1) {
-      d[0] = static_cast<std::uint8_t>(session::session_kind | (1 + rng() % 9));
+      d[0] = static_cast<std::uint8_t>(session::session_kind | (1 + rng() % 10));
     }
     const auto from = Endpoint::v4(0x7f000000u | (rng() & 0xffffff), static_cast<std::uint16_t>(1024 + rng() % 60000));
     raw.send(from, o.to, d);

@@ -39,8 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!r || !std::holds_alternative<Retry>(*r)) std::abort();  // what we send, we can read
       KxPublic key{};
       std::copy_n(bytes.begin(), std::min<std::size_t>(bytes.size(), key.size()), key.begin());
-      datagram = encode_initial(tag, std::get<Retry>(*r).token, key, 99, bytes.empty() ? 0 : 1 + bytes[0] % 9,
-                                bytes.size() > 32 ? bytes.subspan(32) : std::span<const std::uint8_t>{});
+      datagram =
+          encode_initial(tag, std::get<Retry>(*r).token, key, 99, bytes.empty() ? 0 : 1 + bytes[0] % 10,
+                         bytes.size() > 32 ? bytes.subspan(32) : std::span<const std::uint8_t>{});
       append_tag(datagram, 0);
     }
     const auto in = layer.receive(source, datagram, now);

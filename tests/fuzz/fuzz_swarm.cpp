@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::uint8_t> datagram;
   while (i + 3 <= size) {
     auto& peer = *peers[data[i] % 4];
-    const auto type = static_cast<std::uint8_t>(1 + data[i + 1] % 9);
+    const auto type = static_cast<std::uint8_t>(1 + data[i + 1] % 10);
     const std::size_t length = std::min<std::size_t>(data[i + 2], size - i - 3);
     if (peer.seal(swarm_at, type, std::span(data + i + 3, length), datagram))
       swarm.handle_datagram(Endpoint::loopback(static_cast<std::uint16_t>(1 + data[i] % 4)), datagram, now);

@@ -171,7 +171,11 @@ class Internet:
         return ns, address
 
     def behind_nat(self, name, kind, uplink_kbps=None):
-        """A host behind a NAT box of `kind`. Returns (host namespace, the box's public address)."""
+        """A host behind a NAT box of `kind`. Returns (host namespace, the box's public address).
+
+        Like a home router, the box drops what strangers send to its own address, rather than answering it
+        as a host would: an answered stray would leave a connection entry that makes the box pick another
+        port when its host then sends to that stranger, and no hole could be punched."""
         box = self.nets.host(name + "-nat")
         host = self.nets.host(name)
         public = self._attach(box, "wan0")
@@ -193,6 +197,10 @@ table inet filter {{
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
     iifname "lan0" oifname "wan0" accept
+  }}
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    iifname "wan0" ct state new drop
   }}
 }}
 """)

@@ -57,6 +57,15 @@ struct Stats {
   // "nat-pmp" or "not_mapped", and the external address the router gave ("" when none).
   std::string reachability;
   std::string external_address;
+  // What peers see of this node (their answers' "your address"): the address most agree on ("" until two
+  // do), and whether each sees another port (a NAT that maps one per destination: "symmetric").
+  std::string observed_address;
+  bool symmetric_nat = false;
+  // Rendezvous (core/PROTOCOL.md): introductions this node made and was given, and the sessions that
+  // opened with a peer it was introduced to.
+  std::uint64_t introductions_sent = 0;
+  std::uint64_t introductions_received = 0;
+  std::uint64_t introduced_sessions = 0;
   double first_frame_ms = -1;          // from the node's start to the first keyframe handed to players (-1: not yet)
   double session_start_delay_ms = -1;  // this session's first keyframe: broadcast -> handed to players (same clock)
 };

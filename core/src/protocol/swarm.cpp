@@ -500,6 +500,10 @@ SwarmStats Swarm::stats(Time now) const {
   s.held_holes = holes_.size();
   s.held_queued_bytes = send_queue_.queued_bytes();
   s.session = session_.stats();
+  const auto seen = observed();
+  s.observed_address = seen.address;
+  s.observed_votes = seen.votes;
+  s.symmetric_nat = seen.symmetric;
   return s;
 }
 

@@ -93,6 +93,18 @@ struct SwarmStats {
   std::uint64_t purged_datagrams = 0;     // queued for peers that left, and dropped unsent
   std::uint64_t catch_up_chunks = 0;      // pushed to new children from their join point
   std::uint64_t unreachable_reports = 0;  // ICMP errors the host passed on
+  // Rendezvous: introductions we made (each tells two peers), were given, acted on, and dropped over the
+  // budget; and sessions that opened with a peer we were introduced to (a hole punched, or an open peer).
+  std::uint64_t introductions_sent = 0;
+  std::uint64_t introductions_received = 0;
+  std::uint64_t introductions_dropped = 0;
+  std::uint64_t introductions_followed = 0;  // we said hello to the peer we were told of
+  std::uint64_t introduced_sessions = 0;
+  // Where peers see us (their Welcomes' your_address): the address most of them agree on, and whether they
+  // see one address with a different port each, the mark of a NAT that maps a port per destination.
+  std::optional<Endpoint> observed_address;
+  std::uint64_t observed_votes = 0;
+  bool symmetric_nat = false;
   // What the node holds now, each bounded (a soak checks that none grows): chunk payload, chunks in
   // reassembly, peers known, holes tracked, bytes waiting to be sent.
   std::uint64_t held_chunk_bytes = 0;
@@ -138,6 +150,19 @@ class Swarm {
   void on(const Endpoint& from, Peer& peer, const wire::Bye& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Report& m, Time now);
   void on(const Endpoint& from, Peer& peer, const wire::Ack& m, Time now);
+  void on(const Endpoint& from, Peer& peer, const wire::Introduce& m, Time now);
+  void introduce(const Endpoint& a, const Endpoint& b);
+  bool worth_introducing(const Peer& p) const;
+  void note_observed(const Endpoint& voter, const Endpoint& seen);
+  struct Observed {
+    std::optional<Endpoint> address;
+    std::size_t votes = 0;
+    bool symmetric = false;
+  };
+  Observed observed() const;
+  // Behind a NAT that nobody we are introduced to gets through (it maps a port per destination, or
+  // filters by port and the timing never worked): only a reachable parent will do.
+  bool needs_reachable() const;
   void note_our_queue_delay(Peer& peer, std::uint16_t delay_ms, Time now);
   bool takes_maps_from(const Peer& peer, Time now);
   bool is_map_source(const Peer& p, Time now) const;
@@ -290,6 +315,10 @@ class Swarm {
   Time last_peer_exchange_{-3600s};
   std::size_t probes_this_second_ = 0;
   Time probe_second_{-3600s};
+  double introduction_tokens_ = 0;  // introductions we may still act on (introductions_per_second)
+  Time introductions_refilled_{0};
+  std::uint64_t sessions_with_viewers_ = 0;  // opened, ever: somebody but the broadcaster reaches us
+  std::vector<std::pair<Endpoint, Endpoint>> observed_;  // yourip votes, bounded: (who said it, what it saw)
 
   // How long after we verify a chunk its last fragment leaves for a child, smoothed over pushes: the part
   // of a hop that depends on how busy and fast a parent is. Children add it to our latency.

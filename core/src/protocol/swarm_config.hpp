@@ -31,6 +31,17 @@ struct MembershipConfig {
   Time hello_interval = 1s;
   Time bootstrap_backoff_max = 2s;       // an unanswered bootstrap peer is asked again after 1, then 2 s
   Time peer_exchange_interval = 2s;
+  // Rendezvous: a peer exchange, and the answer to a newcomer's probe, also introduce its target to a few
+  // of the peers listed (both are told at once, and both say hello: NATs that let in only replies let
+  // these in). Each introduction we act on costs us a handshake to an address a peer chose, so we act on a
+  // bounded number a second; a peer cannot aim us at a victim harder than that.
+  std::size_t introductions_per_exchange = 4;
+  std::size_t introductions_per_welcome = 2;
+  double introductions_per_second = 8;
+  Time introduction_window = 5s;                  // a session opened this soon after one counts as introduced
+  std::uint64_t failures_before_unreachable = 6;  // handshakes and introductions that came to nothing, and
+                                                  // no session with a viewer ever: we need a reachable
+                                                  // parent (Hello.needs_reachable)
   Time unreachable_silence = 250ms;      // an ICMP error counts for a peer silent at least this long
   Time peer_timeout = 6s;
   Time recently_heard = 2s;              // a peer silent longer is neither a parent candidate nor passed on

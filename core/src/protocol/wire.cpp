@@ -9,9 +9,17 @@ namespace p2plive::wire {
 namespace {
 
 enum class Type : std::uint8_t {
-  hello = 1, welcome = 2, peers = 3, fragment = 4, have = 5, request = 6, bye = 7, report = 8, ack = 9
+  hello = 1,
+  welcome = 2,
+  peers = 3,
+  fragment = 4,
+  have = 5,
+  request = 6,
+  bye = 7,
+  report = 8,
+  ack = 9,
+  introduce = 10
 };
-
 
 // A map's two forms (Have): a bitmap, or run lengths of chunks held and missing, alternately.
 constexpr std::uint8_t have_bitmap = 0;
@@ -141,7 +149,7 @@ struct Encoder {
   Writer& w;
   void operator()(const Hello& m) {
     w.u8(static_cast<std::uint8_t>(m.role));
-    w.u8(m.subscribe ? 1 : 0);
+    w.u8(static_cast<std::uint8_t>((m.subscribe ? 1 : 0) | (m.needs_reachable ? 2 : 0)));
     w.u8(m.substream);
     w.u8(m.home);
     w.u32(m.time_us);
@@ -160,6 +168,7 @@ struct Encoder {
     w.seq(m.latest_seq);
     w.seq(m.latest_join_seq);
     w.seq(m.push_from);
+    w.endpoint(m.your_address);
     endpoints(w, m.peers);
   }
   void operator()(const Peers& m) {
@@ -214,6 +223,7 @@ struct Encoder {
     w.u32(m.echo_us);
     w.u16(m.your_queue_delay_ms);
   }
+  void operator()(const Introduce& m) { w.endpoint(m.peer); }
 };
 
 std::optional<Message> decode_body(Type type, Reader& r) {
@@ -224,8 +234,9 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       if (role > static_cast<std::uint8_t>(Role::broadcaster)) return std::nullopt;
       m.role = static_cast<Role>(role);
       const auto flags = r.u8();
-      if (flags > 1) return std::nullopt;
+      if (flags > 3) return std::nullopt;
       m.subscribe = (flags & 1) != 0;
+      m.needs_reachable = (flags & 2) != 0;
       m.substream = r.u8();
       m.home = r.u8();
       m.time_us = r.u32();
@@ -249,6 +260,7 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.latest_seq = r.seq();
       m.latest_join_seq = r.seq();
       m.push_from = r.seq();
+      m.your_address = r.endpoint();
       auto list = read_endpoints(r);
       if (!list) return std::nullopt;
       m.peers = std::move(*list);
@@ -330,6 +342,8 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.your_queue_delay_ms = r.u16();
       return m;
     }
+    case Type::introduce:
+      return Introduce{r.endpoint()};
   }
   return std::nullopt;
 }
@@ -347,7 +361,8 @@ std::uint8_t type_of(const Message& message) {
 }
 
 std::optional<Message> decode(std::uint8_t type, std::span<const std::uint8_t> body) {
-  if (type < 1 || type > static_cast<std::uint8_t>(Type::ack) || body.size() > max_datagram) return std::nullopt;
+  if (type < 1 || type > static_cast<std::uint8_t>(Type::introduce) || body.size() > max_datagram)
+    return std::nullopt;
   Reader r(body);
   auto message = decode_body(static_cast<Type>(type), r);
   // Trailing bytes mean a sender that does not speak this version's format: reject, don't guess.

@@ -16,7 +16,7 @@
 namespace p2plive::wire {
 
 inline constexpr std::size_t max_datagram = 1200;
-inline constexpr std::uint8_t version = 6;
+inline constexpr std::uint8_t version = 7;
 // What a session's framing adds to a message: kind and connection ID (3 bytes) and the 8-byte tag.
 // Fragments carry no packet number (session_wire.hpp).
 inline constexpr std::size_t session_framing = 11;
@@ -78,6 +78,9 @@ struct Hello {
   std::uint32_t epoch = 0;           // the epoch tag of the chunks the sender holds (0: none yet)
   std::uint32_t from_seq = from_join_point;  // subscribing: push me this substream's chunks from here on,
                                              // those you hold included (in the sender's epoch)
+  // The sender is behind a NAT that gives it a new port for every destination: only a peer that anyone
+  // can reach (the broadcaster, an open viewer) can ever be its parent, so those keep a slot for it.
+  bool needs_reachable = false;
 };
 
 // The answer to Hello: whether the subscription was accepted, where the live edge is, and some peers.
@@ -95,6 +98,7 @@ struct Welcome {
   std::uint64_t push_from = 0;            // accepted: the first chunk of this substream it pushes us
   bool has_chunks = false;
   bool few_peers = false;                 // the broadcaster knows only a few viewers: ask it for repairs at once
+  Endpoint your_address;  // where the Hello came from, as the answerer sees it (BEP 10's yourip)
   std::vector<Endpoint> peers;
 };
 
@@ -145,9 +149,16 @@ struct Report {
   Endpoint accused;
 };
 
-using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report, Ack>;
+// Rendezvous (BEP 55's, over our sessions): a peer that holds sessions with two others tells each of them
+// of the other at the same moment. Both say hello at once, so that each one's NAT has let out a datagram to
+// the other before the other's arrives: two peers behind filtering NATs meet without either being reachable.
+struct Introduce {
+  Endpoint peer;
+};
 
-// A message's type, as the session framing carries it (1 to 9, in the order of Message).
+using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report, Ack, Introduce>;
+
+// A message's type, as the session framing carries it (1 to 10, in the order of Message).
 inline constexpr std::uint8_t fragment_type = 4;
 std::uint8_t type_of(const Message& message);
 

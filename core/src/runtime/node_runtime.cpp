@@ -93,6 +93,11 @@ Stats NodeRuntime::swarm_stats(std::string role) const {
   const auto reach = reachability();
   out.reachability = reachability_field(reach);
   if (reach.external) out.external_address = reach.external->to_string();
+  if (s.observed_address) out.observed_address = s.observed_address->to_string();
+  out.symmetric_nat = s.symmetric_nat;
+  out.introductions_sent = s.introductions_sent;
+  out.introductions_received = s.introductions_received;
+  out.introduced_sessions = s.introduced_sessions;
   return out;
 }
 

@@ -86,8 +86,22 @@ void Swarm::exchange_peers(Time now) {
   last_peer_exchange_ = now;
   const auto since = now - config_.membership.recently_heard;
   const auto targets = peers_.sample_heard(1, nullptr, since, rng_);
-  for (const auto& t : targets)
-    send(t, wire::Peers{peers_.sample_heard(config_.membership.peers_per_message, &t, since, rng_)});
+  for (const auto& t : targets) {
+    auto listed = peers_.sample_heard(config_.membership.peers_per_message, &t, since, rng_);
+    // The first few listed are introduced to it too (rendezvous), unless either is the broadcaster, whom
+    // anyone can reach: a peer list alone reaches nobody behind a NAT that lets in only replies.
+    const Peer* target = peers_.find(t);
+    std::size_t introduced = 0;
+    for (const auto& e : listed) {
+      if (!target || target->proven_root || introduced >= config_.membership.introductions_per_exchange)
+        break;
+      const Peer* p = peers_.find(e);
+      if (!p || p->proven_root || !worth_introducing(*p)) continue;
+      introduce(t, e);
+      ++introduced;
+    }
+    send(t, wire::Peers{std::move(listed)});
+  }
 }
 
 void Swarm::repair(Time now) {

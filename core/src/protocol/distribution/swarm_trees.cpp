@@ -188,8 +188,11 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
   Peer* best = nullptr;
   Time best_arrival{0};
   std::uint64_t best_tiebreak = 0;
+  // The broadcaster makes room for a node that only a reachable parent can serve (take_child).
+  const bool needy = needs_reachable();
   peers_.for_each([&](Peer& p) {
     auto room = home_ == s ? p.tree.room | p.tree.forwarder_room : p.tree.room;
+    if (needy && p.proven_root) room |= bit(s);
     // A full parent whose worst forwarding child ranks clearly below what we would lets us in.
     if (home_ == s && p.tree.displace_rank != 0xffff) {
       Peer me;  // as it would rank us: by the round trip between us
@@ -351,6 +354,24 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
     }
     return true;
   }
+  // A peer behind a NAT that maps a new port per destination can only ever have a reachable parent (the
+  // broadcaster, an open viewer): it takes the place of a child that can find another, a leaf first. Up
+  // to all slots but one: a tree whose slots all go to such peers has no forwarder left for the rest.
+  std::size_t needy = 0;
+  peers_.for_each([&](const Peer& p) { needy += (p.child_in & bit(s)) && p.needs_reachable; });
+  if (peer.needs_reachable && needy + 1 < tree_slots(s)) {
+    Peer* movable = nullptr;
+    peers_.for_each([&](Peer& p) {
+      if (!(p.child_in & bit(s)) || p.needs_reachable) return;
+      const bool leaf = p.tree.home != s, movable_leaf = movable && movable->tree.home != s;
+      if (!movable || (leaf && !movable_leaf) || (leaf == movable_leaf && rank(p) > rank(*movable)))
+        movable = &p;
+    });
+    if (movable) {
+      release_child(*movable, s);
+      return true;
+    }
+  }
   if (peer.tree.home != s) return false;
   auto victim = leaf_child(s);
   if (!victim) {
@@ -378,8 +399,9 @@ Time Swarm::rank(const Peer& child) const {
 const Peer* Swarm::worst_forwarder(std::uint8_t s) const {
   const Peer* worst = nullptr;
   peers_.for_each([&](const Peer& p) {
-    if (!(p.child_in & bit(s)) || p.tree.home != s) return;
-    if (!worst || rank(p) > rank(*worst) || (rank(p) == rank(*worst) && p.endpoint < worst->endpoint)) worst = &p;
+    if (!(p.child_in & bit(s)) || p.tree.home != s || p.needs_reachable) return;
+    if (!worst || rank(p) > rank(*worst) || (rank(p) == rank(*worst) && p.endpoint < worst->endpoint))
+      worst = &p;
   });
   return worst;
 }
@@ -453,7 +475,8 @@ std::uint16_t Swarm::forwarder_room() const {
 std::optional<Endpoint> Swarm::leaf_child(std::uint8_t s) const {
   std::optional<Endpoint> leaf, idle;
   peers_.for_each([&](const Peer& p) {
-    if (!(p.child_in & bit(s))) return;
+    // A child only a reachable parent can serve is never moved for another: it has nowhere else to go.
+    if (!(p.child_in & bit(s)) || p.needs_reachable) return;
     if (p.tree.home != s) {
       if (!leaf || p.endpoint < *leaf) leaf = p.endpoint;
     } else if (p.tree.children == 0 && now_ - p.childless_since >= config_.trees.idle_forwarder_grace) {
@@ -524,6 +547,7 @@ wire::Hello Swarm::hello(bool subscribe, std::uint8_t substream, std::uint32_t f
   h.subscribe = subscribe;
   h.substream = substream;
   h.home = home_;
+  h.needs_reachable = needs_reachable();
   return h;
 }
 
@@ -540,6 +564,7 @@ wire::Welcome Swarm::welcome_for(const Endpoint& to, std::uint8_t substream, boo
   w.epoch = our_epoch_tag();
   if (epoch_) w.epoch_start_us = epoch_->start_us;
   if (is_broadcaster()) w.few_peers = knows_few_viewers();
+  w.your_address = to;
   if (with_peers)
     w.peers = peers_.sample_heard(config_.membership.peers_per_message, &to,
                                   now_ - config_.membership.recently_heard, rng_);

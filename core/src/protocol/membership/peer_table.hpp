@@ -61,6 +61,8 @@ struct Peer {
   Time avoid_until{0};                    // a parent that went silent is not chosen again before this
   std::uint32_t times_starved = 0;        // times it was dropped for delivering nothing
   Time last_subscribed{0};                // a child renews its subscriptions each hello_interval
+  bool needs_reachable = false;           // it said it is behind a NAT that only reachable peers get through
+  Time introduced_at{-3600s};             // when a peer last introduced it to us (rendezvous)
   bool suspended = false;                 // a child that fell silent: no pushes until it speaks again
   Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child
   std::vector<std::pair<Endpoint, Time>> reporters;  // the broadcaster: who reported it lately (bounded)

@@ -15,6 +15,8 @@ void Swarm::take_session_events(Time now) {
       p->proven_root = opened->proven;
       if (opened->proven) p->role = wire::Role::broadcaster;
       if (opened->rtt && *opened->rtt >= Time{0} && *opened->rtt < 10s) p->note_rtt(*opened->rtt);
+      if (now - p->introduced_at <= config_.membership.introduction_window) ++stats_.introduced_sessions;
+      if (!opened->proven) ++sessions_with_viewers_;
       // A session opened anew with a peer we knew (it restarted, and lost ours): say where we stand at once,
       // rather than at our next timer. Our parents there are asked to go on pushing.
       if (p->heard || p->bootstrap) {
@@ -43,6 +45,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // Only the session's proof makes a peer the broadcaster; a hello's word for it counts for nothing.
   peer.role = peer.proven_root ? wire::Role::broadcaster : (m.role == wire::Role::broadcaster ? wire::Role::viewer : m.role);
   peer.tree.home = m.home;
+  peer.needs_reachable = m.needs_reachable;
   if (m.time_us != 0) peer.delay.sample(m.time_us, received_at_);
   bool accepted = false;
   bool new_child = false;
@@ -82,6 +85,24 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   if (keepalive && accepted) return;
   auto welcome = welcome_for(from, m.substream, accepted, !keepalive);
   if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
+  // A newcomer's probe: the first peers listed that are tree neighbours of ours (the quickest with room
+  // come first) are told of it as it is of them, so that it can reach them even if both sit behind NATs.
+  // Not a peer we keep away from (withholding, evicted): a Sybil's claims would be all newcomers meet.
+  // The broadcaster pays for these out of its budget for strangers.
+  std::vector<Endpoint> introduced;
+  if (!keepalive && !peer.child_in && m.substream >= trees_.size()) {
+    for (const auto& e : welcome.peers) {
+      if (introduced.size() >= config_.membership.introductions_per_welcome) break;
+      const Peer* p = peers_.find(e);
+      if (!p || p->proven_root || !(p->child_in | p->parent_in) || !worth_introducing(*p)) continue;
+      if (is_broadcaster()) {
+        const double cost = 2.0 * static_cast<double>(wire::session_framing + 1 + wire::endpoint_size);
+        if (root_reply_tokens_ < cost) break;
+        root_reply_tokens_ -= cost;
+      }
+      introduced.push_back(e);
+    }
+  }
   welcome.time_echo_us = m.time_us;
   if (m.time_us != 0) welcome.your_queue_delay_ms = queue_delay_of(peer);
   // A new child gets its substream from where it asks (its join point, or past what it holds): no gap
@@ -94,6 +115,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
     send(from, std::move(welcome));
   }
   if (!keepalive && !store_.empty()) send(from, have());
+  for (const auto& e : introduced) introduce(from, e);
 }
 
 void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time now) {
@@ -106,6 +128,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
     note_our_queue_delay(peer, m.your_queue_delay_ms, now);
   }
   learn(m.peers);
+  note_observed(from, m.your_address);
   if (is_broadcaster()) return;
   if (peer.proven_root) small_swarm_ = m.few_peers;
   note_epoch_claim(peer, m.epoch, m.latest_join_seq, m.has_chunks, now);
@@ -164,6 +187,84 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
 }
 
 void Swarm::on(const Endpoint&, Peer&, const wire::Peers& m, Time) { learn(m.peers); }
+
+bool Swarm::worth_introducing(const Peer& p) const { return now_ >= p.avoid_until && now_ >= p.refuse_until; }
+
+// Rendezvous: `a` and `b` both hold sessions with us, and each is told of the other at the same moment.
+void Swarm::introduce(const Endpoint& a, const Endpoint& b) {
+  if (a == b || !session_.established(a) || !session_.established(b)) return;
+  send(a, wire::Introduce{b});
+  send(b, wire::Introduce{a});
+  ++stats_.introductions_sent;
+}
+
+// The other side was told of us at the same time and says hello now too: each of our NATs sees a datagram
+// leave for the other before the other's arrives, and lets that in as if it were a reply.
+void Swarm::on(const Endpoint& from, Peer&, const wire::Introduce& m, Time now) {
+  ++stats_.introductions_received;
+  const Endpoint& e = m.peer;
+  if (e == from || e.port == 0 || e.is_unspecified() || session_.established(e) || peers_.is_banned(e, now))
+    return;
+  introduction_tokens_ = std::min(
+      config_.membership.introductions_per_second,
+      introduction_tokens_ + config_.membership.introductions_per_second *
+                                 std::chrono::duration<double>(now - introductions_refilled_).count());
+  introductions_refilled_ = now;
+  Peer* p = introduction_tokens_ >= 1 ? peers_.upsert(e) : nullptr;
+  // Being introduced over and over to one peer, by several peers at once, is one handshake.
+  if (!p || now - p->introduced_at < config_.session.handshake_retry * 7) {
+    ++stats_.introductions_dropped;
+    return;
+  }
+  introduction_tokens_ -= 1;
+  ++stats_.introductions_followed;
+  p->introduced_at = now;
+  p->last_probe = now;
+  send(e, hello(false, wire::no_substream));
+}
+
+// Peers that see us at one address with a port each say so; so does every handshake with a viewer
+// failing, the introduced ones too, which is all a node learns when only the broadcaster can reach it
+// (one voter is no vote).
+bool Swarm::needs_reachable() const {
+  return observed().symmetric ||
+         (sessions_with_viewers_ == 0 && session_.stats().handshakes_failed + stats_.introductions_followed >=
+                                             config_.membership.failures_before_unreachable);
+}
+
+// What a peer says it sees of us, one vote per peer (the latest), from the last few peers that answered.
+void Swarm::note_observed(const Endpoint& voter, const Endpoint& seen) {
+  if (seen.port == 0 || seen.is_unspecified()) return;
+  auto it = std::find_if(observed_.begin(), observed_.end(), [&](const auto& v) { return v.first == voter; });
+  if (it != observed_.end()) {
+    it->second = seen;
+    return;
+  }
+  if (observed_.size() >= 8) observed_.erase(observed_.begin());
+  observed_.emplace_back(voter, seen);
+}
+
+// The endpoint most voters agree on (two at least). One address seen with a different port by each voter
+// is a NAT that maps a port per destination: nobody we were introduced to would find us at any of them.
+Swarm::Observed Swarm::observed() const {
+  Observed o;
+  std::size_t best = 0;
+  for (const auto& [voter, seen] : observed_) {
+    std::size_t same = 0, same_address = 0;
+    for (const auto& [v, s] : observed_) {
+      same += s == seen;
+      same_address += s.address == seen.address;
+    }
+    if (same > best) {
+      best = same;
+      o.votes = same;
+      if (same >= 2) o.address = seen;
+    }
+    if (same == 1 && same_address >= 2) o.symmetric = true;
+  }
+  if (o.address) o.symmetric = false;
+  return o;
+}
 
 void Swarm::on(const Endpoint& from, Peer&, const wire::Bye&, Time now) { forget_peer(from, now); }
 
