@@ -17,6 +17,17 @@ Bootstrap parse_server(std::string_view server) {
     const std::size_t end = std::min(server.find_first_of(spaces, pos), server.size());
     const std::string_view entry = server.substr(pos, end - pos);
     pos = end;
+    constexpr std::string_view dht_scheme = "dht://";
+    if (entry.substr(0, dht_scheme.size()) == dht_scheme) {
+      const auto node = entry.substr(dht_scheme.size());
+      if (auto parsed = Endpoint::parse(node); !parsed) {
+        bootstrap.error = format_message(obs_module_text("P2PLive.Error.BadServer"),
+                                         std::string(entry).c_str(), parsed.error().message().c_str());
+        return bootstrap;
+      }
+      bootstrap.dht_nodes.emplace_back(node);
+      continue;
+    }
     if (entry.find("://") != std::string_view::npos) {
       bootstrap.trackers.emplace_back(entry);
       continue;

@@ -16,10 +16,12 @@ namespace p2plive::plugin {
 struct Bootstrap {
   std::vector<Endpoint> peers;
   std::vector<std::string> trackers;
+  std::vector<std::string> dht_nodes;  // dht://HOST:PORT entries: the DHT nodes to join through
   std::string error;  // localised; empty when every entry parsed
 };
 
-// `server` holds tracker URLs and HOST:PORT peers separated by any whitespace.
+// `server` holds tracker URLs, HOST:PORT peers and dht://HOST:PORT bootstrap nodes (replacing BitTorrent's
+// public routers), separated by any whitespace.
 Bootstrap parse_server(std::string_view server);
 
 struct ViewerLink {

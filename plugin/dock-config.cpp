@@ -24,6 +24,7 @@ DockConfig load_dock_config() {
   config.shown_once = obs_data_get_bool(data, "shown_once");
   config.port_mapping =
       !obs_data_has_user_value(data, "port_mapping") || obs_data_get_bool(data, "port_mapping");
+  config.dht = !obs_data_has_user_value(data, "dht") || obs_data_get_bool(data, "dht");
   obs_data_release(data);
   return config;
 }
@@ -39,6 +40,7 @@ void save_dock_config(const DockConfig& config) {
   obs_data_set_int(data, "upload_cap_kbps", config.upload_cap_kbps);
   obs_data_set_bool(data, "shown_once", config.shown_once);
   obs_data_set_bool(data, "port_mapping", config.port_mapping);
+  obs_data_set_bool(data, "dht", config.dht);
   if (!obs_data_save_json_safe(data, file->c_str(), "tmp", "bak")) {
     blog(LOG_WARNING, "[p2p-live] cannot save the dock settings to %s", file->c_str());
   }

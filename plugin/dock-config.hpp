@@ -11,6 +11,7 @@ struct DockConfig {
   std::string server;                // trackers and HOST:PORT peers, whitespace separated
   long long upload_cap_kbps = 0;     // 0: no cap
   bool port_mapping = true;          // ask the home router to forward the port (UPnP IGD, NAT-PMP)
+  bool dht = true;                   // announce the stream on the Mainline DHT (key-only links find it)
   bool shown_once = false;           // the first start shows the dock, later starts keep the user's layout
 
   std::string listen() const { return "0.0.0.0:" + std::to_string(listen_port); }

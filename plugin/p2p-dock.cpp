@@ -213,12 +213,18 @@ void P2PDock::build_ui() {
   port_mapping_->setToolTip(tr_text("P2PLive.PortMapping.Description"));
   port_mapping_->setChecked(config_.port_mapping);
   form->addRow(port_mapping_);
+  dht_ = new QCheckBox(tr_text("P2PLive.Dht"), this);
+  dht_->setObjectName("p2p_live_dht");
+  dht_->setToolTip(tr_text("P2PLive.Dht.Description"));
+  dht_->setChecked(config_.dht);
+  form->addRow(dht_);
   layout->addLayout(form);
   layout->addStretch(1);
 
   QObject::connect(port_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { save_settings(); });
   QObject::connect(upload_cap_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { save_settings(); });
   QObject::connect(port_mapping_, &QCheckBox::toggled, this, [this] { save_settings(); });
+  QObject::connect(dht_, &QCheckBox::toggled, this, [this] { save_settings(); });
   QObject::connect(server_, &QPlainTextEdit::textChanged, this, [this] { save_settings(); });
 }
 
@@ -282,6 +288,7 @@ void P2PDock::save_settings() {
   config_.listen_port = port_->value();
   config_.upload_cap_kbps = upload_cap_->value();
   config_.port_mapping = port_mapping_->isChecked();
+  config_.dht = dht_->isChecked();
   config_.server = server_->toPlainText().toStdString();
   save_dock_config(config_);
   shown_link_.clear();
@@ -294,8 +301,9 @@ void P2PDock::toggle_p2p() {
     return;
   }
   std::vector<std::string> notices;
-  const std::string error =
-      side_.start({config_.listen(), config_.server, config_.upload_cap_kbps, config_.port_mapping}, notices);
+  const std::string error = side_.start(
+      {config_.listen(), config_.server, config_.upload_cap_kbps, config_.port_mapping, config_.dht},
+      notices);
   encoder_poor_ = side_.encoder_poor();
   add_notices(notices);
   if (!error.empty()) add_notices({error});
@@ -313,6 +321,7 @@ void P2PDock::use_as_main_stream() {
   obs_data_set_string(settings, setting_server, config_.server.c_str());
   obs_data_set_int(settings, setting_upload_cap_kbps, config_.upload_cap_kbps);
   obs_data_set_bool(settings, setting_port_mapping, config_.port_mapping);
+  obs_data_set_bool(settings, setting_dht, config_.dht);
   obs_service_t* service = obs_service_create(service_id, "p2p_live_service", settings, nullptr);
   obs_data_release(settings);
   if (!service) return;
@@ -398,6 +407,7 @@ void P2PDock::refresh() {
   import_->setEnabled(idle);
   port_->setEnabled(!side_.active());
   port_mapping_->setEnabled(!side_.active());
+  dht_->setEnabled(!side_.active());
 }
 
 }  // namespace p2plive::plugin

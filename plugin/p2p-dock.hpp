@@ -78,6 +78,7 @@ class P2PDock : public QWidget {
   QPlainTextEdit* server_ = nullptr;
   QSpinBox* upload_cap_ = nullptr;
   QCheckBox* port_mapping_ = nullptr;
+  QCheckBox* dht_ = nullptr;
   QPushButton* start_stop_ = nullptr;
   QPushButton* use_main_ = nullptr;
   QLabel* status_ = nullptr;

@@ -32,6 +32,7 @@ struct ServiceConfig {
   std::string listen;
   long long upload_cap_kbps = 0;
   bool port_mapping = true;
+  bool dht = true;
 };
 
 bool is_p2p_service(obs_service_t* service) {
@@ -51,6 +52,7 @@ ServiceConfig read_service(obs_service_t* service) {
   // Services saved before the setting existed have no value for it: they map, as new ones do.
   config.port_mapping = !obs_data_has_user_value(settings, setting_port_mapping) ||
                         obs_data_get_bool(settings, setting_port_mapping);
+  config.dht = !obs_data_has_user_value(settings, setting_dht) || obs_data_get_bool(settings, setting_dht);
   obs_data_release(settings);
   if (config.listen.empty()) config.listen = default_listen;
   return config;
@@ -158,6 +160,8 @@ bool P2POutput::start() {
 #pragma GCC diagnostic pop
   broadcaster_config.upload_cap_bps = static_cast<double>(config.upload_cap_kbps) * 1000.0;
   broadcaster_config.port_mapping = config.port_mapping;
+  broadcaster_config.dht = config.dht;
+  broadcaster_config.dht_bootstrap = bootstrap.dht_nodes;
   auto started = Broadcaster::start(std::move(broadcaster_config), streams.streams);
   if (!started) {
     if (started.error() == Errc::port_in_use) {

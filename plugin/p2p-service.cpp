@@ -47,6 +47,7 @@ void get_defaults(obs_data_t* settings) {
   obs_data_set_default_string(settings, setting_key, "");
   obs_data_set_default_int(settings, setting_upload_cap_kbps, 0);
   obs_data_set_default_bool(settings, setting_port_mapping, true);
+  obs_data_set_default_bool(settings, setting_dht, true);
 }
 
 obs_properties_t* get_properties() {
@@ -61,6 +62,8 @@ obs_properties_t* get_properties() {
   obs_property_set_long_description(p, obs_module_text("P2PLive.UploadCap.Description"));
   p = obs_properties_add_bool(props, setting_port_mapping, obs_module_text("P2PLive.PortMapping"));
   obs_property_set_long_description(p, obs_module_text("P2PLive.PortMapping.Description"));
+  p = obs_properties_add_bool(props, setting_dht, obs_module_text("P2PLive.Dht"));
+  obs_property_set_long_description(p, obs_module_text("P2PLive.Dht.Description"));
   return props;
 }
 

@@ -16,6 +16,7 @@ inline constexpr const char* setting_server = "server";  // trackers or HOST:POR
 inline constexpr const char* setting_listen = "listen";  // HOST:PORT for the UDP socket
 inline constexpr const char* setting_upload_cap_kbps = "upload_cap_kbps";  // 0: no cap
 inline constexpr const char* setting_port_mapping = "port_mapping";  // ask the router to forward the port
+inline constexpr const char* setting_dht = "dht";  // announce the stream on the Mainline DHT
 inline constexpr const char* default_listen = "0.0.0.0:7000";
 
 void register_p2p_service();

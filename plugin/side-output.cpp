@@ -95,6 +95,7 @@ std::string SideOutput::start(const SideOutputConfig& config, std::vector<std::s
   obs_data_set_string(settings, setting_server, config.server.c_str());
   obs_data_set_int(settings, setting_upload_cap_kbps, config.upload_cap_kbps);
   obs_data_set_bool(settings, setting_port_mapping, config.port_mapping);
+  obs_data_set_bool(settings, setting_dht, config.dht);
   service_ = obs_service_create_private(service_id, "p2p_live_dock_service", settings);
   obs_data_release(settings);
   output_ = obs_output_create(output_id, "p2p_live_dock", nullptr, nullptr);

@@ -18,6 +18,7 @@ struct SideOutputConfig {
   std::string server;  // trackers and peers
   long long upload_cap_kbps = 0;
   bool port_mapping = true;
+  bool dht = true;
 };
 
 class SideOutput {

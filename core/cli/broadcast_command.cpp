@@ -18,7 +18,8 @@ namespace {
 struct BroadcastOptions {
   std::string key_file, input, format, listen = "0.0.0.0:7000", stats, record;
   std::vector<std::string> trackers;
-  bool loop = false, verbose = false, no_port_mapping = false;
+  bool loop = false, verbose = false, no_port_mapping = false, no_dht = false;
+  std::vector<std::string> dht_bootstrap;
   double duration_s = 0, upload_cap_kbps = 0;
   int video_kbps = 2000;
   double keyint_s = 1.0;
@@ -87,6 +88,8 @@ int run_broadcast(const BroadcastOptions& o) {
   config.stats_path = o.stats;
   config.upload_cap_bps = o.upload_cap_kbps * 1000;
   config.port_mapping = !o.no_port_mapping;
+  config.dht = !o.no_dht;
+  config.dht_bootstrap = o.dht_bootstrap;
   config.log = stderr_log(o.verbose);
   if (record) config.on_published = [record](std::span<const std::uint8_t> bytes, bool) { record->write(bytes); };
   auto broadcaster = Broadcaster::start(config, (*input)->streams());
@@ -116,6 +119,9 @@ Command add_broadcast(CLI::App& app) {
   cmd->add_flag("--loop", o->loop, "Loop a file input");
   cmd->add_flag("--no-port-mapping", o->no_port_mapping,
                 "Do not ask the router to forward the port (UPnP, NAT-PMP)");
+  cmd->add_flag("--no-dht", o->no_dht, "Do not use the Mainline DHT");
+  cmd->add_option("--dht-bootstrap", o->dht_bootstrap,
+                  "DHT node HOST:PORT to join through (repeatable; replaces BitTorrent's public routers)");
   cmd->add_option("--upload-cap", o->upload_cap_kbps, "Upload at most this many kbit/s (0: no cap)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");

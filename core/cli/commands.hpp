@@ -14,5 +14,6 @@ Command add_broadcast(CLI::App& app);
 Command add_watch(CLI::App& app, bool relay);
 Command add_demo(CLI::App& app);
 Command add_sim(CLI::App& app);
+Command add_dht_node(CLI::App& app);
 
 }  // namespace p2plive::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(add_watch(app, true));
   app.add_subcommand("demo", "The whole thing on one machine: a test broadcast, local viewers, the web page")->allow_extras();
   add(add_sim(app));
+  add(add_dht_node(app));
 
   try {
     app.parse(argc, argv);

@@ -18,6 +18,8 @@ struct WatchOptions {
   double duration_s = 0, upload_cap_kbps = 0;
   bool verbose = false, play = false, quiet = false, http_given = false, no_upload = false;
   bool no_port_mapping = false;
+  bool no_dht = false;
+  std::vector<std::string> dht_bootstrap;
 };
 
 std::string join_peers(const Link& link) {
@@ -54,6 +56,8 @@ int run_watch(const WatchOptions& o, bool relay) {
   config.upload_cap_bps = o.upload_cap_kbps * 1000;
   config.no_upload = o.no_upload;
   config.port_mapping = !o.no_port_mapping;
+  config.dht = !o.no_dht;
+  config.dht_bootstrap = o.dht_bootstrap;
   config.log = stderr_log(o.verbose);
   config.http = http;
   config.http_any_port_if_busy = !o.http_given;
@@ -131,6 +135,9 @@ Command add_watch(CLI::App& app, bool relay) {
   if (!relay) cmd->add_flag("--no-upload", o->no_upload, "Forward nothing to other viewers");
   cmd->add_flag("--no-port-mapping", o->no_port_mapping,
                 "Do not ask the router to forward the port (UPnP, NAT-PMP)");
+  cmd->add_flag("--no-dht", o->no_dht, "Do not use the Mainline DHT");
+  cmd->add_option("--dht-bootstrap", o->dht_bootstrap,
+                  "DHT node HOST:PORT to join through (repeatable; replaces BitTorrent's public routers)");
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds");
   cmd->add_flag("--verbose", o->verbose, "Also print informational messages");
   return [o, relay] { return run_watch(*o, relay); };

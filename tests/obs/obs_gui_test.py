@@ -73,7 +73,7 @@ def write_config(config_dir, listen, websocket_port, dock_port, recordings):
     os.makedirs(dock)
     with open(os.path.join(dock, "dock.json"), "w") as f:
         # No port mapping: the test's traffic stays on loopback (test_home_router.py covers mapping).
-        json.dump({"listen_port": dock_port, "port_mapping": False}, f)
+        json.dump({"listen_port": dock_port, "port_mapping": False, "dht": False}, f)
     write_test_scene(scenes)
 
 

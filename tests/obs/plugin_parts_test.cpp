@@ -154,6 +154,15 @@ TEST(ViewerLink, TheRoutersExternalAddressIsUsedUnlessTheStreamerGavePeers) {
   EXPECT_EQ(own.text.find("11.77.0.1"), std::string::npos) << own.text;
 }
 
+TEST(ViewerLink, DhtEntriesAreBootstrapNodesNotTrackersOrPeers) {
+  const Bootstrap bootstrap = parse_server("dht://127.0.0.1:6881 udp://tracker.example:6969/announce");
+  ASSERT_TRUE(bootstrap.error.empty()) << bootstrap.error;
+  EXPECT_EQ(bootstrap.dht_nodes, std::vector<std::string>{"127.0.0.1:6881"});
+  EXPECT_EQ(bootstrap.trackers.size(), 1u);
+  EXPECT_TRUE(bootstrap.peers.empty());
+  EXPECT_FALSE(parse_server("dht://nowhere").error.empty());
+}
+
 TEST(ViewerLink, ServerEntriesBecomePeersAndTrackers) {
   const Bootstrap bootstrap = parse_server(" 203.0.113.7:7000\n http://tracker.example/announce\t");
   ASSERT_TRUE(bootstrap.error.empty());

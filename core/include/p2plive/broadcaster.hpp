@@ -25,6 +25,10 @@ struct BroadcasterConfig {
   std::filesystem::path stats_path{};     // empty: no stats file
   double upload_cap_bps = 0;              // 0: no cap; sends are paced at it, live pushes first
   bool port_mapping = true;               // ask the home router to forward the port (UPnP IGD, NAT-PMP)
+  // The Mainline DHT: find (or be found by) the swarm with no tracker and no peer in the link. Off on a
+  // loopback address unless bootstrap nodes are given; empty: BitTorrent's public routers.
+  bool dht = true;
+  std::vector<std::string> dht_bootstrap{};  // HOST:PORT
   std::size_t queue_limit_bytes = 16u << 20;
   MediaSink on_published{};               // optional: every published chunk, on the node's thread
   LogSink log{};

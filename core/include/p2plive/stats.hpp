@@ -66,6 +66,7 @@ struct Stats {
   std::uint64_t introductions_sent = 0;
   std::uint64_t introductions_received = 0;
   std::uint64_t introduced_sessions = 0;
+  std::int64_t dht_nodes = -1;         // in the Mainline DHT routing table; -1: the DHT is off
   double first_frame_ms = -1;          // from the node's start to the first keyframe handed to players (-1: not yet)
   double session_start_delay_ms = -1;  // this session's first keyframe: broadcast -> handed to players (same clock)
 };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "p2plive/endpoint.hpp"
 #include "p2plive/error.hpp"
@@ -26,6 +27,10 @@ struct ViewerConfig {
   double upload_cap_bps = 0;              // 0: no cap; sends are paced at it, live pushes first
   bool no_upload = false;                 // forward nothing: take no children, answer no repairs
   bool port_mapping = true;               // ask the home router to forward the port (UPnP IGD, NAT-PMP)
+  // The Mainline DHT: find (or be found by) the swarm with no tracker and no peer in the link. Off on a
+  // loopback address unless bootstrap nodes are given; empty: BitTorrent's public routers.
+  bool dht = true;
+  std::vector<std::string> dht_bootstrap{};  // HOST:PORT
   std::filesystem::path stats_path{};
   MediaSink sink{};
   LogSink log{};

@@ -20,7 +20,10 @@ class Category final : public std::error_category {
       case Errc::link_bad_version: return "this link is from a newer p2plive version; update p2plive";
       case Errc::link_bad_field: return "the link has a damaged field; copy the whole link again";
       case Errc::link_bad_endpoint: return "the link has a malformed peer address (expected HOST:PORT); copy the whole link again";
-      case Errc::link_no_bootstrap: return "the link names no peer or tracker to join through; ask the streamer for a link made with --peer or --tracker";
+      case Errc::link_no_bootstrap:
+        return "the link names no peer or tracker to join through, and the DHT is off (--no-dht, or a "
+               "loopback address with no --dht-bootstrap); ask the streamer for a link made with --peer or "
+               "--tracker, or turn the DHT on";
       case Errc::tracker_bad_url: return "malformed tracker URL; expected udp://HOST:PORT (only UDP trackers, BEP 15, are supported)";
       case Errc::endpoint_bad_format: return "malformed address; expected IPv4:PORT, [IPv6]:PORT or localhost:PORT";
       case Errc::endpoint_bad_port: return "malformed port; expected a number from 0 to 65535";

@@ -46,6 +46,7 @@ std::string to_json_line(const Stats& s, std::int64_t unix_ms) {
       {"introductions_sent", s.introductions_sent},
       {"introductions_received", s.introductions_received},
       {"introduced_sessions", s.introduced_sessions},
+      {"dht_nodes", s.dht_nodes},
       {"latest_seq", s.latest_seq},
       {"play_start_seq", s.play_start_seq},
       {"play_next_seq", s.play_next_seq},

@@ -473,6 +473,17 @@ std::optional<SwarmEvent> Swarm::poll_event() {
   return e;
 }
 
+void Swarm::add_peers(const std::vector<Endpoint>& endpoints, bool bootstrap) {
+  learn(endpoints);
+  if (!bootstrap) return;
+  for (const auto& e : endpoints) {
+    if (config_.bootstrap.size() >= max_bootstrap_peers) break;
+    if (std::find(config_.bootstrap.begin(), config_.bootstrap.end(), e) != config_.bootstrap.end()) continue;
+    config_.bootstrap.push_back(e);
+    if (auto* p = peers_.find(e)) p->bootstrap = true;
+  }
+}
+
 SwarmStats Swarm::stats(Time now) const {
   SwarmStats s = stats_;
   s.uploaded_bytes = send_queue_.sent_bytes();

@@ -127,6 +127,9 @@ class Swarm {
   // gone, most likely killed). Only a hint: anyone can forge one, so it counts only for a peer that has
   // also been silent a while, and the peer's next datagram undoes it.
   void handle_unreachable(const Endpoint& to, Time now);
+  // Peers learned outside the swarm (the DHT): candidates, or `bootstrap` peers, which are asked until they
+  // answer and which the broadcaster is among (a signed record said so; the handshake proves it or not).
+  void add_peers(const std::vector<Endpoint>& endpoints, bool bootstrap);
   // Broadcaster only: a chunk it has just signed.
   void publish(Chunk chunk, Time now);
   // Says goodbye to every peer it is connected to.
@@ -273,6 +276,7 @@ class Swarm {
   void push_chunk(const std::shared_ptr<const Chunk>& chunk, const Endpoint& to, std::uint16_t fragment_mask,
                   SendClass cls, bool live = false);
   bool is_broadcaster() const { return config_.role == wire::Role::broadcaster; }
+  static constexpr std::size_t max_bootstrap_peers = 8;
 
   SwarmConfig config_;
   std::mt19937_64 rng_;

@@ -47,6 +47,9 @@ class BroadcasterNode final : public Broadcaster {
     }
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), {})) return ec;
     runtime_.start_port_mapping(config_.port_mapping);
+    // The broadcast goes on without the DHT: links with peers or trackers still work.
+    if (auto ec = runtime_.start_dht({config_.dht, config_.dht_bootstrap}))
+      runtime_.log(LogLevel::warning, "DHT: " + ec.message());
     return runtime_.start(config_.stats_path, [this] { return collect(); });
   }
 
@@ -162,6 +165,7 @@ class BroadcasterNode final : public Broadcaster {
 
   Stats collect() {
     auto out = runtime_.swarm_stats("broadcaster");
+    runtime_.publish_on_dht(config_.key, std::strtoull(out.epoch.c_str(), nullptr, 16));
     out.latest_seq = latest_seq_;
     out.bytes_out = published_bytes_;
     std::lock_guard lock(queue_mutex_);

@@ -2,7 +2,10 @@
 
 #include <asio/post.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
+#include <optional>
+#include <string_view>
 
 #include "runtime/clock.hpp"
 
@@ -21,6 +24,77 @@ void NodeRuntime::start_port_mapping(bool enabled) {
   if (fixed_reachability_.state != Reachability::State::probing) return;
   mapper_ = std::make_unique<PortMapper>(bound, PortMapperOptions{}, [this](const Reachability& r) {
     asio::post(io_, [this, line = describe(r)] { log(LogLevel::info, line); });
+  });
+}
+
+namespace {
+
+// P2PLIVE_DHT_BOOTSTRAP: the nodes to use when none are given (HOST:PORT,...), or "off" for no DHT unless
+// some are given. For a DHT of your own, and for test suites, which must never reach the public one.
+std::optional<std::vector<std::string>> default_dht_bootstrap() {
+  const char* env = std::getenv("P2PLIVE_DHT_BOOTSTRAP");
+  if (!env || !*env) return std::vector<std::string>{};
+  if (std::string_view(env) == "off") return std::nullopt;
+  std::vector<std::string> nodes;
+  std::string_view rest(env);
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    if (comma != 0) nodes.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  return nodes;
+}
+
+}  // namespace
+
+std::error_code NodeRuntime::start_dht(const DhtOptions& options) {
+  const Endpoint bound = host_->local_endpoint();
+  auto bootstrap = options.bootstrap;
+  if (bootstrap.empty()) {
+    auto defaults = default_dht_bootstrap();
+    if (!defaults) return {};
+    bootstrap = std::move(*defaults);
+  }
+  const bool on_loopback = reachability_before_mapping(bound) == Reachability::State::local;
+  if (!options.enabled || (on_loopback && bootstrap.empty())) return {};
+  DhtConfig config;
+  config.listen = bound;
+  config.listen.port = 0;
+  config.bootstrap = bootstrap;
+  config.private_network = !bootstrap.empty();  // our own nodes, maybe on loopback or a LAN
+  config.log = [this](const std::string& line) {
+    asio::post(io_, [this, line] { log(LogLevel::info, line); });
+  };
+  auto dht = MainlineDht::start(std::move(config));
+  if (!dht) return dht.error();
+  dht_ = std::move(dht).value();
+  log(LogLevel::info, "DHT node at " + dht_->local_endpoint().to_string());
+  return {};
+}
+
+void NodeRuntime::publish_on_dht(const SecretKey& key, std::uint64_t epoch) {
+  if (!dht_) return;
+  const Endpoint bound = host_->local_endpoint();
+  const auto reach = reachability();
+  std::vector<Endpoint> endpoints;
+  if (reach.external) endpoints.push_back(*reach.external);
+  if (!bound.is_unspecified() && (!reach.external || *reach.external != bound)) endpoints.push_back(bound);
+  const auto port = reach.external ? reach.external->port : bound.port;
+  dht_->publish(key, port, std::move(endpoints), epoch);
+}
+
+void NodeRuntime::look_up_on_dht(const PublicKey& key, bool wanted) {
+  if (!dht_ || wanted == looking_up_) return;
+  looking_up_ = wanted;
+  if (!wanted) {
+    dht_->stop_lookup();
+    return;
+  }
+  dht_->lookup(key, [this](std::vector<Endpoint> endpoints, bool signed_record) {
+    asio::post(io_, [this, endpoints = std::move(endpoints), signed_record] {
+      host_->swarm().add_peers(endpoints, signed_record);
+      host_->pump();
+    });
   });
 }
 
@@ -98,6 +172,7 @@ Stats NodeRuntime::swarm_stats(std::string role) const {
   out.introductions_sent = s.introductions_sent;
   out.introductions_received = s.introductions_received;
   out.introduced_sessions = s.introduced_sessions;
+  out.dht_nodes = dht_ ? static_cast<std::int64_t>(dht_->nodes()) : -1;
   return out;
 }
 
@@ -110,6 +185,7 @@ void NodeRuntime::stop(std::function<void()> before_close) {
   if (stopped_) return;
   stopped_ = true;
   if (!thread_.joinable()) {
+    dht_.reset();
     mapper_.reset();
     return;
   }
@@ -121,6 +197,7 @@ void NodeRuntime::stop(std::function<void()> before_close) {
     io_.stop();
   });
   thread_.join();
+  dht_.reset();
   mapper_.reset();  // removes the router's mapping: the port closes with the socket
 }
 

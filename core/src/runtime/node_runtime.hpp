@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include "dht/mainline_dht.hpp"
+#include "p2plive/key.hpp"
 #include "p2plive/log.hpp"
 #include "p2plive/reachability.hpp"
 #include "p2plive/stats.hpp"
@@ -18,6 +20,11 @@
 #include "runtime/swarm_host.hpp"
 
 namespace p2plive {
+
+struct DhtOptions {
+  bool enabled = true;
+  std::vector<std::string> bootstrap;  // HOST:PORT; empty: BitTorrent's public routers
+};
 
 class NodeRuntime {
  public:
@@ -31,6 +38,16 @@ class NodeRuntime {
   // socket is on loopback or a public address, or `enabled` is false. After open().
   void start_port_mapping(bool enabled);
   Reachability reachability() const;
+  // Joins the Mainline DHT beside the swarm (dht/mainline_dht.hpp), on the socket's address, unless it is
+  // off, or the socket is on loopback and no bootstrap node was given (nobody there to ask). After open().
+  std::error_code start_dht(const DhtOptions& options);
+  bool dht_running() const { return dht_ != nullptr; }
+  // The broadcaster: keeps the DHT's record of where it is current (call it now and again; unchanged
+  // records cost nothing).
+  void publish_on_dht(const SecretKey& key, std::uint64_t epoch);
+  // A viewer: looks the stream up on the DHT until it has a parent in every tree; what is found goes to
+  // the swarm, on the node's thread.
+  void look_up_on_dht(const PublicKey& key, bool wanted);
   // Starts the thread. `collect` runs on it once a second.
   std::error_code start(const std::filesystem::path& stats_path, CollectFn collect);
   // Runs `before_close` on the node's thread, says goodbye to peers, writes a last stats line, joins.
@@ -62,6 +79,8 @@ class NodeRuntime {
   bool stopped_ = false;
   Reachability fixed_reachability_;     // when no mapper runs
   std::unique_ptr<PortMapper> mapper_;  // after io_: its thread posts to io_, and it is joined first
+  std::unique_ptr<MainlineDht> dht_;    // likewise
+  bool looking_up_ = false;
 };
 
 }  // namespace p2plive

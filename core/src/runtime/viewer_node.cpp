@@ -25,7 +25,8 @@ class ViewerNode final : public Viewer {
   ~ViewerNode() override { stop(); }
 
   std::error_code open() {
-    if (config_.link.peers.empty() && config_.link.trackers.empty()) return Errc::link_no_bootstrap;
+    const bool key_only = config_.link.peers.empty() && config_.link.trackers.empty();
+    if (key_only && !config_.dht) return Errc::link_no_bootstrap;
     SwarmConfig swarm;
     swarm.stream_key = config_.link.key;
     swarm.role = config_.relay ? wire::Role::relay : wire::Role::viewer;
@@ -41,7 +42,7 @@ class ViewerNode final : public Viewer {
       tracker_error = tracker.error();
       runtime_.log(LogLevel::warning, "tracker " + url + ": " + tracker_error.message());
     }
-    if (swarm.bootstrap.empty() && swarm.trackers.empty()) return tracker_error;
+    if (swarm.bootstrap.empty() && swarm.trackers.empty() && !key_only) return tracker_error;
     swarm.rng_seed = secure_random_u64();
     swarm.sending.upload_cap_bps = config_.upload_cap_bps;
     if (config_.no_upload) {
@@ -55,6 +56,14 @@ class ViewerNode final : public Viewer {
     started_at_ = steady_now();  // the swarm says its first hello as it opens
     if (auto ec = runtime_.open(config_.listen, std::move(swarm), std::move(on_event))) return ec;
     runtime_.start_port_mapping(config_.port_mapping);
+    // A link that names peers or trackers needs no DHT: a viewer joins it only for a key-only link, or
+    // when told which nodes to use.
+    const bool wants_dht = key_only || !config_.dht_bootstrap.empty();
+    if (auto ec = wants_dht ? runtime_.start_dht({config_.dht, config_.dht_bootstrap}) : std::error_code{}) {
+      if (key_only) return ec;
+      runtime_.log(LogLevel::warning, "DHT: " + ec.message());
+    }
+    if (key_only && !runtime_.dht_running()) return Errc::link_no_bootstrap;
     if (config_.http && !config_.relay) {
       http::ServerConfig hc;
       hc.listen = *config_.http;
@@ -137,6 +146,8 @@ class ViewerNode final : public Viewer {
 
   Stats collect() {
     auto out = runtime_.swarm_stats(config_.relay ? "relay" : "viewer");
+    // The DHT is asked while we lack a parent or know few peers, and left alone once we are in.
+    runtime_.look_up_on_dht(config_.link.key, out.parents == 0 || out.peers < 3);
     out.chunks_late = playout_.stats().chunks_late;
     out.chunks_missing = playout_.stats().chunks_missing;
     out.chunks_played = playout_.stats().chunks_played;
