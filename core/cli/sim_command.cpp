@@ -25,6 +25,14 @@ Command add_sim(CLI::App& app) {
   cmd->add_option("--join-window", o->join_window_s, "Viewers arrive over this many seconds")->capture_default_str();
   cmd->add_option("--churn", o->s.churn_per_minute, "Share of viewers replaced per minute (0.1 = 10 %)")->capture_default_str();
   cmd->add_option("--withhold", o->s.withholding_share, "Share of viewers that never forward")->capture_default_str();
+  cmd->add_option("--open", o->s.open_share,
+                  "Share of viewers anyone can reach (the rest sit behind home NATs)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--symmetric", o->s.symmetric_share,
+                  "Share of viewers behind NATs with a port per destination (the rest of the NATed filter)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--loss", o->s.loss, "Datagram loss rate")->capture_default_str();
   cmd->add_option("--bitrate", o->bitrate_mbps, "Stream bitrate in Mbit/s")->capture_default_str();
   cmd->add_option("--broadcaster-children", o->s.broadcaster_children, "Children the broadcaster feeds")->capture_default_str();

@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 
-from harness import free_udp_port
+from harness import free_udp_port, read_text
 from swarm_run import Swarm, stats
 
 VIEWERS = 4
@@ -83,7 +83,21 @@ def run(p2plive, attack_peer, workdir, name, args_of, seconds, warmup=5.0, corru
                                  stderr=open(os.path.join(workdir, "proxy.err"), "w"))
         victim_link = subprocess.run([p2plive, "link", "--key", swarm.key, "--peer", proxy_at], check=True,
                                      capture_output=True, text=True).stdout.strip()
-    viewers = [swarm.start_viewer(link=victim_link, listen=f"127.0.0.1:{victim_port}")]
+    victim = swarm.start_viewer(link=victim_link, listen=f"127.0.0.1:{victim_port}")
+    # The port was free when chosen, but another process may bind it first (an ephemeral port is random):
+    # then the victim says so at once, and gets another one.
+    for _ in range(3):
+        try:
+            victim["proc"].wait(0.3)
+        except subprocess.TimeoutExpired:
+            break
+        if "already in use" not in read_text(swarm.path(victim["name"] + ".err")):
+            break
+        swarm.viewers.pop()
+        victim_port = free_udp_port()
+        addresses["v"] = f"127.0.0.1:{victim_port}"
+        victim = swarm.start_viewer(link=victim_link, listen=f"127.0.0.1:{victim_port}")
+    viewers = [victim]
     viewers += [swarm.start_viewer() for _ in range(VIEWERS - 1)]
     time.sleep(warmup)
     t_from = int(time.time() * 1000)

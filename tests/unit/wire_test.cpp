@@ -273,7 +273,7 @@ TEST(Wire, OversizedAndUnknownMessagesAreRejected) {
   v[0] = 7;  // unknown role
   EXPECT_FALSE(decode(1, v));
   v = hello;
-  v[1] = 4;  // unknown flags
+  v[1] = 8;  // unknown flags
   EXPECT_FALSE(decode(1, v));
 }
 

@@ -49,6 +49,11 @@ struct Scenario {
   double kill_share = 0;              // at kill_at, this share of the viewers present vanish without a word
   Time kill_at{0};
   bool loopback = false;              // every link as on one machine's loopback: 1 Gbit/s, 0.1 ms one way
+  // Home NATs (sim/nat_model.hpp): shares of viewers that anyone can reach and that sit behind NATs mapping a
+  // new port per destination; the rest sit behind filtering NATs (port-restricted cones). The broadcaster
+  // and the tracker are open.
+  double open_share = 1;
+  double symmetric_share = 0;
   std::vector<Time> restarts;         // the broadcaster stops (alternately with goodbyes and by crashing) and
   Time restart_gap = 2s;              // starts again this much later: a new session, numbered from 0
   std::uint64_t seed = 1;
@@ -98,6 +103,16 @@ struct Report {
   std::uint64_t broadcaster_children_shed = 0;
   std::uint64_t probes_unanswered = 0;  // by the broadcaster, beyond its budget for strangers
   std::uint64_t withholders_evicted = 0;  // children the broadcaster dropped on viewers' reports
+  // NATs: datagrams they dropped; introductions viewers followed (a hello to the peer they were told of)
+  // and the sessions those opened; and, per class (open, filtering, symmetric), viewers and their chunks
+  // on time against those expected.
+  std::uint64_t nat_dropped = 0;
+  std::uint64_t introductions_followed = 0;
+  std::uint64_t introduced_sessions = 0;
+  std::array<std::uint64_t, 3> viewers_by_nat{};
+  std::array<std::uint64_t, 3> expected_by_nat{};
+  std::array<std::uint64_t, 3> on_time_by_nat{};
+  std::array<double, 3> min_on_time_pct_by_nat{100, 100, 100};
   Histogram send_rate_share{1000};    // per viewer at the end: its paced send rate, in % of its uplink
   Histogram uplink_use{1000};         // per viewer: what it sent, in % of its uplink
   // Playback as players see it: the same Playout class the viewer node runs, for every viewer.

@@ -515,6 +515,7 @@ SwarmStats Swarm::stats(Time now) const {
   s.observed_address = seen.address;
   s.observed_votes = seen.votes;
   s.symmetric_nat = seen.symmetric;
+  s.reachable = reachable_;
   return s;
 }
 

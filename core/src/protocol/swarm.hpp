@@ -99,12 +99,14 @@ struct SwarmStats {
   std::uint64_t introductions_received = 0;
   std::uint64_t introductions_dropped = 0;
   std::uint64_t introductions_followed = 0;  // we said hello to the peer we were told of
+  std::uint64_t introductions_asked = 0;     // we asked the peer that told us of another to introduce us
   std::uint64_t introduced_sessions = 0;
   // Where peers see us (their Welcomes' your_address): the address most of them agree on, and whether they
   // see one address with a different port each, the mark of a NAT that maps a port per destination.
   std::optional<Endpoint> observed_address;
   std::uint64_t observed_votes = 0;
   bool symmetric_nat = false;
+  bool reachable = false;  // a stranger's handshake reached us, one we never sent to: no NAT in the way
   // What the node holds now, each bounded (a soak checks that none grows): chunk payload, chunks in
   // reassembly, peers known, holes tracked, bytes waiting to be sent.
   std::uint64_t held_chunk_bytes = 0;
@@ -205,7 +207,8 @@ class Swarm {
   bool is_active_child(const Peer& p, std::uint8_t s) const;
   void reject_forged(const Endpoint& sender, Time now);
   void note_newest(std::uint64_t seq, Time now);
-  void learn(const std::vector<Endpoint>& endpoints);
+  void learn(const std::vector<Endpoint>& endpoints, const Endpoint* from = nullptr);
+  void ask_introduction(Peer& p);
   void expire_peers(Time now);
   void control_rate(Time now);
   void flush_tracker();
@@ -321,7 +324,10 @@ class Swarm {
   Time probe_second_{-3600s};
   double introduction_tokens_ = 0;  // introductions we may still act on (introductions_per_second)
   Time introductions_refilled_{0};
+  double introduction_requests_ = 0;  // ...and introductions of others we may still make when asked
+  Time requests_refilled_{0};
   std::uint64_t sessions_with_viewers_ = 0;  // opened, ever: somebody but the broadcaster reaches us
+  bool reachable_ = false;                   // a stranger we never sent to reached us (Hello.reachable)
   std::vector<std::pair<Endpoint, Endpoint>> observed_;  // yourip votes, bounded: (who said it, what it saw)
 
   // How long after we verify a chunk its last fragment leaves for a child, smoothed over pushes: the part

@@ -39,8 +39,8 @@ struct MembershipConfig {
   std::size_t introductions_per_welcome = 2;
   double introductions_per_second = 8;
   Time introduction_window = 5s;                  // a session opened this soon after one counts as introduced
-  std::uint64_t failures_before_unreachable = 6;  // handshakes and introductions that came to nothing, and
-                                                  // no session with a viewer ever: we need a reachable
+  std::uint64_t failures_before_unreachable = 4;  // introductions followed that came to nothing, and no
+                                                  // session with a viewer ever: we need a reachable
                                                   // parent (Hello.needs_reachable)
   Time unreachable_silence = 250ms;      // an ICMP error counts for a peer silent at least this long
   Time peer_timeout = 6s;

@@ -149,7 +149,8 @@ struct Encoder {
   Writer& w;
   void operator()(const Hello& m) {
     w.u8(static_cast<std::uint8_t>(m.role));
-    w.u8(static_cast<std::uint8_t>((m.subscribe ? 1 : 0) | (m.needs_reachable ? 2 : 0)));
+    w.u8(static_cast<std::uint8_t>((m.subscribe ? 1 : 0) | (m.needs_reachable ? 2 : 0) |
+                                   (m.reachable ? 4 : 0)));
     w.u8(m.substream);
     w.u8(m.home);
     w.u32(m.time_us);
@@ -223,7 +224,10 @@ struct Encoder {
     w.u32(m.echo_us);
     w.u16(m.your_queue_delay_ms);
   }
-  void operator()(const Introduce& m) { w.endpoint(m.peer); }
+  void operator()(const Introduce& m) {
+    w.endpoint(m.peer);
+    w.u8(m.request ? 1 : 0);
+  }
 };
 
 std::optional<Message> decode_body(Type type, Reader& r) {
@@ -234,9 +238,10 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       if (role > static_cast<std::uint8_t>(Role::broadcaster)) return std::nullopt;
       m.role = static_cast<Role>(role);
       const auto flags = r.u8();
-      if (flags > 3) return std::nullopt;
+      if (flags > 7) return std::nullopt;
       m.subscribe = (flags & 1) != 0;
       m.needs_reachable = (flags & 2) != 0;
+      m.reachable = (flags & 4) != 0;
       m.substream = r.u8();
       m.home = r.u8();
       m.time_us = r.u32();
@@ -342,8 +347,13 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.your_queue_delay_ms = r.u16();
       return m;
     }
-    case Type::introduce:
-      return Introduce{r.endpoint()};
+    case Type::introduce: {
+      Introduce m{r.endpoint()};
+      const auto flags = r.u8();
+      if (flags > 1) return std::nullopt;
+      m.request = flags == 1;
+      return m;
+    }
   }
   return std::nullopt;
 }

@@ -81,6 +81,9 @@ struct Hello {
   // The sender is behind a NAT that gives it a new port for every destination: only a peer that anyone
   // can reach (the broadcaster, an open viewer) can ever be its parent, so those keep a slot for it.
   bool needs_reachable = false;
+  // A stranger's handshake has reached the sender, one it never sent to: anyone can reach it, so nobody
+  // need be introduced to it (a passive AutoNAT).
+  bool reachable = false;
 };
 
 // The answer to Hello: whether the subscription was accepted, where the live edge is, and some peers.
@@ -152,8 +155,11 @@ struct Report {
 // Rendezvous (BEP 55's, over our sessions): a peer that holds sessions with two others tells each of them
 // of the other at the same moment. Both say hello at once, so that each one's NAT has let out a datagram to
 // the other before the other's arrives: two peers behind filtering NATs meet without either being reachable.
+// With `request`, the sender asks to be introduced to `peer` (it heard of it from us, and its hello alone
+// would die at peer's NAT): we introduce both, if we hold sessions with both.
 struct Introduce {
   Endpoint peer;
+  bool request = false;
 };
 
 using Message = std::variant<Hello, Welcome, Peers, Fragment, Have, Request, Bye, Report, Ack, Introduce>;

@@ -40,6 +40,8 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
                    {"kill_share", s.kill_share},
                    {"kill_at_s", ms(s.kill_at) / 1000},
                    {"loopback", s.loopback},
+                   {"open_share", s.open_share},
+                   {"symmetric_share", s.symmetric_share},
                    {"restarts", s.restarts.size()},
                    {"restart_gap_s", ms(s.restart_gap) / 1000},
                    {"seed", s.seed}};
@@ -93,10 +95,32 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
   j["broadcaster_uplink_drops"] = broadcaster_uplink_drops;
   j["probes_unanswered_by_broadcaster"] = probes_unanswered;
   j["withholders_evicted_by_broadcaster"] = withholders_evicted;
+  {
+    auto nat = nlohmann::ordered_json::object();
+    static constexpr const char* classes[] = {"open", "filtering", "symmetric"};
+    for (std::size_t c = 0; c < 3; ++c) {
+      if (viewers_by_nat[c] == 0) continue;
+      nat[classes[c]] = {{"viewers", viewers_by_nat[c]},
+                         {"chunks_on_time", expected_by_nat[c] ? static_cast<double>(on_time_by_nat[c]) /
+                                                                     static_cast<double>(expected_by_nat[c])
+                                                               : 0.0},
+                         {"min_viewer_on_time_pct", min_on_time_pct_by_nat[c]}};
+    }
+    j["by_nat"] = nat;
+    j["nat_dropped"] = nat_dropped;
+    j["introductions_followed"] = introductions_followed;
+    j["introduced_sessions"] = introduced_sessions;
+    // Of the introductions viewers followed, the share that opened a direct session: what libp2p calls a
+    // hole punch's success (70 % in its measurements of the real internet).
+    j["introduction_success"] = introductions_followed ? static_cast<double>(introduced_sessions) /
+                                                             static_cast<double>(introductions_followed)
+                                                       : 0.0;
+  }
   // Bytes sent per message type, as a share of the media bytes sent: where the overhead goes.
   {
-    static constexpr const char* names[] = {"tracker", "hello", "welcome", "peers", "fragment", "have", "request", "bye", "report", "ack",
-                                            "accept", "initial", "retry"};
+    static constexpr const char* names[] = {"tracker", "hello",   "welcome", "peers",    "fragment",
+                                            "have",    "request", "bye",     "report",   "ack",
+                                            "accept",  "initial", "retry",   "introduce"};
     const double media = static_cast<double>(bytes_by_type[4]);
     auto shares = nlohmann::ordered_json::object();
     for (std::size_t t = 0; t < bytes_by_type.size(); ++t)

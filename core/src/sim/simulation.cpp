@@ -21,7 +21,8 @@ constexpr std::uint16_t sim_port = 7000;
 // Where a datagram's bytes are counted (sim_report.cpp names them): 0 the tracker, 1 to 9 the swarm's
 // messages, 10 the session's Accept, 11 and 12 the handshake's Initial and Retry.
 std::size_t type_slot(std::span<const std::uint8_t> d) {
-  if (const auto type = session::framed_type(d)) return type == session::accept_type ? 10 : type & 15;
+  if (const auto type = session::framed_type(d))
+    return type == session::accept_type ? 10 : type == wire::type_of(wire::Introduce{}) ? 13 : type & 15;
   return d.size() > 2 && d[2] == session::initial_kind ? 11 : 12;
 }
 
@@ -197,6 +198,13 @@ void Simulation::add_viewer(Time at, Time leave, bool says_goodbye) {
   p.joined = at;
   p.says_goodbye = says_goodbye;
   p.withholding = std::uniform_real_distribution<>(0, 1)(rng_) < s_.withholding_share;
+  // Drawn only when there are NATs, so that runs without them stay the runs they were, seed for seed.
+  if (s_.open_share < 1 || s_.symmetric_share > 0) {
+    const double u = std::uniform_real_distribution<>(0, 1)(rng_);
+    nat_.set_class(index, u < s_.open_share                        ? NatClass::open
+                          : u < s_.open_share + s_.symmetric_share ? NatClass::symmetric
+                                                                   : NatClass::filtering);
+  }
   peers_.push_back(std::move(p));
   ++report_.viewers_total;
   queue_.push(at, {Event::Kind::timer, static_cast<std::uint32_t>(index)});  // its first timer brings it to life
@@ -379,6 +387,10 @@ void Simulation::dispatch(Event& e) {
       return after_input(e.peer);
     }
     case Event::Kind::reach: {
+      if (!nat_.admits(e.from, e.peer, now_)) {  // the receiver's home router drops it
+        release_datagram(e.datagram);
+        return;
+      }
       // At the receiver's downlink. A datagram that finds it idle is delivered at once (its last
       // microseconds of serialization are not worth an event); one that must queue waits its turn.
       const auto done = network_.reach(e.peer, datagrams_[e.datagram].size, now_);
@@ -461,6 +473,7 @@ void Simulation::after_input(std::size_t index) {
       report_.broadcaster_bytes_by_type[ours ? type_slot(t->bytes) : 0] += t->bytes.size();
     }
     if (to >= peers_.size()) continue;
+    nat_.sent(index, to, now_);
     const auto arrival = network_.send(index, to, t->bytes.size(), now_);
     if (!arrival) continue;
     // On one machine a killed process's port answers at once with ICMP port unreachable; across the

@@ -15,6 +15,7 @@
 #include "playout/playout.hpp"
 #include "protocol/swarm.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/nat_model.hpp"
 #include "sim/network_model.hpp"
 #include "sim/tracker_model.hpp"
 
@@ -101,6 +102,7 @@ class Simulation {
   Scenario s_;
   std::mt19937_64 rng_;
   NetworkModel network_;
+  NatModel nat_;
   TrackerModel tracker_;
   Report report_;
   std::size_t payload_size_ = 0;

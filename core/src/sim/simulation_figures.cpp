@@ -130,6 +130,14 @@ void Simulation::account(std::size_t index) {
   report_.chunks_expected += expected;
   report_.chunks_on_time += std::min(p.on_time, expected);
   if (expected >= 100) report_.viewer_on_time_pct.add(100.0 * static_cast<double>(std::min(p.on_time, expected)) / static_cast<double>(expected));
+  const auto nat = static_cast<std::size_t>(nat_.class_of(index));
+  ++report_.viewers_by_nat[nat];
+  report_.expected_by_nat[nat] += expected;
+  report_.on_time_by_nat[nat] += std::min(p.on_time, expected);
+  if (expected >= 100)
+    report_.min_on_time_pct_by_nat[nat] =
+        std::min(report_.min_on_time_pct_by_nat[nat],
+                 100.0 * static_cast<double>(std::min(p.on_time, expected)) / static_cast<double>(expected));
   if (expected >= 100 && !p.withholding) {  // honest viewers that stayed ~5 s past their warm-up
     const double share = static_cast<double>(std::min(p.received, expected)) / static_cast<double>(expected);
     report_.min_viewer_received = std::min(report_.min_viewer_received, share);
@@ -147,6 +155,8 @@ void Simulation::finish() {
     if (!peers_[i].swarm) continue;
     const auto st = peers_[i].swarm->stats(now_);
     duplicates += st.duplicate_fragments;
+    report_.introductions_followed += st.introductions_followed;
+    report_.introduced_sessions += st.introduced_sessions;
     report_.children_shed += st.children_shed;
     const double uplink = network_.profile(i).upload_bps;
     if (st.send_rate_bps > 0) report_.send_rate_share.add(100 * st.send_rate_bps / uplink);
@@ -169,6 +179,7 @@ void Simulation::finish() {
     report_.probes_unanswered = st.probes_unanswered;
     report_.withholders_evicted = st.withholders_evicted;
   }
+  report_.nat_dropped = nat_.dropped();
   report_.restarts = restarts_done_;
 }
 

@@ -88,15 +88,16 @@ void Swarm::exchange_peers(Time now) {
   const auto targets = peers_.sample_heard(1, nullptr, since, rng_);
   for (const auto& t : targets) {
     auto listed = peers_.sample_heard(config_.membership.peers_per_message, &t, since, rng_);
-    // The first few listed are introduced to it too (rendezvous), unless either is the broadcaster, whom
-    // anyone can reach: a peer list alone reaches nobody behind a NAT that lets in only replies.
+    // The first few listed are introduced to it too (rendezvous), unless either is the broadcaster or says
+    // that strangers reach it: a peer list alone reaches nobody behind a NAT that lets in only replies.
     const Peer* target = peers_.find(t);
     std::size_t introduced = 0;
     for (const auto& e : listed) {
-      if (!target || target->proven_root || introduced >= config_.membership.introductions_per_exchange)
+      if (!target || target->proven_root || target->reachable ||
+          introduced >= config_.membership.introductions_per_exchange)
         break;
       const Peer* p = peers_.find(e);
-      if (!p || p->proven_root || !worth_introducing(*p)) continue;
+      if (!p || p->proven_root || p->reachable || !worth_introducing(*p)) continue;
       introduce(t, e);
       ++introduced;
     }

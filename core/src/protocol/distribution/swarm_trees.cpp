@@ -167,6 +167,9 @@ void Swarm::probe_for_parents(Time now) {
       continue;
     }
     send(unknown[i], hello(false, wire::no_substream));
+    // Unanswered once, it most likely sits behind a NAT: whoever told us of it is asked to introduce us.
+    // (Asking at once would cost every open peer a needless introduction.)
+    if (!p->heard && p->unanswered_probes == 2) ask_introduction(*p);
   }
 }
 
@@ -548,6 +551,7 @@ wire::Hello Swarm::hello(bool subscribe, std::uint8_t substream, std::uint32_t f
   h.substream = substream;
   h.home = home_;
   h.needs_reachable = needs_reachable();
+  h.reachable = reachable_;
   return h;
 }
 

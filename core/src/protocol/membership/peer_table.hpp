@@ -62,7 +62,9 @@ struct Peer {
   std::uint32_t times_starved = 0;        // times it was dropped for delivering nothing
   Time last_subscribed{0};                // a child renews its subscriptions each hello_interval
   bool needs_reachable = false;           // it said it is behind a NAT that only reachable peers get through
+  bool reachable = false;                 // it said strangers reach it: no introduction needed
   Time introduced_at{-3600s};             // when a peer last introduced it to us (rendezvous)
+  std::optional<Endpoint> learned_from;   // who told us of it: the peer to ask for an introduction
   bool suspended = false;                 // a child that fell silent: no pushes until it speaks again
   Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child
   std::vector<std::pair<Endpoint, Time>> reporters;  // the broadcaster: who reported it lately (bounded)

@@ -10,6 +10,11 @@ namespace p2plive {
 void Swarm::take_session_events(Time now) {
   while (auto e = session_.poll_event()) {
     if (const auto* opened = std::get_if<session::Opened>(&*e)) {
+      // Nobody we never sent to gets through a NAT that lets in only replies: one that did proves that
+      // strangers reach us.
+      const Peer* known = peers_.find(opened->peer);
+      if (opened->inbound && (!known || (known->last_probe < Time{0} && !known->bootstrap)))
+        reachable_ = true;
       Peer* p = peers_.upsert(opened->peer);
       if (!p) continue;
       p->proven_root = opened->proven;
@@ -46,6 +51,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   peer.role = peer.proven_root ? wire::Role::broadcaster : (m.role == wire::Role::broadcaster ? wire::Role::viewer : m.role);
   peer.tree.home = m.home;
   peer.needs_reachable = m.needs_reachable;
+  peer.reachable = m.reachable;
   if (m.time_us != 0) peer.delay.sample(m.time_us, received_at_);
   bool accepted = false;
   bool new_child = false;
@@ -85,16 +91,18 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   if (keepalive && accepted) return;
   auto welcome = welcome_for(from, m.substream, accepted, !keepalive);
   if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
-  // A newcomer's probe: the first peers listed that are tree neighbours of ours (the quickest with room
-  // come first) are told of it as it is of them, so that it can reach them even if both sit behind NATs.
-  // Not a peer we keep away from (withholding, evicted): a Sybil's claims would be all newcomers meet.
-  // The broadcaster pays for these out of its budget for strangers.
+  // A newcomer's probe: the first peers listed that are tree neighbours of ours (the quickest with room come
+  // first) are told of the newcomer as it is of them, so that it can reach them even if both sit behind
+  // NATs; they are its likeliest parents. Not between peers that strangers reach anyway (Hello.reachable),
+  // nor a peer we keep away from (withholding, evicted): a Sybil's claims would be all newcomers meet. The
+  // broadcaster pays for these out of its budget for strangers.
   std::vector<Endpoint> introduced;
-  if (!keepalive && !peer.child_in && m.substream >= trees_.size()) {
+  if (is_broadcaster() && !keepalive && !peer.child_in && m.substream >= trees_.size() && !peer.reachable) {
     for (const auto& e : welcome.peers) {
       if (introduced.size() >= config_.membership.introductions_per_welcome) break;
       const Peer* p = peers_.find(e);
-      if (!p || p->proven_root || !(p->child_in | p->parent_in) || !worth_introducing(*p)) continue;
+      if (!p || p->proven_root || p->reachable || !(p->child_in | p->parent_in) || !worth_introducing(*p))
+        continue;
       if (is_broadcaster()) {
         const double cost = 2.0 * static_cast<double>(wire::session_framing + 1 + wire::endpoint_size);
         if (root_reply_tokens_ < cost) break;
@@ -127,7 +135,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
     if (rtt >= Time{0} && rtt < 10s) peer.note_rtt(rtt);
     note_our_queue_delay(peer, m.your_queue_delay_ms, now);
   }
-  learn(m.peers);
+  learn(m.peers, &from);
   note_observed(from, m.your_address);
   if (is_broadcaster()) return;
   if (peer.proven_root) small_swarm_ = m.few_peers;
@@ -186,13 +194,17 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
   }
 }
 
-void Swarm::on(const Endpoint&, Peer&, const wire::Peers& m, Time) { learn(m.peers); }
+void Swarm::on(const Endpoint& from, Peer&, const wire::Peers& m, Time) { learn(m.peers, &from); }
 
 bool Swarm::worth_introducing(const Peer& p) const { return now_ >= p.avoid_until && now_ >= p.refuse_until; }
 
 // Rendezvous: `a` and `b` both hold sessions with us, and each is told of the other at the same moment.
 void Swarm::introduce(const Endpoint& a, const Endpoint& b) {
   if (a == b || !session_.established(a) || !session_.established(b)) return;
+  // Anyone reaches a reachable peer, and it anyone: they need no rendezvous.
+  const Peer* pa = peers_.find(a);
+  const Peer* pb = peers_.find(b);
+  if (!pa || !pb || pa->reachable || pb->reachable) return;
   send(a, wire::Introduce{b});
   send(b, wire::Introduce{a});
   ++stats_.introductions_sent;
@@ -201,8 +213,24 @@ void Swarm::introduce(const Endpoint& a, const Endpoint& b) {
 // The other side was told of us at the same time and says hello now too: each of our NATs sees a datagram
 // leave for the other before the other's arrives, and lets that in as if it were a reply.
 void Swarm::on(const Endpoint& from, Peer&, const wire::Introduce& m, Time now) {
-  ++stats_.introductions_received;
   const Endpoint& e = m.peer;
+  if (m.request) {
+    // Two small messages per request; the broadcaster pays for them out of its budget for strangers.
+    introduction_requests_ = std::min(
+        2 * config_.membership.introductions_per_second,
+        introduction_requests_ + 2 * config_.membership.introductions_per_second *
+                                     std::chrono::duration<double>(now - requests_refilled_).count());
+    requests_refilled_ = now;
+    const double cost = 2.0 * static_cast<double>(wire::session_framing + 2 + wire::endpoint_size);
+    if (introduction_requests_ < 1 || (is_broadcaster() && root_reply_tokens_ < cost)) return;
+    const Peer* target = peers_.find(e);
+    if (!target || !worth_introducing(*target)) return;
+    introduction_requests_ -= 1;
+    if (is_broadcaster()) root_reply_tokens_ -= cost;
+    introduce(from, e);
+    return;
+  }
+  ++stats_.introductions_received;
   if (e == from || e.port == 0 || e.is_unspecified() || session_.established(e) || peers_.is_banned(e, now))
     return;
   introduction_tokens_ = std::min(
@@ -223,13 +251,13 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Introduce& m, Time now) 
   send(e, hello(false, wire::no_substream));
 }
 
-// Peers that see us at one address with a port each say so; so does every handshake with a viewer
-// failing, the introduced ones too, which is all a node learns when only the broadcaster can reach it
-// (one voter is no vote).
+// Peers that see us at one address with a port each say so; so does every introduction to a viewer
+// failing, which is all a node learns when only the broadcaster can reach it (one voter is no vote).
+// Plain hellos that fail say nothing: behind any NAT that lets in only replies they would.
 bool Swarm::needs_reachable() const {
   return observed().symmetric ||
-         (sessions_with_viewers_ == 0 && session_.stats().handshakes_failed + stats_.introductions_followed >=
-                                             config_.membership.failures_before_unreachable);
+         (sessions_with_viewers_ == 0 &&
+          stats_.introductions_followed >= config_.membership.failures_before_unreachable);
 }
 
 // What a peer says it sees of us, one vote per peer (the latest), from the last few peers that answered.
@@ -317,9 +345,21 @@ void Swarm::note_tree(Peer& peer, wire::TreeState state, Time now) {
   }
 }
 
-void Swarm::learn(const std::vector<Endpoint>& endpoints) {
-  for (const auto& e : endpoints)
-    if (e.port != 0 && !e.is_unspecified()) peers_.upsert(e);
+void Swarm::learn(const std::vector<Endpoint>& endpoints, const Endpoint* from) {
+  for (const auto& e : endpoints) {
+    if (e.port == 0 || e.is_unspecified()) continue;
+    Peer* p = peers_.upsert(e);
+    if (p && from && !p->heard) p->learned_from = *from;
+  }
+}
+
+// Our first hello to a peer we only heard of would die at its NAT if it lets in only replies: the peer
+// that told us of it is asked to introduce us, so that it says hello to us at the same time (BEP 55's
+// rendezvous, asked for by the one who wants to connect).
+void Swarm::ask_introduction(Peer& p) {
+  if (!p.learned_from || p.heard || !session_.established(*p.learned_from)) return;
+  ++stats_.introductions_asked;
+  send(*p.learned_from, wire::Introduce{p.endpoint, true});
 }
 
 void Swarm::expire_peers(Time now) {

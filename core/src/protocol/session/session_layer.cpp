@@ -170,7 +170,8 @@ std::optional<Inbound> SessionLayer::on_initial(const Endpoint& from, const Init
   seal(from, accept_type, body, out);
   out_.push_back(Transmit{from, std::move(out)});
   if (repeat) return std::nullopt;
-  events_.push_back(Opened{from, false, Time{static_cast<std::int32_t>(clock32(now) - m.token->issued)}});
+  events_.push_back(
+      Opened{from, false, Time{static_cast<std::int32_t>(clock32(now) - m.token->issued)}, true});
   // Our own first message, from the handshake that lost the tie, goes in this session instead.
   if (crossed && crossed->early_type != 0) {
     std::vector<std::uint8_t> early;

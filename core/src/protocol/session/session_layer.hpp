@@ -80,6 +80,7 @@ struct Opened {
   Endpoint peer;
   bool proven = false;          // it signed the handshake with the stream key: it is the broadcaster
   std::optional<Time> rtt;      // the handshake's round trip, as we measured it
+  bool inbound = false;         // the peer's handshake, not ours: it reached us
 };
 struct Closed {
   Endpoint peer;
