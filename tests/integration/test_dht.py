@@ -28,7 +28,7 @@ for i, port in enumerate(ports):
         cmd += ["--dht-bootstrap", f"127.0.0.1:{b}"]
     nodes.append(start(cmd, wd, f"dht{i}"))
 for i, proc in enumerate(nodes):
-    wait_for(lambda: read_text(path(f"dht{i}.out")).strip() or proc.poll() is not None, 10, f"DHT node {i}")
+    wait_for(lambda: read_text(path(f"dht{i}.out")).strip() or proc.poll() is not None, 60, f"DHT node {i}")
     check(proc.poll() is None, f"DHT node {i} exited: {read_text(path(f'dht{i}.err'))}")
 
 start([p2plive, "keygen", "--out", path("stream.key")], wd, "keygen").wait(30)

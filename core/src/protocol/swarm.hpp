@@ -158,6 +158,7 @@ class Swarm {
   void on(const Endpoint& from, Peer& peer, const wire::Introduce& m, Time now);
   void introduce(const Endpoint& a, const Endpoint& b);
   bool worth_introducing(const Peer& p) const;
+  bool take_introduction_token(Time now);
   void note_observed(const Endpoint& voter, const Endpoint& seen);
   struct Observed {
     std::optional<Endpoint> address;

@@ -94,8 +94,9 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   // A newcomer's probe: the first peers listed that are tree neighbours of ours (the quickest with room come
   // first) are told of the newcomer as it is of them, so that it can reach them even if both sit behind
   // NATs; they are its likeliest parents. Not between peers that strangers reach anyway (Hello.reachable),
-  // nor a peer we keep away from (withholding, evicted): a Sybil's claims would be all newcomers meet. The
-  // broadcaster pays for these out of its budget for strangers.
+  // nor a peer we keep away from (withholding, evicted): a Sybil's claims would be all newcomers meet. A
+  // bounded number a second (take_introduction_token), apart from the budget for strangers: a flash crowd
+  // must not lose its peer lists to them.
   std::vector<Endpoint> introduced;
   if (is_broadcaster() && !keepalive && !peer.child_in && m.substream >= trees_.size() && !peer.reachable) {
     for (const auto& e : welcome.peers) {
@@ -103,11 +104,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
       const Peer* p = peers_.find(e);
       if (!p || p->proven_root || p->reachable || !(p->child_in | p->parent_in) || !worth_introducing(*p))
         continue;
-      if (is_broadcaster()) {
-        const double cost = 2.0 * static_cast<double>(wire::session_framing + 1 + wire::endpoint_size);
-        if (root_reply_tokens_ < cost) break;
-        root_reply_tokens_ -= cost;
-      }
+      if (!take_introduction_token(now)) break;
       introduced.push_back(e);
     }
   }
@@ -196,6 +193,17 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
 
 void Swarm::on(const Endpoint& from, Peer&, const wire::Peers& m, Time) { learn(m.peers, &from); }
 
+// Introductions we make, asked or not: two small messages each, at most 2 x introductions_per_second.
+bool Swarm::take_introduction_token(Time now) {
+  const double rate = 2 * config_.membership.introductions_per_second;
+  introduction_requests_ = std::min(
+      rate, introduction_requests_ + rate * std::chrono::duration<double>(now - requests_refilled_).count());
+  requests_refilled_ = now;
+  if (introduction_requests_ < 1) return false;
+  introduction_requests_ -= 1;
+  return true;
+}
+
 bool Swarm::worth_introducing(const Peer& p) const { return now_ >= p.avoid_until && now_ >= p.refuse_until; }
 
 // Rendezvous: `a` and `b` both hold sessions with us, and each is told of the other at the same moment.
@@ -215,19 +223,8 @@ void Swarm::introduce(const Endpoint& a, const Endpoint& b) {
 void Swarm::on(const Endpoint& from, Peer&, const wire::Introduce& m, Time now) {
   const Endpoint& e = m.peer;
   if (m.request) {
-    // Two small messages per request; the broadcaster pays for them out of its budget for strangers.
-    introduction_requests_ = std::min(
-        2 * config_.membership.introductions_per_second,
-        introduction_requests_ + 2 * config_.membership.introductions_per_second *
-                                     std::chrono::duration<double>(now - requests_refilled_).count());
-    requests_refilled_ = now;
-    const double cost = 2.0 * static_cast<double>(wire::session_framing + 2 + wire::endpoint_size);
-    if (introduction_requests_ < 1 || (is_broadcaster() && root_reply_tokens_ < cost)) return;
     const Peer* target = peers_.find(e);
-    if (!target || !worth_introducing(*target)) return;
-    introduction_requests_ -= 1;
-    if (is_broadcaster()) root_reply_tokens_ -= cost;
-    introduce(from, e);
+    if (target && worth_introducing(*target) && take_introduction_token(now)) introduce(from, e);
     return;
   }
   ++stats_.introductions_received;
