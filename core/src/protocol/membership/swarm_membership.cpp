@@ -93,14 +93,12 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Hello& m, Time now)
   if (welcome.peers.size() > peers_listed) welcome.peers.resize(peers_listed);
   // A newcomer's probe: the first peers listed that are tree neighbours of ours (the quickest with room come
   // first) are told of the newcomer as it is of them, so that it can reach them even if both sit behind
-  // NATs; they are its likeliest parents. Only while the swarm is small (a 10,000-viewer flash crowd was 0.2
-  // point less on time with them). Not between peers that strangers reach anyway (Hello.reachable),
+  // NATs; they are its likeliest parents. Not between peers that strangers reach anyway (Hello.reachable),
   // nor a peer we keep away from (withholding, evicted): a Sybil's claims would be all newcomers meet. A
   // bounded number a second (take_introduction_token), apart from the budget for strangers: a flash crowd
   // must not lose its peer lists to them.
   std::vector<Endpoint> introduced;
-  if (is_broadcaster() && knows_few_viewers() && !keepalive && !peer.child_in &&
-      m.substream >= trees_.size() && !peer.reachable) {
+  if (is_broadcaster() && !keepalive && !peer.child_in && m.substream >= trees_.size() && !peer.reachable) {
     for (const auto& e : welcome.peers) {
       if (introduced.size() >= config_.membership.introductions_per_welcome) break;
       const Peer* p = peers_.find(e);
@@ -225,9 +223,6 @@ void Swarm::introduce(const Endpoint& a, const Endpoint& b) {
 void Swarm::on(const Endpoint& from, Peer&, const wire::Introduce& m, Time now) {
   const Endpoint& e = m.peer;
   if (m.request) {
-    // The broadcaster is everyone's first contact: in a large swarm it would be asked by every newcomer.
-    // There viewers introduce each other; it introduces only while the swarm is small.
-    if (is_broadcaster() && !knows_few_viewers()) return;
     const Peer* target = peers_.find(e);
     if (target && worth_introducing(*target) && take_introduction_token(now)) introduce(from, e);
     return;
