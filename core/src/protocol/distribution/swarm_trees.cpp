@@ -361,7 +361,8 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
   // broadcaster, an open viewer): it takes the place of a child that can find another, a leaf first. Up
   // to all slots but one: a tree whose slots all go to such peers has no forwarder left for the rest.
   std::size_t needy = 0;
-  peers_.for_each([&](const Peer& p) { needy += (p.child_in & bit(s)) && p.needs_reachable; });
+  if (peer.needs_reachable)
+    peers_.for_each([&](const Peer& p) { needy += (p.child_in & bit(s)) && p.needs_reachable; });
   if (peer.needs_reachable && needy + 1 < tree_slots(s)) {
     Peer* movable = nullptr;
     peers_.for_each([&](Peer& p) {

@@ -273,15 +273,13 @@ void Swarm::note_observed(const Endpoint& voter, const Endpoint& seen) {
 // is a NAT that maps a port per destination: nobody we were introduced to would find us at any of them.
 Swarm::Observed Swarm::observed() const {
   Observed o;
-  std::size_t best = 0;
   for (const auto& [voter, seen] : observed_) {
     std::size_t same = 0, same_address = 0;
     for (const auto& [v, s] : observed_) {
       same += s == seen;
       same_address += s.address == seen.address;
     }
-    if (same > best) {
-      best = same;
+    if (same > o.votes) {
       o.votes = same;
       if (same >= 2) o.address = seen;
     }
