@@ -58,6 +58,9 @@ struct Options {
   std::string server;
   std::string output = "p2p_live_output";
   std::string out_file;           // for --output ffmpeg_muxer
+  std::string audio_encoder = "ffmpeg_aac";
+  int audio_bitrate_kbps = 128;
+  std::string record_file;  // the audio encoder's packets, as the stream gets them (packet_dump)
   std::string log_file;
   std::string obs_plugin_dir = obs_plugin_dir_default;
   std::string obs_data_dir = obs_data_dir_default;
@@ -73,11 +76,13 @@ struct Options {
 }
 
 void usage_and_exit() {
-  std::fprintf(stderr,
-               "usage: headless_stream --plugin P2P_LIVE_SO [--plugin-data DIR] --key-file FILE [--listen HOST:PORT]\n"
-               "                       [--server TEXT] [--seconds N] [--cycles N] [--stop normal|force|alternate]\n"
-               "                       [--log FILE]\n"
-               "                       [--output ID [--out FILE]] [--obs-plugins DIR] [--obs-data DIR]\n");
+  std::fprintf(
+      stderr,
+      "usage: headless_stream --plugin P2P_LIVE_SO [--plugin-data DIR] --key-file FILE [--listen HOST:PORT]\n"
+      "                       [--server TEXT] [--seconds N] [--cycles N] [--stop normal|force|alternate]\n"
+      "                       [--log FILE] [--audio-encoder ffmpeg_aac|ffmpeg_opus] [--audio-bitrate KBPS]\n"
+      "                       [--record FILE]\n"
+      "                       [--output ID [--out FILE]] [--obs-plugins DIR] [--obs-data DIR]\n");
   std::exit(2);
 }
 
@@ -100,6 +105,12 @@ Options parse_options(int argc, char** argv) {
     else if (arg == "--output") options.output = value();
     else if (arg == "--out") options.out_file = value();
     else if (arg == "--log") options.log_file = value();
+    else if (arg == "--audio-encoder")
+      options.audio_encoder = value();
+    else if (arg == "--audio-bitrate")
+      options.audio_bitrate_kbps = std::stoi(value());
+    else if (arg == "--record")
+      options.record_file = value();
     else if (arg == "--obs-plugins") options.obs_plugin_dir = value();
     else if (arg == "--obs-data") options.obs_data_dir = value();
     else if (arg == "--help" || arg == "-h") usage_and_exit();
@@ -193,6 +204,47 @@ void register_sine_source() {
 }
 
 // ---- output signals -------------------------------------------------------------------------------------
+
+// An output that writes every audio packet the encoder hands it, each as a 4-byte little-endian length and
+// the bytes: the encoder's own output, to compare a viewer's file with. (OBS 29.0's recording output fails on
+// Opus.) The settings' "path" names the file.
+void register_packet_dump_output() {
+  static obs_output_info info = {};
+  info.id = "packet_dump";
+  info.flags = OBS_OUTPUT_AUDIO | OBS_OUTPUT_ENCODED;
+  info.get_name = [](void*) { return "audio packet dump"; };
+  info.create = [](obs_data_t* settings, obs_output_t* output) -> void* {
+    obs_data_set_default_string(settings, "path", "");
+    auto* file = std::fopen(obs_data_get_string(settings, "path"), "wb");
+    return file ? new std::pair<obs_output_t*, std::FILE*>(output, file) : nullptr;
+  };
+  info.destroy = [](void* data) {
+    auto* state = static_cast<std::pair<obs_output_t*, std::FILE*>*>(data);
+    std::fclose(state->second);
+    delete state;
+  };
+  info.start = [](void* data) {
+    auto* output = static_cast<std::pair<obs_output_t*, std::FILE*>*>(data)->first;
+    if (!obs_output_can_begin_data_capture(output, 0) || !obs_output_initialize_encoders(output, 0))
+      return false;
+    return obs_output_begin_data_capture(output, 0);
+  };
+  info.stop = [](void* data, std::uint64_t) {
+    obs_output_end_data_capture(static_cast<std::pair<obs_output_t*, std::FILE*>*>(data)->first);
+  };
+  info.encoded_packet = [](void* data, encoder_packet* packet) {
+    auto* file = static_cast<std::pair<obs_output_t*, std::FILE*>*>(data)->second;
+    if (!packet || packet->type != OBS_ENCODER_AUDIO) return;
+    const auto size = static_cast<std::uint32_t>(packet->size);
+    const unsigned char length[4] = {static_cast<unsigned char>(size), static_cast<unsigned char>(size >> 8),
+                                     static_cast<unsigned char>(size >> 16),
+                                     static_cast<unsigned char>(size >> 24)};
+    std::fwrite(length, 1, 4, file);
+    std::fwrite(packet->data, 1, packet->size, file);
+    std::fflush(file);
+  };
+  obs_register_output(&info);
+}
 
 struct OutputEvents {
   std::mutex mutex;
@@ -295,6 +347,7 @@ int main(int argc, char** argv) {
   if (!options.plugin.empty()) load_module(options.plugin, options.plugin_data);
   obs_post_load_modules();
   register_sine_source();
+  register_packet_dump_output();
 
   Scene scene = make_scene();
 
@@ -305,7 +358,7 @@ int main(int argc, char** argv) {
   obs_data_set_string(video_settings, "preset", "veryfast");
   obs_data_t* audio_settings = obs_data_create();
   obs_data_set_string(audio_settings, "rate_control", "CBR");
-  obs_data_set_int(audio_settings, "bitrate", 128);
+  obs_data_set_int(audio_settings, "bitrate", options.audio_bitrate_kbps);
 
   obs_service_t* service = nullptr;
   if (options.output == "p2p_live_output") {
@@ -322,11 +375,12 @@ int main(int argc, char** argv) {
   }
 
   obs_encoder_t* video_encoder = obs_video_encoder_create("obs_x264", "x264", video_settings, nullptr);
-  obs_encoder_t* audio_encoder = obs_audio_encoder_create("ffmpeg_aac", "aac", audio_settings, 0, nullptr);
+  obs_encoder_t* audio_encoder =
+      obs_audio_encoder_create(options.audio_encoder.c_str(), "audio", audio_settings, 0, nullptr);
   obs_data_release(video_settings);
   obs_data_release(audio_settings);
   if (!video_encoder) fail("cannot create the obs_x264 encoder");
-  if (!audio_encoder) fail("cannot create the ffmpeg_aac encoder");
+  if (!audio_encoder) fail("cannot create the " + options.audio_encoder + " encoder");
   obs_encoder_set_video(video_encoder, obs_get_video());
   obs_encoder_set_audio(audio_encoder, obs_get_audio());
 
@@ -338,6 +392,16 @@ int main(int argc, char** argv) {
   obs_output_set_video_encoder(output, video_encoder);
   obs_output_set_audio_encoder(output, audio_encoder, 0);
   if (service) obs_output_set_service(output, service);
+  // The encoders' own packets, written by OBS's recording output: what a viewer gets must equal them.
+  obs_output_t* recording = nullptr;
+  if (!options.record_file.empty()) {
+    obs_data_t* record_settings = obs_data_create();
+    obs_data_set_string(record_settings, "path", options.record_file.c_str());
+    recording = obs_output_create("packet_dump", "recording", record_settings, nullptr);
+    obs_data_release(record_settings);
+    if (!recording) fail("cannot create the recording output");
+    obs_output_set_audio_encoder(recording, audio_encoder, 0);
+  }
 
   OutputEvents events;
   signal_handler_t* signals = obs_output_get_signal_handler(output);
@@ -360,6 +424,7 @@ int main(int argc, char** argv) {
         break;
       }
     }
+    if (recording && !obs_output_start(recording)) fail("the recording did not start");
     if (!service) std::printf("STARTED\n");
     if (service) {
       std::printf("LISTENING %s\n", options.listen.c_str());
@@ -382,6 +447,7 @@ int main(int argc, char** argv) {
         break;
       }
     }
+    if (recording) obs_output_stop(recording);
     const bool force = options.stop_mode == "force" || (options.stop_mode == "alternate" && cycle % 2 == 1);
     const auto stop_requested = std::chrono::steady_clock::now();
     if (force) {
@@ -414,6 +480,9 @@ int main(int argc, char** argv) {
   signal_handler_disconnect(signals, "start", OutputEvents::on_start, &events);
   signal_handler_disconnect(signals, "stop", OutputEvents::on_stop, &events);
   obs_output_release(output);
+  if (recording) {
+    obs_output_release(recording);
+  }
   obs_service_release(service);
   obs_encoder_release(video_encoder);
   obs_encoder_release(audio_encoder);

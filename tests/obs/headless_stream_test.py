@@ -516,7 +516,39 @@ def case_ui(args, children, workdir):
     print(f"OBS Studio streamed through the profile's p2p_live_service; the viewer got {duration:.1f} s of h264+aac")
 
 
-CASES = {"stream": case_stream, "errors": case_errors, "restart": case_restart, "ui": case_ui}
+def case_audio(args, children, workdir):
+    """A DJ's audio from OBS's own encoders, AAC at 320 kbit/s and Opus at 256 kbit/s: the audio packets in a
+    viewer's file equal those the encoder made (headless_stream's packet_dump output beside the stream)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+    from audio_packets import audio_codecs, audio_packet_hashes, compare, dumped_packet_hashes
+    key_file = os.path.join(workdir, "broadcaster.key")
+    keygen(args, key_file)
+    display = start_xvfb(children, workdir)
+    for encoder, kbps, codec in (("ffmpeg_aac", 320, "aac"), ("ffmpeg_opus", 256, "opus")):
+        listen = f"127.0.0.1:{free_udp_port()}"
+        recording, viewer_ts = (os.path.join(workdir, f"{codec}_{name}") for name in ("packets.bin", "viewer.ts"))
+        argv = headless_argv(args, workdir, key_file, listen, 12) + [
+            "--audio-encoder", encoder, "--audio-bitrate", str(kbps), "--record", recording]
+        with open(os.path.join(workdir, f"{codec}.stderr"), "w") as err:
+            headless = children.spawn(f"headless_stream {codec}", argv, env=dict(os.environ, DISPLAY=display),
+                                      stdout=subprocess.PIPE, stderr=err)
+        reader = LineReader(headless, os.path.join(workdir, f"{codec}.stdout"))
+        link = reader.wait_for("LINK", 60, headless)
+        with open(os.path.join(workdir, f"{codec}_viewer.log"), "w") as log:
+            viewer = children.spawn(f"viewer {codec}", [args.cli, "watch", link, "--out", viewer_ts, "--duration",
+                                                        "8", "--listen", "127.0.0.1:0"], stdout=log, stderr=log)
+        if viewer.wait(timeout=60) != 0 or headless.wait(timeout=60) != 0:
+            raise Failure(f"{codec}: the viewer or headless_stream failed (see {codec}_viewer.log, {codec}.stderr)")
+        if audio_codecs(viewer_ts) != [codec]:
+            raise Failure(f"{codec}: the viewer got {audio_codecs(viewer_ts)}")
+        same, count = compare(dumped_packet_hashes(recording), audio_packet_hashes(viewer_ts))
+        if count < 5 * 48000 // 1024 or same != count:
+            raise Failure(f"{codec}: {same} of {count} audio packets equal OBS's (at least 234 expected)")
+        print(f"{encoder} at {kbps} kbit/s: {same} of {count} audio packets byte for byte")
+
+
+CASES = {"stream": case_stream, "errors": case_errors, "restart": case_restart, "ui": case_ui,
+         "audio": case_audio}
 
 
 def run_case(name, body, workdir):

@@ -15,6 +15,7 @@ extern "C" {
 #include <libavutil/mathematics.h>
 }
 
+#include "media/codec.hpp"
 #include "media/ffmpeg_ptr.hpp"
 #include "media/transcoder.hpp"
 
@@ -164,11 +165,15 @@ std::error_code FfmpegMediaInput::add_route(int input_index, MediaKind kind) {
   route.input_index = input_index;
   route.input_time_base = stream.time_base;
 
-  const bool carried_as_is = kind == MediaKind::video ? par.codec_id == AV_CODEC_ID_H264 : par.codec_id == AV_CODEC_ID_AAC;
+  // What MPEG-TS carries and every player decodes goes through untouched: a DJ's audio must arrive as the
+  // encoder made it, so Opus is never re-encoded to AAC.
+  const bool carried_as_is = kind == MediaKind::video
+                                 ? par.codec_id == AV_CODEC_ID_H264
+                                 : par.codec_id == AV_CODEC_ID_AAC || par.codec_id == AV_CODEC_ID_OPUS;
   StreamInfo info;
   if (carried_as_is) {
     info.kind = kind;
-    info.codec = kind == MediaKind::video ? Codec::h264 : Codec::aac;
+    info.codec = *from_av_codec_id(par.codec_id);
     if (par.extradata && par.extradata_size > 0) info.extradata.assign(par.extradata, par.extradata + par.extradata_size);
     info.timebase_num = stream.time_base.num;
     info.timebase_den = stream.time_base.den;
