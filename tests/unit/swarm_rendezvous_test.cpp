@@ -104,5 +104,34 @@ TEST_F(SwarmTest, AViewerNobodyCanReachGetsTheBroadcastersRoom) {
   EXPECT_GE(held, (next_seq - 10 - first - 200) * 95 / 100);
 }
 
+// The same viewer when nobody introduces anyone (the broadcaster has no viewers to offer, or they all left):
+// 3 s of hellos to viewers without one session is enough to ask for a reachable parent.
+TEST_F(SwarmTest, AViewerNobodyReachesAsksForRoomEvenWithoutIntroductions) {
+  Net net;
+  const auto isolated = Endpoint::loopback(2999);
+  net.on_datagram = [&](const Endpoint& from, const Endpoint& to, std::span<const std::uint8_t>) {
+    return (to != isolated || from == broadcaster) && (from != isolated || to == broadcaster);
+  };
+  const auto quiet = [](SwarmConfig c) {
+    c.membership.introductions_per_exchange = 0;
+    c.membership.introductions_per_welcome = 0;
+    c.membership.introductions_per_second = 0;  // none followed, and none made when asked
+    return c;
+  };
+  auto root = quiet(config(wire::Role::broadcaster, 1));
+  root.trees.max_children = 8;
+  net.add(broadcaster, root);
+  for (std::uint16_t i = 0; i < 12; ++i)
+    net.add(Endpoint::loopback(static_cast<std::uint16_t>(2000 + i)),
+            quiet(config(wire::Role::viewer, 100 + i)));
+  net.run_until(2s);
+  stream(net, 4s);
+  net.add(isolated, quiet(config(wire::Role::viewer, 999)));
+  stream(net, net.now() + 12s);
+  const auto s = net.at(isolated).stats(net.now());
+  EXPECT_EQ(s.introductions_followed, 0u);
+  EXPECT_EQ(s.parents, 4u) << "the broadcaster should be its parent in every tree";
+}
+
 }  // namespace
 }  // namespace p2plive

@@ -328,6 +328,7 @@ class Swarm {
   double introduction_requests_ = 0;  // ...and introductions of others we may still make when asked
   Time requests_refilled_{0};
   std::uint64_t sessions_with_viewers_ = 0;  // opened, ever: somebody but the broadcaster reaches us
+  std::optional<Time> first_viewer_probe_;   // our first hello to a viewer we had only heard of
   bool reachable_ = false;                   // a stranger we never sent to reached us (Hello.reachable)
   std::vector<std::pair<Endpoint, Endpoint>> observed_;  // yourip votes, bounded: (who said it, what it saw)
 

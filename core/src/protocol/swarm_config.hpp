@@ -42,6 +42,7 @@ struct MembershipConfig {
   std::uint64_t failures_before_unreachable = 4;  // introductions followed that came to nothing, and no
                                                   // session with a viewer ever: we need a reachable
                                                   // parent (Hello.needs_reachable)
+  Time unreached_after = 3s;  // ...as do this long since our first hello to a viewer, with none reached
   Time unreachable_silence = 250ms;      // an ICMP error counts for a peer silent at least this long
   Time peer_timeout = 6s;
   Time recently_heard = 2s;              // a peer silent longer is neither a parent candidate nor passed on

@@ -167,6 +167,7 @@ void Swarm::probe_for_parents(Time now) {
       continue;
     }
     send(unknown[i], hello(false, wire::no_substream));
+    if (!p->heard && !p->bootstrap && !first_viewer_probe_) first_viewer_probe_ = now;
     // Unanswered once, it most likely sits behind a NAT: whoever told us of it is asked to introduce us.
     // (Asking at the first hello cost a 500-viewer flash crowd its worst viewer: 93 % of chunks, not 98.)
     if (!p->heard && p->unanswered_probes == 2) ask_introduction(*p);

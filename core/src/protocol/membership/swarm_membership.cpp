@@ -251,10 +251,14 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Introduce& m, Time now) 
 // Peers that see us at one address with a port each say so; so does every introduction to a viewer
 // failing, which is all a node learns when only the broadcaster can reach it (one voter is no vote).
 // Plain hellos that fail say nothing: behind any NAT that lets in only replies they would.
+// Behind a NAT that only reachable peers get through: our address changes with every destination, or no
+// viewer has ever reached us, though we have said hello to viewers and followed introductions for a while.
+// (With the broadcaster as our only peer there are no votes, and often too few introductions to count.)
 bool Swarm::needs_reachable() const {
-  return observed().symmetric ||
-         (sessions_with_viewers_ == 0 &&
-          stats_.introductions_followed >= config_.membership.failures_before_unreachable);
+  if (observed().symmetric) return true;
+  if (sessions_with_viewers_ != 0) return false;
+  return stats_.introductions_followed >= config_.membership.failures_before_unreachable ||
+         (first_viewer_probe_ && now_ - *first_viewer_probe_ >= config_.membership.unreached_after);
 }
 
 // What a peer says it sees of us, one vote per peer (the latest), from the last few peers that answered.
