@@ -15,19 +15,19 @@ start([args.p2plive, "keygen", "--out", path("stream.key")], wd, "keygen").wait(
 
 VIDEO = ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30"]
 MUSIC = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4"]
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-pix_fmt", "yuv420p"]
 CASES = {
-    # name: (ffmpeg inputs, audio encoder and rate, container)
-    "aac320": (VIDEO + MUSIC, ["-c:a", "aac", "-b:a", "320k"], "mp4"),
-    "opus256": (VIDEO + MUSIC, ["-c:a", "libopus", "-b:a", "256k"], "mkv"),
+    # name: (ffmpeg inputs, encoders, container)
+    "aac320": (VIDEO + MUSIC, X264 + ["-c:a", "aac", "-b:a", "320k"], "mp4"),
+    "opus256": (VIDEO + MUSIC, X264 + ["-c:a", "libopus", "-b:a", "256k"], "mkv"),
     "opus256_audio_only": (MUSIC, ["-c:a", "libopus", "-b:a", "256k"], "ogg"),
 }
 
 
 checks = 0
-for name, (inputs, audio, container) in CASES.items():
+for name, (inputs, encoders, container) in CASES.items():
     source = path(f"{name}.{container}")
-    video = ["-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-pix_fmt", "yuv420p"] if inputs is not MUSIC else []
-    subprocess.run(["ffmpeg", "-v", "error", "-y"] + inputs + ["-ac", "2", "-t", "14"] + video + audio + [source],
+    subprocess.run(["ffmpeg", "-v", "error", "-y"] + inputs + ["-ac", "2", "-t", "14"] + encoders + [source],
                    check=True)
     port = free_udp_port()
     broadcaster = start([args.p2plive, "broadcast", "--key", path("stream.key"), "--input", source,

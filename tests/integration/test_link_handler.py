@@ -44,8 +44,8 @@ def watching():
 
 wait_for(watching, 20, "a `p2plive watch LINK --play` process")
 wait_for(lambda: "/stream.ts" in read_text(path("mpv.log")), 30, "mpv on the viewer's stream (see mpv.log)")
-wait_for(lambda: "playback-restart" in read_text(path("mpv.log")) or "Starting playback" in read_text(path("mpv.log")),
-         30, "mpv to start playing (see mpv.log)")
+wait_for(lambda: any(s in read_text(path("mpv.log")) for s in ("playback-restart", "Starting playback")), 30,
+         "mpv to start playing (see mpv.log)")
 wait_for(lambda: not watching(), 40, "the watch to end with its player")
 took = time.monotonic() - began
 check(took < 60, f"the watch took {took:.0f} s")

@@ -208,6 +208,11 @@ void register_sine_source() {
 // An output that writes every audio packet the encoder hands it, each as a 4-byte little-endian length and
 // the bytes: the encoder's own output, to compare a viewer's file with. (OBS 29.0's recording output fails on
 // Opus.) The settings' "path" names the file.
+struct PacketDump {
+  obs_output_t* output;
+  std::FILE* file;
+};
+
 void register_packet_dump_output() {
   static obs_output_info info = {};
   info.id = "packet_dump";
@@ -216,24 +221,24 @@ void register_packet_dump_output() {
   info.create = [](obs_data_t* settings, obs_output_t* output) -> void* {
     obs_data_set_default_string(settings, "path", "");
     auto* file = std::fopen(obs_data_get_string(settings, "path"), "wb");
-    return file ? new std::pair<obs_output_t*, std::FILE*>(output, file) : nullptr;
+    return file ? new PacketDump{output, file} : nullptr;
   };
   info.destroy = [](void* data) {
-    auto* state = static_cast<std::pair<obs_output_t*, std::FILE*>*>(data);
-    std::fclose(state->second);
-    delete state;
+    auto* dump = static_cast<PacketDump*>(data);
+    std::fclose(dump->file);
+    delete dump;
   };
   info.start = [](void* data) {
-    auto* output = static_cast<std::pair<obs_output_t*, std::FILE*>*>(data)->first;
+    auto* output = static_cast<PacketDump*>(data)->output;
     if (!obs_output_can_begin_data_capture(output, 0) || !obs_output_initialize_encoders(output, 0))
       return false;
     return obs_output_begin_data_capture(output, 0);
   };
   info.stop = [](void* data, std::uint64_t) {
-    obs_output_end_data_capture(static_cast<std::pair<obs_output_t*, std::FILE*>*>(data)->first);
+    obs_output_end_data_capture(static_cast<PacketDump*>(data)->output);
   };
   info.encoded_packet = [](void* data, encoder_packet* packet) {
-    auto* file = static_cast<std::pair<obs_output_t*, std::FILE*>*>(data)->second;
+    auto* file = static_cast<PacketDump*>(data)->file;
     if (!packet || packet->type != OBS_ENCODER_AUDIO) return;
     const auto size = static_cast<std::uint32_t>(packet->size);
     const unsigned char length[4] = {static_cast<unsigned char>(size), static_cast<unsigned char>(size >> 8),
@@ -392,7 +397,7 @@ int main(int argc, char** argv) {
   obs_output_set_video_encoder(output, video_encoder);
   obs_output_set_audio_encoder(output, audio_encoder, 0);
   if (service) obs_output_set_service(output, service);
-  // The encoders' own packets, written by OBS's recording output: what a viewer gets must equal them.
+  // The audio encoder's own packets, dumped beside the stream: what a viewer gets must equal them.
   obs_output_t* recording = nullptr;
   if (!options.record_file.empty()) {
     obs_data_t* record_settings = obs_data_create();
@@ -480,9 +485,7 @@ int main(int argc, char** argv) {
   signal_handler_disconnect(signals, "start", OutputEvents::on_start, &events);
   signal_handler_disconnect(signals, "stop", OutputEvents::on_stop, &events);
   obs_output_release(output);
-  if (recording) {
-    obs_output_release(recording);
-  }
+  obs_output_release(recording);
   obs_service_release(service);
   obs_encoder_release(video_encoder);
   obs_encoder_release(audio_encoder);

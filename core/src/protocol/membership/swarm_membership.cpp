@@ -248,12 +248,11 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Introduce& m, Time now) 
   send(e, hello(false, wire::no_substream));
 }
 
-// Peers that see us at one address with a port each say so; so does every introduction to a viewer
-// failing, which is all a node learns when only the broadcaster can reach it (one voter is no vote).
-// Plain hellos that fail say nothing: behind any NAT that lets in only replies they would.
-// Behind a NAT that only reachable peers get through: our address changes with every destination, or no
-// viewer has ever reached us, though we have said hello to viewers and followed introductions for a while.
-// (With the broadcaster as our only peer there are no votes, and often too few introductions to count.)
+// Behind a NAT that only reachable peers get through. Peers that see us at one address with a port each
+// say so. Otherwise no viewer has ever reached us, though introductions to viewers failed, or our hellos to
+// viewers have gone unanswered for a while: with the broadcaster as our only peer there are no votes (one
+// voter is no vote), and often too few introductions to count. One unanswered hello says nothing: behind
+// any NAT that lets in only replies it would fail.
 bool Swarm::needs_reachable() const {
   if (observed().symmetric) return true;
   if (sessions_with_viewers_ != 0) return false;
