@@ -180,6 +180,78 @@ TEST_F(SwarmTest, AForgingParentIsBlamedBannedAndReplaced) {
   EXPECT_GE(rejected, 3u);
 }
 
+// The attack of tests/attack/attack_peer's forger: a member in each tree posing as the best parent there,
+// holding one of the broadcaster's six slots in it and pushing forgeries of the chunk about to be
+// published. The viewers ban the forgers, report them, and the broadcaster evicts them; the slots they
+// free go to the viewers as soon as its maps say so, not after the refusals' retry wait. What the
+// forgers cost is confined to the stream's first half second after joining.
+TEST_F(SwarmTest, ForgingParentsInEveryTreeCostJoiningViewersOnlyTheirFirstHalfSecond) {
+  Net net(1ms);
+  auto root_config = config(wire::Role::broadcaster, 1);
+  root_config.trees.max_children = 6;  // broadcaster_node's
+  net.add(broadcaster, root_config);
+  const auto publish = [&] {
+    net.publish(broadcaster, make_chunk());
+    net.run_until(net.now() + 25ms);
+  };
+  while (net.now() < 1s) publish();
+  std::vector<Agent*> forgers;
+  std::vector<std::set<Endpoint>> children(4);
+  for (std::uint16_t i = 0; i < 4; ++i)
+    forgers.push_back(
+        &net.add_agent(Endpoint::loopback(static_cast<std::uint16_t>(6660 + i)), key.public_key()));
+  std::vector<Endpoint> viewers;
+  std::uint64_t joined_at = 0;
+  std::map<std::uint64_t, Time> published_at;
+  for (int step = 0; step < 360; ++step) {
+    if (step == 80) {
+      viewers = add_viewers(net, 4);
+      joined_at = next_seq;
+    }
+    for (std::size_t i = 0; i < forgers.size(); ++i) {
+      const auto home = static_cast<std::uint8_t>(i);
+      if (step % 20 == 0)
+        forgers[i]->send(broadcaster, wire::Hello{wire::Role::viewer, true, home, home}, net.now());
+      for (auto& [from, m] : forgers[i]->received)
+        if (const auto* h = std::get_if<wire::Hello>(&m); h && from != broadcaster) {
+          auto w = bait_welcome(*h, home, static_cast<std::uint16_t>(1u << i), epoch, next_seq);
+          w.time_echo_us = h->time_us;  // a short round trip, timed
+          forgers[i]->send(from, w, net.now());
+          if (h->subscribe && h->substream == home) children[i].insert(from);
+        }
+      forgers[i]->received.clear();
+    }
+    auto forged = make_chunk(6000);
+    --next_seq;  // the same seq as the genuine chunk published next
+    forged.payload[5] ^= 1;
+    for (std::size_t i = 0; i < forgers.size(); ++i)
+      for (const auto& child : children[i])
+        for (std::size_t f = 0; f < wire::fragment_count(forged.payload.size()); ++f)
+          forgers[i]->send_fragment(child, forged, f);
+    published_at[next_seq] = net.now();
+    publish();
+  }
+  std::size_t took = 0;
+  for (const auto& c : children) took += c.size();
+  ASSERT_GE(took, viewers.size()) << "the viewers did not take the forgers as parents";
+  EXPECT_EQ(net.at(broadcaster).stats(net.now()).withholders_evicted, forgers.size());
+  for (const auto& v : viewers) {
+    std::map<std::uint64_t, Time> arrival;
+    const auto& got = net.delivered(v);
+    for (std::size_t i = 0; i < got.size(); ++i)
+      arrival.try_emplace(got[i].seq.value, net.delivered_at(v)[i]);
+    // Late: more than the player's gap_timeout after it was published, or never.
+    std::string late;
+    for (const auto& [seq, at] : published_at) {
+      if (seq < joined_at + 20) continue;
+      if (const auto a = arrival.find(seq); a == arrival.end() || a->second - at > 1s)
+        late += " " + std::to_string(seq - joined_at);
+    }
+    EXPECT_TRUE(late.empty()) << v.to_string() << ": chunks late, counted from joining:" << late;
+    EXPECT_GE(net.at(v).stats(net.now()).forged_rejected, 3u) << v.to_string();
+  }
+}
+
 // Reports: one session, one voice. Two distinct sessions' reports evict a child; one reporter twice does not.
 TEST_F(SwarmTest, TheBroadcasterDropsAChildThatTwoSessionsReport) {
   Net net;

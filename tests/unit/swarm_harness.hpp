@@ -52,6 +52,8 @@ class Net {
   void remove(const Endpoint& at) { nodes_.erase(at); }
   Swarm& at(const Endpoint& e) { return *nodes_.at(e).swarm; }
   std::vector<Chunk>& delivered(const Endpoint& e) { return nodes_.at(e).delivered; }
+  // When each of delivered(e) was verified, in the same order.
+  const std::vector<Time>& delivered_at(const Endpoint& e) { return nodes_.at(e).delivered_at; }
   std::vector<EpochStarted>& epochs(const Endpoint& e) { return nodes_.at(e).epochs; }
   Time now() const { return now_; }
 
@@ -118,6 +120,7 @@ class Net {
   struct Node {
     std::unique_ptr<Swarm> swarm;
     std::vector<Chunk> delivered;
+    std::vector<Time> delivered_at;
     std::vector<EpochStarted> epochs;
   };
 
@@ -128,8 +131,11 @@ class Net {
       queue_.push({now_ + delay_, seq_++, e, t->to, std::move(t->bytes)});
     }
     while (auto ev = n.swarm->poll_event()) {
-      if (auto* verified = std::get_if<ChunkVerified>(&*ev)) n.delivered.push_back(*verified->chunk);
-      else n.epochs.push_back(std::get<EpochStarted>(*ev));
+      if (auto* verified = std::get_if<ChunkVerified>(&*ev)) {
+        n.delivered.push_back(*verified->chunk);
+        n.delivered_at.push_back(now_);
+      } else
+        n.epochs.push_back(std::get<EpochStarted>(*ev));
     }
   }
 

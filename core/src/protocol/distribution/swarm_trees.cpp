@@ -212,6 +212,9 @@ Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
     // starve every tree of ours at once), so only the broadcaster can be our parent in several trees.
     if (p.tree.depth != 0 && p.tree.home != s) return;
     if (now < p.avoid_until || now < p.retry_after) return;
+    // It was full when it refused us. A map since that offers room here is news: a child left, or the
+    // broadcaster evicted a withholder, and the first to ask gets the slot.
+    if (now < p.full_until && p.tree_heard <= p.full_since) return;
     auto arrival = arrival_via(p, s);
     if (!arrival) return;
     // A forwarder nobody stays with yet has not shown that it passes chunks on: established ones first.
@@ -446,9 +449,13 @@ std::size_t Swarm::child_count(std::uint8_t s) const {
 // shedding a child for want of uplink, a node takes no new ones until shed_hold has passed.
 bool Swarm::has_room(std::uint8_t s) const {
   if (!forwards_in(s)) return false;
-  if (now_ < slots_limited_until_ && total_children() >= slots_) return false;
   std::size_t active = 0;  // a child that fell silent holds no slot against a newcomer
   peers_.for_each([&](const Peer& p) { active += is_active_child(p, s) ? 1 : 0; });
+  // The broadcaster keeps one child in every tree, whatever it shed: a tree without one reaches nobody
+  // but by repair, which costs its uplink more than the child would (a withholder evicted after a shed
+  // left a tree so for the whole shed_hold).
+  if (now_ < slots_limited_until_ && total_children() >= slots_ && (!is_broadcaster() || active > 0))
+    return false;
   return active < tree_slots(s);
 }
 

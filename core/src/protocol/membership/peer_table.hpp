@@ -27,7 +27,9 @@ struct Peer {
   Time last_heard{0};
   Time last_probe{-3600s};
   std::uint32_t unanswered_probes = 0;  // hellos sent while we had never heard from it
-  Time retry_after{0};               // a refused or failed subscription is not retried before this
+  Time retry_after{0};                  // a failed subscription is not retried before this...
+  Time full_until{0};                   // ...nor a refused one before this, unless a map since says there
+  Time full_since{0};                   // is room (a slot freed: a child left, or was evicted)
   wire::Role role = wire::Role::viewer;
   std::uint16_t parent_in = 0;       // bit s: it is our parent in substream s
   std::uint16_t child_in = 0;        // bit s: it is our child in substream s

@@ -160,7 +160,8 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
       // A broadcaster with few viewers refused because a slot is still held by one that has just
       // vanished (it is given up on within unreachable_silence): ask again as soon as that is over.
       const bool small_root = peer.proven_root && m.few_peers;
-      peer.retry_after =
+      peer.full_since = now;
+      peer.full_until =
           now + (small_root ? config_.trees.small_swarm_refused_retry : config_.trees.refused_retry);
     }
     if (peer.parent_in & b) drop_parent(s, now);  // it forgot us (restarted, timed us out, or made room)
