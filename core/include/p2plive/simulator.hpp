@@ -113,6 +113,8 @@ struct Report {
   std::array<std::uint64_t, 3> expected_by_nat{};
   std::array<std::uint64_t, 3> on_time_by_nat{};
   std::array<double, 3> min_on_time_pct_by_nat{100, 100, 100};
+  // Chunks on time against those expected, by the second they were published in: when the swarm faltered.
+  std::vector<std::uint64_t> expected_by_second, on_time_by_second;
   Histogram send_rate_share{1000};    // per viewer at the end: its paced send rate, in % of its uplink
   Histogram uplink_use{1000};         // per viewer: what it sent, in % of its uplink
   // Playback as players see it: the same Playout class the viewer node runs, for every viewer.

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "p2plive/simulator.hpp"
@@ -54,6 +55,17 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
   j["chunks_on_time"] = on_time_ratio();
   j["viewer_on_time_pct_p1_p10_p50"] = {viewer_on_time_pct.percentile(0.01), viewer_on_time_pct.percentile(0.1),
                                         viewer_on_time_pct.percentile(0.5)};
+  auto by_second = nlohmann::ordered_json::array();
+  for (std::size_t t = 0; t < expected_by_second.size(); ++t) {
+    const auto on_time = t < on_time_by_second.size() ? on_time_by_second[t] : 0;
+    by_second.push_back(
+        expected_by_second[t]
+            ? std::round(1000.0 * static_cast<double>(std::min(on_time, expected_by_second[t])) /
+                         static_cast<double>(expected_by_second[t])) /
+                  10
+            : 100.0);
+  }
+  j["on_time_pct_by_second"] = by_second;
   // Playback as players see it (the Playout class), from each viewer's first keyframe.
   j["first_frame_ms_p50"] = first_frame_ms.percentile(0.50);
   j["first_frame_ms_p95"] = first_frame_ms.percentile(0.95);

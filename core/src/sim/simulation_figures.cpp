@@ -13,6 +13,12 @@ constexpr std::size_t max_listed_viewers = 1000;
 
 double ms(Time t) { return static_cast<double>(t.count()) / 1000.0; }
 
+void add_at_second(std::vector<std::uint64_t>& counts, Time t) {
+  const auto second = static_cast<std::size_t>(std::max<std::int64_t>(0, t / 1s));
+  if (counts.size() <= second) counts.resize(second + 1);
+  ++counts[second];
+}
+
 }  // namespace
 
 void Simulation::on_verified(std::size_t index, const ChunkVerified& v) {
@@ -39,7 +45,10 @@ void Simulation::on_verified(std::size_t index, const ChunkVerified& v) {
   }
   if (counts_on_time(p, published)) {
     ++p.received;
-    if (delay <= s_.on_time_deadline) ++p.on_time;
+    if (delay <= s_.on_time_deadline) {
+      ++p.on_time;
+      add_at_second(report_.on_time_by_second, published);
+    }
   }
   note_progress(p);
   p.playout.push(v.chunk, now_);
@@ -128,6 +137,7 @@ void Simulation::account(std::size_t index) {
   const auto last = std::upper_bound(first, publish_times_.end(), end - s_.on_time_deadline);
   const auto expected = static_cast<std::uint64_t>(last - first);
   report_.chunks_expected += expected;
+  for (auto t = first; t != last; ++t) add_at_second(report_.expected_by_second, *t);
   report_.chunks_on_time += std::min(p.on_time, expected);
   if (expected >= 100) report_.viewer_on_time_pct.add(100.0 * static_cast<double>(std::min(p.on_time, expected)) / static_cast<double>(expected));
   const auto nat = static_cast<std::size_t>(nat_.class_of(index));
