@@ -131,6 +131,9 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
   ChunkStore::Assembled assembled;
   switch (store_.add_fragment(m, sender_session_, now, assembled)) {
     case ChunkStore::FragmentResult::duplicate:
+      check_trial_fragment(peer, m, now);
+      ++stats_.duplicate_fragments;
+      return;
     case ChunkStore::FragmentResult::stale:
       ++stats_.duplicate_fragments;
       return;

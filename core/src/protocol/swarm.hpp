@@ -74,6 +74,7 @@ struct SwarmStats {
   std::uint64_t requests_sent = 0;
   std::uint64_t requests_served = 0;
   std::uint64_t requests_refused = 0;     // the broadcaster's repair budget was spent
+  std::uint64_t parent_trials = 0;        // faster candidates asked to prove that they deliver
   std::uint64_t withholders_evicted = 0;
   std::uint64_t unsolicited_fragments = 0;  // from a peer that is neither our parent there nor asked
   std::uint64_t out_of_window = 0;          // fragments and maps too far past our newest chunk
@@ -215,6 +216,12 @@ class Swarm {
   void flush_tracker();
 
   // One push tree: our parent in it, a subscription in flight, and the newest chunk it brought.
+  struct Trial {
+    Endpoint peer;
+    Time started{0};
+    std::uint64_t seq = 0;      // the chunk asked of it, one we hold
+    std::uint32_t matched = 0;  // bit i: its fragment i equals ours
+  };
   struct Tree {
     std::optional<Endpoint> parent;
     std::optional<Endpoint> pending;  // subscription asked for, no answer yet
@@ -226,9 +233,10 @@ class Swarm {
     std::uint64_t push_start = 0;         // the parent pushes chunks from here on; older ones we pull
     std::optional<Time> orphaned_since;   // no parent, and nobody known with room
     std::uint8_t last_depth = wire::unknown_depth;  // our depth here when we last had a parent
+    std::optional<Trial> trial;                     // a faster candidate, asked to prove it delivers
   };
 
-  // ---- trees (swarm_trees.cpp)
+  // ---- trees (swarm_trees.cpp, and choosing parents: swarm_parents.cpp)
   std::uint8_t substream_of(std::uint64_t seq) const { return static_cast<std::uint8_t>(seq % trees_.size()); }
   void maintain_parents(Time now);
   void maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimize_due);
@@ -238,6 +246,11 @@ class Swarm {
   std::optional<Time> arrival_via(const Peer& p, std::uint8_t s) const;
   std::uint32_t subscribe_from(std::uint8_t s) const;
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
+  void optimize_parent(std::uint8_t s, Time now);
+  bool closes_loop(std::uint8_t s, const wire::TreeState& parent) const;
+  bool cannot_fan_out(const Peer& peer) const;
+  void start_trial(std::uint8_t s, Peer& candidate, Time now);
+  void check_trial_fragment(Peer& peer, const wire::Fragment& m, Time now);
   bool parent_stalled(const Tree& tree, Time now) const;
   bool proven_source(const Peer& p, Time now) const;
   void subscribe(std::uint8_t s, Peer& candidate, Time now);

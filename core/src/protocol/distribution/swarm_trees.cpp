@@ -8,7 +8,8 @@
 namespace p2plive {
 namespace {
 
-constexpr Time reported_penalty = 100ms;  // per recent reporter, in rank()
+constexpr Time reported_penalty = 100ms;        // per recent reporter, in rank()
+constexpr Time weak_forwarder_penalty = 200ms;  // for a peer that cannot fan out (cannot_fan_out)
 
 std::uint16_t to_ms(Time t) {
   return static_cast<std::uint16_t>(std::clamp<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count(), 0,
@@ -75,21 +76,8 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
     // Subscribing again is the keepalive: it tells the parent we still want the stream (an accepted one
     // gets no answer; our maps' acks time the round trip).
     if (hello_due) send(*tree.parent, hello(true, s));
-    if (tree.pending || !optimize_due) return;
-    // Trees built during a flash crowd come out deep and slow; now and then, move to a parent through
-    // which chunks would arrive clearly sooner.
-    const Peer* parent = peers_.find(*tree.parent);
-    Peer* best = best_parent_candidate(s, now);
-    // Claims cost nothing (a Sybil's welcome offers the quickest place in the tree), so a move is made only
-    // to a peer that has lately delivered us genuine chunks: the broadcaster, or one we repaired from.
-    if (!parent || !best || !proven_source(*best, now)) return;
-    const auto current = arrival_via(*parent, s), offered = arrival_via(*best, s);
-    if (!current || !offered) return;
-    const auto margin = std::max(config_.trees.optimize_margin, *current / 10);
-    if (*offered + margin < *current) {
-      tree.switching = true;
-      subscribe(s, *best, now);
-    }
+    if (tree.pending) return;
+    if (tree.trial || optimize_due) optimize_parent(s, now);
     return;
   }
   if (tree.pending) return;
@@ -172,94 +160,6 @@ void Swarm::probe_for_parents(Time now) {
     // (Asking at the first hello cost a 500-viewer flash crowd its worst viewer: 93 % of chunks, not 98.)
     if (!p->heard && p->unanswered_probes == 2) ask_introduction(*p);
   }
-}
-
-// How long after the broadcaster has a chunk of this tree it would reach us through `p`: the peer's own
-// figure (its delay and forwarding wait), half the round trip to it, and what a hop costs beyond that.
-std::optional<Time> Swarm::arrival_via(const Peer& p, std::uint8_t) const {
-  if (p.tree.latency_ms == wire::unknown_latency) return std::nullopt;
-  const auto rtt = p.srtt.value_or(config_.trees.unknown_rtt);
-  return std::chrono::milliseconds(p.tree.latency_ms) + rtt / 2 + config_.trees.hop_cost;
-}
-
-// The peer with room in this tree through which chunks would arrive soonest; ties are broken at random.
-// In our home tree, while we have children there, only peers closer to the broadcaster than we are (or
-// were) qualify: a descendant of ours would make a cycle.
-Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
-  const Tree& tree = trees_[s];
-  std::uint8_t max_depth = wire::unknown_depth;
-  if (s == home_ && child_count(s) > 0) max_depth = tree.parent ? my_depth() : tree.last_depth;
-  Peer* best = nullptr;
-  Time best_arrival{0};
-  std::uint64_t best_tiebreak = 0;
-  // The broadcaster makes room for a node that only a reachable parent can serve (take_child).
-  const bool needy = needs_reachable();
-  peers_.for_each([&](Peer& p) {
-    auto room = home_ == s ? p.tree.room | p.tree.forwarder_room : p.tree.room;
-    if (needy && p.proven_root) room |= bit(s);
-    // A full parent whose worst forwarding child ranks clearly below what we would lets us in.
-    if (home_ == s && p.tree.displace_rank != 0xffff) {
-      Peer me;  // as it would rank us: by the round trip between us
-      me.srtt = p.srtt;
-      if (rank(me) + config_.trees.displace_margin < std::chrono::milliseconds(p.tree.displace_rank))
-        room |= bit(s);
-    }
-    if (!p.heard || !(room & bit(s)) || ((p.child_in | p.parent_in) & bit(s))) return;
-    if (now - p.last_heard > config_.membership.recently_heard)
-      return;  // what it said of its room is stale; it may be gone
-    if (p.tree.depth == wire::unknown_depth || (max_depth != wire::unknown_depth && p.tree.depth >= max_depth)) return;
-    // A viewer forwards in its home tree only. One that offers room elsewhere lies (a Sybil that would
-    // starve every tree of ours at once), so only the broadcaster can be our parent in several trees.
-    if (p.tree.depth != 0 && p.tree.home != s) return;
-    if (now < p.avoid_until || now < p.retry_after) return;
-    // It was full when it refused us. A map since that offers room here is news: a child left, or the
-    // broadcaster evicted a withholder, and the first to ask gets the slot.
-    if (now < p.full_until && p.tree_heard <= p.full_since) return;
-    auto arrival = arrival_via(p, s);
-    if (!arrival) return;
-    // A forwarder nobody stays with yet has not shown that it passes chunks on: established ones first.
-    if (p.tree.children == 0 && p.tree.depth != 0) *arrival += config_.trees.unproven_penalty;
-    const auto tiebreak = rng_();
-    if (!best || *arrival < best_arrival || (*arrival == best_arrival && tiebreak < best_tiebreak)) {
-      best = &p;
-      best_arrival = *arrival;
-      best_tiebreak = tiebreak;
-    }
-  });
-  return best;
-}
-
-// It has lately completed a chunk for us that proved genuine (a repair, or pushes), or it is the
-// broadcaster: a record, not a claim.
-bool Swarm::proven_source(const Peer& p, Time now) const {
-  return p.proven_root || now - p.last_delivered <= config_.trees.proven_for;
-}
-
-// Whether a peer's buffer map lists a chunk of this substream newer than the newest we hold.
-bool Swarm::lists_newer(const Peer& peer, std::uint8_t s) const {
-  if (!peer.newest_have) return false;
-  const auto& newest = trees_[s].newest;
-  const std::uint64_t floor = newest ? *newest + 1 : peer.have_base;
-  for (auto seq = *peer.newest_have; seq >= floor && seq >= peer.have_base; --seq) {
-    if (substream_of(seq) == s && peer.has_chunk(seq)) return true;
-    if (seq == 0) break;
-  }
-  return false;
-}
-
-void Swarm::subscribe(std::uint8_t s, Peer& candidate, Time now) {
-  trees_[s].pending = candidate.endpoint;
-  trees_[s].pending_since = now;
-  send(candidate.endpoint, hello(true, s, subscribe_from(s)));
-}
-
-// Where a new parent should start pushing this substream: just past the newest chunk of it we hold, or, if
-// we hold none, from our join point.
-std::uint32_t Swarm::subscribe_from(std::uint8_t s) const {
-  const auto& newest = trees_[s].newest;
-  if (newest) return static_cast<std::uint32_t>(std::min(*newest + 1, wire::max_seq));
-  if (want_from_) return static_cast<std::uint32_t>(std::min(*want_from_, wire::max_seq));
-  return wire::from_join_point;
 }
 
 void Swarm::drop_parent(std::uint8_t s, Time now) {
@@ -400,7 +300,20 @@ Time Swarm::rank(const Peer& child) const {
   Time r = child.srtt.value_or(config_.trees.unknown_rtt) / 2;
   for (const auto& report : child.reporters)
     if (now_ - report.second <= config_.membership.report_window) r += reported_penalty;
+  if (cannot_fan_out(child)) r += weak_forwarder_penalty;
   return r;
+}
+
+// A peer that says it is full with fewer than two children in its home tree cannot fan out there: a
+// child whose uplink is below what a tree needs (or that shed), below which the tree is a chain, or a
+// subscriber that is not placed yet, or whose maps we do not get (a Hello tells only its home): it has
+// shown nothing. A claim against oneself is safe to believe. Without this, a slow viewer that took the
+// broadcaster's only slot in a tree early in a flash crowd kept it (1,000 simulated viewers: that tree
+// late for 10 s), and newcomers displaced sound forwarders near the root for a quicker round trip,
+// moving whole subtrees while the crowd joined.
+bool Swarm::cannot_fan_out(const Peer& peer) const {
+  const auto home = peer.tree.home;
+  return home < trees_.size() && !(peer.tree.room & bit(home)) && peer.tree.children < 2;
 }
 
 // The forwarding child in this tree with the worst rank.
