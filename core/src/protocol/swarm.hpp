@@ -246,6 +246,9 @@ class Swarm {
   std::optional<Time> arrival_via(const Peer& p, std::uint8_t s) const;
   std::uint32_t subscribe_from(std::uint8_t s) const;
   bool lists_newer(const Peer& peer, std::uint8_t s) const;
+  std::optional<std::uint64_t> newest_listed(const Peer& peer, std::uint8_t s, std::uint64_t floor,
+                                             bool held_here) const;
+  std::uint8_t depth_to_beat(std::uint8_t s) const;
   void optimize_parent(std::uint8_t s, Time now);
   bool closes_loop(std::uint8_t s, const wire::TreeState& parent) const;
   bool cannot_fan_out(const Peer& peer) const;
@@ -287,6 +290,7 @@ class Swarm {
   void exchange_peers(Time now);
   void repair(Time now);
   bool repair_one(std::uint64_t seq, Time now);
+  void request_chunk(Peer& holder, std::uint64_t seq, std::uint16_t fragments, Time now);
 
   // ---- outputs (swarm.cpp)
   void send(const Endpoint& to, wire::Message message);

@@ -82,7 +82,7 @@ struct TreeConfig {
                                          // measured forwarding wait (the last fragment, the check)
   Time optimize_margin = 20ms;           // a new parent must be this much faster to be worth a move
   Time proven_for = 5s;                  // ...and must have delivered us a genuine chunk this recently,
-  Time trial_timeout = 2s;               // ...or pass a trial (a chunk we lack, asked of it) this soon
+  Time trial_timeout = 2s;               // ...or pass a trial (a chunk we hold, asked of it) this soon
   Time unknown_rtt = 150ms;              // assumed for a peer we have not timed yet
   Time unproven_penalty = 100ms;         // added for a forwarder with no children yet
   Time displace_margin = 20ms;           // a forwarder displaces one that ranks this much worse (rank())

@@ -41,22 +41,12 @@ void Swarm::optimize_parent(std::uint8_t s, Time now) {
 // byte for byte, the chunk we verified (check_trial_fragment): then it holds the stream and hands it over,
 // a record and not a claim. A chunk we already hold races nobody's push, and costs the candidate one chunk.
 void Swarm::start_trial(std::uint8_t s, Peer& candidate, Time now) {
-  if (!candidate.newest_have || store_.empty() || !store_.epoch()) return;
-  std::optional<std::uint64_t> shared;
-  for (auto seq = std::min(*candidate.newest_have, store_.latest_seq()); seq >= candidate.have_base; --seq) {
-    if (substream_of(seq) == s && candidate.has_chunk(seq) && store_.has(seq)) {
-      shared = seq;
-      break;
-    }
-    if (seq == 0) break;
-  }
+  if (store_.empty() || !store_.epoch()) return;
+  const auto shared = newest_listed(candidate, s, candidate.have_base, true);
   if (!shared) return;
   trees_[s].trial = Trial{candidate.endpoint, now, *shared, 0};
   ++stats_.parent_trials;
-  ++stats_.requests_sent;
-  ++candidate.unanswered_requests;
-  note_asked(candidate.endpoint, *shared, now);
-  send(candidate.endpoint, wire::Request{our_epoch_tag(), *shared, 0xffff});
+  request_chunk(candidate, *shared, 0xffff, now);
 }
 
 // A fragment of a chunk we hold already: if it answers a trial, it must be the verified chunk's own.
@@ -64,9 +54,9 @@ void Swarm::check_trial_fragment(Peer& peer, const wire::Fragment& m, Time now) 
   if (peer.tree.home >= trees_.size()) return;
   auto& trial = trees_[peer.tree.home].trial;
   if (!trial || trial->peer != peer.endpoint || trial->seq != m.seq) return;
+  // The decoder bounds a fragment's index below its count, and its count to 16.
   const auto chunk = store_.get_shared(m.seq);
-  if (!chunk || m.count != wire::fragment_count(chunk->payload.size()) || m.index >= m.count || m.count > 32)
-    return;
+  if (!chunk || m.count != wire::fragment_count(chunk->payload.size())) return;
   std::vector<std::uint8_t> expected;
   wire::encode_fragment(*chunk, m.index, expected);
   const auto body = std::span<const std::uint8_t>(expected).subspan(wire::fragment_header_size);
@@ -75,7 +65,7 @@ void Swarm::check_trial_fragment(Peer& peer, const wire::Fragment& m, Time now) 
     return;
   }
   trial->matched |= 1u << m.index;
-  if (trial->matched == (m.count == 32 ? ~0u : (1u << m.count) - 1)) peer.last_delivered = now;
+  if (trial->matched == (1u << m.count) - 1) peer.last_delivered = now;
 }
 
 // How long after the broadcaster has a chunk of this tree it would reach us through `p`: the peer's own
@@ -90,9 +80,8 @@ std::optional<Time> Swarm::arrival_via(const Peer& p, std::uint8_t) const {
 // In our home tree, while we have children there, only peers closer to the broadcaster than we are (or
 // were) qualify: a descendant of ours would make a cycle.
 Peer* Swarm::best_parent_candidate(std::uint8_t s, Time now) {
-  const Tree& tree = trees_[s];
   std::uint8_t max_depth = wire::unknown_depth;
-  if (s == home_ && child_count(s) > 0) max_depth = tree.parent ? my_depth() : tree.last_depth;
+  if (s == home_ && child_count(s) > 0) max_depth = depth_to_beat(s);
   Peer* best = nullptr;
   Time best_arrival{0};
   std::uint64_t best_tiebreak = 0;
@@ -143,14 +132,20 @@ bool Swarm::proven_source(const Peer& p, Time now) const {
 
 // Whether a peer's buffer map lists a chunk of this substream newer than the newest we hold.
 bool Swarm::lists_newer(const Peer& peer, std::uint8_t s) const {
-  if (!peer.newest_have) return false;
   const auto& newest = trees_[s].newest;
-  const std::uint64_t floor = newest ? *newest + 1 : peer.have_base;
+  return newest_listed(peer, s, newest ? *newest + 1 : peer.have_base, false).has_value();
+}
+
+// The newest chunk of this substream that a peer's buffer map lists, from `floor` up (and that we hold
+// too, if `held_here`).
+std::optional<std::uint64_t> Swarm::newest_listed(const Peer& peer, std::uint8_t s, std::uint64_t floor,
+                                                  bool held_here) const {
+  if (!peer.newest_have) return std::nullopt;
   for (auto seq = *peer.newest_have; seq >= floor && seq >= peer.have_base; --seq) {
-    if (substream_of(seq) == s && peer.has_chunk(seq)) return true;
+    if (substream_of(seq) == s && peer.has_chunk(seq) && (!held_here || store_.has(seq))) return seq;
     if (seq == 0) break;
   }
-  return false;
+  return std::nullopt;
 }
 
 void Swarm::subscribe(std::uint8_t s, Peer& candidate, Time now) {

@@ -178,16 +178,22 @@ bool Swarm::repair_one(std::uint64_t seq, Time now) {
     else if (!unresponsive.empty()) source = unresponsive[rng_() % unresponsive.size()];
   }
   if (!source) return false;
+  Peer* holder = peers_.find(*source);
+  if (!holder) return false;
   hole.requested_at = now;
   ++hole.attempts;
-  ++stats_.requests_sent;
-  auto* asked = peers_.find(*source);
-  if (asked) ++asked->unanswered_requests;
-  note_asked(*source, seq, now);
-  // Before our first chunk we hold no epoch: we ask in the one the holder's map is of.
-  const auto epoch = store_.epoch() ? our_epoch_tag() : (asked ? asked->have_epoch : 0);
-  send(*source, wire::Request{epoch, seq, store_.missing_fragments(seq)});
+  request_chunk(*holder, seq, store_.missing_fragments(seq), now);
   return true;
+}
+
+// Asks a holder for (some fragments of) a chunk: counted, remembered so that its answer is let in, and in
+// our epoch; before our first chunk we hold no epoch, so we ask in the one the holder's map is of.
+void Swarm::request_chunk(Peer& holder, std::uint64_t seq, std::uint16_t fragments, Time now) {
+  ++stats_.requests_sent;
+  ++holder.unanswered_requests;
+  note_asked(holder.endpoint, seq, now);
+  const auto epoch = store_.epoch() ? our_epoch_tag() : holder.have_epoch;
+  send(holder.endpoint, wire::Request{epoch, seq, fragments});
 }
 
 }  // namespace p2plive

@@ -327,6 +327,12 @@ const Peer* Swarm::worst_forwarder(std::uint8_t s) const {
   return worst;
 }
 
+// While we have children in our home tree, a new parent there must be closer to the broadcaster than this
+// (our depth now, or when we last had a parent): a descendant of ours would make a cycle.
+std::uint8_t Swarm::depth_to_beat(std::uint8_t s) const {
+  return trees_[s].parent ? my_depth() : trees_[s].last_depth;
+}
+
 // Our depth in our home tree: what decides whether we make a good parent there.
 std::uint8_t Swarm::my_depth() const {
   if (is_broadcaster()) return 0;

@@ -204,8 +204,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
 // every node beneath it would stay in (1,000 simulated viewers: one tree in four late for 10 s).
 bool Swarm::closes_loop(std::uint8_t s, const wire::TreeState& parent) const {
   if (s != home_ || child_count(s) == 0) return false;
-  const Tree& tree = trees_[s];
-  const auto limit = tree.parent ? my_depth() : tree.last_depth;
+  const auto limit = depth_to_beat(s);
   if (parent.depth == wire::unknown_depth) return true;
   return limit != wire::unknown_depth && parent.depth >= limit;
 }
