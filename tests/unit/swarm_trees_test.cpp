@@ -1,12 +1,15 @@
 // The shape of the push trees, in virtual time: how a viewer placed deep during a join climbs once a
-// faster parent has shown that it delivers.
+// faster parent has shown that it delivers, and how a forwarder never takes a parent below itself.
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "swarm_fixture.hpp"
 
 namespace p2plive {
 namespace {
 
+using test::Agent;
 using test::Net;
 using test::SwarmTest;
 
@@ -54,6 +57,74 @@ TEST_F(TreesTest, AViewerPlacedDeepMovesUpOnceAFasterParentPassesATrial) {
   std::size_t held = 0;
   for (auto seq = next_seq - 150; seq + 10 < next_seq; ++seq) held += got.count(seq);
   EXPECT_EQ(held, 140u);
+}
+
+// A member offers a forwarder the quickest place in its tree, one hop down, and proves it delivers: its
+// map lists what the forwarder holds, and it answers the trial with the genuine chunk. But its answer to
+// the subscription says it sits five hops down, deeper than the forwarder (it may have moved into the
+// forwarder's own subtree since its map). The forwarder lets it go at once and keeps its parent: taking it
+// could close a loop that no chunk enters.
+TEST_F(TreesTest, AForwarderReleasesAParentThatAnswersFromBelowIt) {
+  Net net(50ms);  // a hop costs enough here for one fewer to be worth a move
+  net.add(broadcaster, one_tree(wire::Role::broadcaster, 1, 1));
+  join(net, 2000, 2);
+  net.run_until(2s);
+  const auto forwarder = join(net, 2001, 8);
+  net.run_until(4s);
+  join(net, 2002, 0);  // the top's second child, a leaf: the top is full
+  net.run_until(6s);
+  join(net, 2003, 0);  // the forwarder's child
+  stream(net, 9s);
+  ASSERT_EQ(depth(net, forwarder), 2);
+  ASSERT_EQ(net.at(forwarder).stats(net.now()).children, 1u);
+
+  Agent& mover = net.add_agent(Endpoint::loopback(5000), key.public_key());
+  std::map<std::uint64_t, Chunk> sent;
+  std::size_t subscribed = 0, released = 0;
+  int deepest = 0;
+  for (int step = 0; step < 200; ++step) {
+    const auto chunk = make_chunk();
+    sent.emplace(chunk.seq.value, chunk);
+    net.publish(broadcaster, chunk);
+    if (step % 4 == 0) {  // a map: one hop down, with room, holding the last 8 chunks
+      wire::Have have;
+      have.tree = {0, 1, 1, 1, 1, 8, 0xffff};
+      have.epoch = wire::epoch_tag(epoch);
+      have.base_seq = next_seq - 8;
+      have.bits.assign(8, true);
+      mover.send(forwarder, have, net.now());
+    }
+    for (auto& [from, m] : mover.received) {
+      if (const auto* r = std::get_if<wire::Request>(&m); r && sent.count(r->seq)) {
+        for (std::size_t i = 0; i < wire::fragment_count(sent[r->seq].payload.size()); ++i)
+          mover.send_fragment(from, sent[r->seq], i);
+        continue;
+      }
+      const auto* h = std::get_if<wire::Hello>(&m);
+      if (!h) continue;
+      if (h->substream == 0 && !h->subscribe && subscribed > 0) ++released;
+      subscribed += h->subscribe && h->substream == 0;
+      wire::Welcome w;
+      w.accepted = h->subscribe;
+      w.substream = h->substream;
+      // Its map said one hop down; its answer to a subscription says five.
+      w.tree = {0, static_cast<std::uint8_t>(h->subscribe ? 5 : 1), 1, 1, 1, 8, 0xffff};
+      w.time_echo_us = h->time_us;
+      w.epoch = wire::epoch_tag(epoch);
+      w.has_chunks = true;
+      w.latest_seq = w.latest_join_seq = next_seq - 1;
+      w.push_from = next_seq;
+      mover.send(from, w, net.now());
+    }
+    mover.received.clear();
+    net.run_until(net.now() + 50ms);
+    const int d = depth(net, forwarder);
+    if (d != wire::unknown_depth) deepest = std::max(deepest, d);
+  }
+  ASSERT_GE(subscribed, 1u) << "the forwarder never chose the mover: the test proves nothing";
+  EXPECT_GE(released, 1u);
+  EXPECT_LT(deepest, 6) << "the forwarder took a parent five hops down";
+  EXPECT_EQ(depth(net, forwarder), 2);
 }
 
 }  // namespace
