@@ -215,5 +215,23 @@ TEST(SimulatedSmallSwarms, FortyViewersWithAThirdKilledKeepPlaying) {
   EXPECT_GE(r.min_viewer_played_pct, 95.0);
 }
 
+// The census: the broadcaster sums its children's subtrees up each tree, and every viewer shows the middle of
+// what its parents pass down. Once the crowd is in (and a count has had time to climb and come back down),
+// the broadcaster's count and what 90 % of the viewers show stay within 10 % of the viewers there.
+TEST(Simulation, EveryViewerShowsAListenerCountWithinTenPercentOfTheTruth) {
+  auto s = base(200, 16s);
+  const auto r = simulate(s);
+  ASSERT_EQ(r.listeners_by_second.size(), 17u);
+  for (std::size_t t = 10; t < r.listeners_by_second.size(); ++t) {
+    const auto& x = r.listeners_by_second[t];
+    ASSERT_EQ(x.truth, s.viewers) << "second " << t;
+    const auto within = [&](std::uint32_t v) { return std::abs(double(v) - double(x.truth)) <= 0.1 * x.truth; };
+    EXPECT_TRUE(within(x.broadcaster)) << "second " << t << ": the broadcaster counts " << x.broadcaster;
+    EXPECT_TRUE(within(x.viewer_p5) && within(x.viewer_p95))
+        << "second " << t << ": viewers show " << x.viewer_p5 << " to " << x.viewer_p95 << " (5th to 95th percentile)";
+    EXPECT_EQ(x.viewers_unknown, 0u) << "second " << t;
+  }
+}
+
 }  // namespace
 }  // namespace p2plive::sim

@@ -157,6 +157,37 @@ TEST(Wire, MapsTravelAsRunsWhenThatIsShorter) {
   EXPECT_EQ(size_of(std::vector<bool>(max_have_bits, true)), empty + 2);
 }
 
+TEST(Wire, TheCensusCountsTravelInAFewBytesAndMalformedOnesAreRejected) {
+  Have h = have();
+  h.bits = {};
+  const auto empty = encode(h).size();
+  h.subtree_listeners = 5;
+  h.listeners = 100'000;
+  h.listeners_peak = 0xffffffffu;
+  const auto back = round_trip(h);
+  EXPECT_EQ(back.subtree_listeners, 5u);
+  EXPECT_EQ(back.listeners, 100'000u);
+  EXPECT_EQ(back.listeners_peak, 0xffffffffu);
+  EXPECT_EQ(encode(h).size(), empty + 0 + 2 + 4) << "5 fits in the byte 0 took, 100,000 in 3, 2^32 - 1 in 5";
+  // The counts follow the tree state (11 bytes), clock (4), epoch tag (2), join and base seq (4 + 4).
+  Have small = have();
+  small.bits = {};
+  auto bytes = encode(small);
+  constexpr std::size_t at = 11 + 4 + 2 + 4 + 4;
+  ASSERT_EQ(bytes[at], 0);
+  auto padded = bytes;
+  padded[at] = 0x80;
+  padded.insert(padded.begin() + at + 1, 0x00);  // zero written in two bytes
+  EXPECT_FALSE(decode(5, padded));
+  auto too_big = bytes;
+  const std::uint8_t five[] = {0xff, 0xff, 0xff, 0xff, 0x1f};  // 2^35 - 1
+  too_big[at] = five[0];
+  too_big.insert(too_big.begin() + at + 1, five + 1, five + 5);
+  EXPECT_FALSE(decode(5, too_big));
+  bytes.resize(at + 1);
+  EXPECT_FALSE(decode(5, bytes)) << "truncated in the counts";
+}
+
 TEST(Wire, MalformedRunsAreRejected) {
   Have h = have();
   h.bits = std::vector<bool>(10, true);

@@ -135,6 +135,13 @@ struct Report {
     std::uint64_t broadcaster_peers = 0, viewer_peers_max = 0, holes_max = 0, partials_max = 0;
   };
   std::vector<Held> held_by_minute;  // what the nodes hold, each simulated minute (SwarmStats::held_*)
+  // The census (how many listen), each simulated second: the viewers there, the broadcaster's count, and
+  // the counts viewers show (5th, 50th and 95th percentiles over those that show one), with how many
+  // show none yet.
+  struct ListenerSample {
+    std::uint32_t truth = 0, broadcaster = 0, viewer_p5 = 0, viewer_p50 = 0, viewer_p95 = 0, viewers_unknown = 0;
+  };
+  std::vector<ListenerSample> listeners_by_second;
   std::uint64_t restarts = 0;
   Histogram resume_ms;                // a restart: the new session's first chunk -> each viewer's player
   std::uint64_t events = 0;

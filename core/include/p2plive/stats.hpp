@@ -66,6 +66,12 @@ struct Stats {
   std::uint64_t introductions_sent = 0;
   std::uint64_t introductions_received = 0;
   std::uint64_t introduced_sessions = 0;
+  // How many listen, swarm-wide: the broadcaster's count up the push trees, as it reached this node, and
+  // its peak in this broadcast (0: not known yet). And the track now playing, from the stream's timed ID3
+  // (the broadcaster's --now-playing file, or the OBS dock's text source; "" when the stream has none).
+  std::uint64_t listeners = 0;
+  std::uint64_t listeners_peak = 0;
+  std::string now_playing;
   std::int64_t dht_nodes = -1;         // in the Mainline DHT routing table; -1: the DHT is off
   double first_frame_ms = -1;          // from the node's start to the first keyframe handed to players (-1: not yet)
   double session_start_delay_ms = -1;  // this session's first keyframe: broadcast -> handed to players (same clock)

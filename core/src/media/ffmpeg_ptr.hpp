@@ -20,6 +20,7 @@ namespace p2plive::ff {
 
 // FFmpeg's AV_TIME_BASE_Q is a C compound literal; this is the same value, spelled in C++.
 inline constexpr AVRational microseconds{1, AV_TIME_BASE};
+inline constexpr AVRational mpeg_ts_time_base{1, 90000};  // every MPEG-TS timestamp
 
 struct InputDeleter {
   void operator()(AVFormatContext* c) const { avformat_close_input(&c); }

@@ -14,6 +14,7 @@ extern "C" {
 
 #include "media/codec.hpp"
 #include "media/ffmpeg_ptr.hpp"
+#include "media/id3.hpp"
 
 namespace p2plive {
 namespace {
@@ -37,8 +38,12 @@ class FfmpegTsMuxer final : public TsMuxer {
   FfmpegTsMuxer(BytesFn on_bytes, JoinPointFn on_join_point)
       : on_bytes_(std::move(on_bytes)), on_join_point_(std::move(on_join_point)) {}
 
-  std::error_code open(const std::vector<StreamInfo>& streams);
+  std::error_code open(const std::vector<StreamInfo>& streams, bool titles);
   std::error_code write(const EncodedPacket& packet) override;
+  void set_title(std::string_view title) override {
+    title_ = clean_title(title);
+    title_due_ = title_stream_ >= 0;
+  }
   void finish() override;
 
  private:
@@ -57,12 +62,18 @@ class FfmpegTsMuxer final : public TsMuxer {
   bool starts_join_point(const EncodedPacket& packet, const StreamState& state) const;
   void request_headers();
   std::error_code mux(const EncodedPacket& packet, std::int64_t pts, std::int64_t dts);
+  std::error_code write_title(std::int64_t pts_90k);
 
   BytesFn on_bytes_;
   JoinPointFn on_join_point_;
   std::vector<StreamState> states_;
   bool has_video_ = false;
   std::int64_t last_audio_join_us_ = std::numeric_limits<std::int64_t>::min();
+  int title_stream_ = -1;  // the timed ID3 stream, when there is one
+  std::string title_;
+  bool title_due_ = false;
+  bool starts_join_point_now_ = false;
+  std::int64_t last_title_dts_ = std::numeric_limits<std::int64_t>::min();
   std::vector<std::uint8_t> partial_packet_;  // only if avio ever split a TS packet
   bool callback_failed_ = false;
   bool finished_ = false;
@@ -72,7 +83,7 @@ class FfmpegTsMuxer final : public TsMuxer {
   ff::PacketPtr packet_;
 };
 
-std::error_code FfmpegTsMuxer::open(const std::vector<StreamInfo>& streams) {
+std::error_code FfmpegTsMuxer::open(const std::vector<StreamInfo>& streams, bool titles) {
   if (streams.empty()) return Errc::muxer_failed;
 
   auto* buffer = static_cast<unsigned char*>(av_malloc(avio_buffer_bytes));
@@ -135,6 +146,17 @@ std::error_code FfmpegTsMuxer::open(const std::vector<StreamInfo>& streams) {
     state.codec = info.codec;
     state.has_extradata = !info.extradata.empty();
     states_.push_back(state);
+  }
+
+  if (titles) {
+    // Timed ID3, as HLS players, mpegts.js and FFmpeg know it: stream type 0x15 with the 'ID3 ' metadata
+    // descriptor, in PES packets stamped with the media time they belong to.
+    AVStream* stream = avformat_new_stream(format_.get(), nullptr);
+    if (!stream) return Errc::muxer_failed;
+    stream->codecpar->codec_type = AVMEDIA_TYPE_DATA;
+    stream->codecpar->codec_id = AV_CODEC_ID_TIMED_ID3;
+    stream->time_base = ff::mpeg_ts_time_base;
+    title_stream_ = stream->index;
   }
 
   ff::Options options;
@@ -232,9 +254,33 @@ std::error_code FfmpegTsMuxer::write(const EncodedPacket& packet) {
     if (state.kind == MediaKind::audio)
       last_audio_join_us_ = av_rescale_q(packet.dts, state.input_time_base, ff::microseconds);
     if (on_join_point_) on_join_point_();
+    starts_join_point_now_ = true;
   }
   if (state.kind == MediaKind::video) state.previous_was_keyframe = packet.keyframe;
-  return mux(packet, pts, dts);
+  const bool join_point = starts_join_point_now_;
+  starts_join_point_now_ = false;
+  if (auto error = mux(packet, pts, dts)) return error;
+  // After the packet, so that a join point still starts with its tables and keyframe.
+  if (title_due_ || (join_point && title_stream_ >= 0 && !title_.empty()))
+    return write_title(av_rescale_q(packet.pts, state.input_time_base, ff::mpeg_ts_time_base));
+  return {};
+}
+
+std::error_code FfmpegTsMuxer::write_title(std::int64_t pts_90k) {
+  title_due_ = false;
+  const auto tag = id3_title_tag(title_);
+  AVPacket* pkt = packet_.get();
+  if (av_new_packet(pkt, static_cast<int>(tag.size())) < 0) return Errc::muxer_failed;
+  std::memcpy(pkt->data, tag.data(), tag.size());
+  pkt->stream_index = title_stream_;
+  // The stream's stamps must grow: a second title at the same instant goes a tick later.
+  pkt->pts = pkt->dts = std::max(pts_90k, last_title_dts_ + 1);
+  last_title_dts_ = pkt->dts;
+  int result = av_write_frame(format_.get(), pkt);
+  av_packet_unref(pkt);
+  avio_flush(format_->pb);
+  if (result < 0 || callback_failed_ || format_->pb->error < 0) return Errc::muxer_failed;
+  return {};
 }
 
 std::error_code FfmpegTsMuxer::mux(const EncodedPacket& packet, std::int64_t pts, std::int64_t dts) {
@@ -268,9 +314,9 @@ void FfmpegTsMuxer::finish() {
 }  // namespace
 
 Result<std::unique_ptr<TsMuxer>> TsMuxer::create(const std::vector<StreamInfo>& streams, BytesFn on_bytes,
-                                                  JoinPointFn on_join_point) {
+                                                  JoinPointFn on_join_point, bool titles) {
   auto muxer = std::make_unique<FfmpegTsMuxer>(std::move(on_bytes), std::move(on_join_point));
-  if (std::error_code error = muxer->open(streams)) return error;
+  if (std::error_code error = muxer->open(streams, titles)) return error;
   return std::unique_ptr<TsMuxer>(std::move(muxer));
 }
 

@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "p2plive/error.hpp"
@@ -22,11 +24,15 @@ class TsMuxer {
   // Both callbacks run inside write() and finish(), on the caller's thread, and must not throw.
   using JoinPointFn = std::function<void()>;
 
+  // `titles`: the program also carries timed ID3 (stream type 0x15), for set_title().
   static Result<std::unique_ptr<TsMuxer>> create(const std::vector<StreamInfo>& streams, BytesFn on_bytes,
-                                                  JoinPointFn on_join_point);
+                                                  JoinPointFn on_join_point, bool titles = false);
   virtual ~TsMuxer() = default;
   // Packets arrive in decode order across streams. Bad packets are rejected with an error, never a crash.
   virtual std::error_code write(const EncodedPacket& packet) = 0;
+  // The track now playing: a timed ID3 tag goes out with the next packet, stamped with its time, and again
+  // at every join point, so that a viewer who joins later learns it too. Ignored without `titles`.
+  virtual void set_title(std::string_view title) = 0;
   // Writes anything buffered (the trailer); the muxer is finished afterwards.
   virtual void finish() = 0;
 };

@@ -162,6 +162,10 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Fragment& m, Time n
 
 void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   note_tree(peer, m.tree, now);
+  peer.census_heard = true;
+  peer.subtree_listeners = m.subtree_listeners;
+  peer.listeners = m.listeners;
+  peer.listeners_peak = m.listeners_peak;
   peer.delay.sample(m.time_us, received_at_);
   // Tell the sender at once how its map's trip went: its congestion control needs fresh news. A peer that
   // is neither parent nor child gets an answer only while it is one of our few map sources: left
@@ -508,6 +512,8 @@ SwarmStats Swarm::stats(Time now) const {
     s.epoch = epoch_->id;
     s.epoch_start_us = epoch_->start_us;
   }
+  s.listeners = census_.listeners;
+  s.listeners_peak = census_.peak;
   s.held_chunk_bytes = store_.held_bytes();
   s.held_partials = store_.partial_count();
   s.held_peers = peers_.size();

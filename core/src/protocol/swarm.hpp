@@ -102,6 +102,10 @@ struct SwarmStats {
   std::uint64_t introductions_followed = 0;  // we said hello to the peer we were told of
   std::uint64_t introductions_asked = 0;     // we asked the peer that told us of another to introduce us
   std::uint64_t introduced_sessions = 0;
+  // How many listen, swarm-wide (membership/swarm_census.cpp): the broadcaster's count up the trees, as
+  // it reached us down them, and its peak in this broadcast. 0: not known yet.
+  std::uint64_t listeners = 0;
+  std::uint64_t listeners_peak = 0;
   // Where peers see us (their Welcomes' your_address): the address most of them agree on, and whether they
   // see one address with a different port each, the mark of a NAT that maps a port per destination.
   std::optional<Endpoint> observed_address;
@@ -143,6 +147,12 @@ class Swarm {
   Time poll_timeout() const;
   std::optional<SwarmEvent> poll_event();
   SwarmStats stats(Time now) const;
+  // The census alone (what stats() reports of it), cheaply: the simulator asks every viewer each second.
+  struct ListenerCount {
+    std::uint32_t listeners = 0;
+    std::uint32_t peak = 0;
+  };
+  ListenerCount listener_count() const { return census_; }
 
  private:
   // ---- inputs (swarm.cpp)
@@ -283,6 +293,13 @@ class Swarm {
   void lost_sight_of(Peer& p);
   wire::Hello hello(bool subscribe, std::uint8_t substream, std::uint32_t from_seq = wire::from_join_point) const;
   wire::Welcome welcome_for(const Endpoint& to, std::uint8_t substream, bool accepted, bool with_peers);
+
+  // ---- the census (membership/swarm_census.cpp)
+  bool listens() const { return config_.role == wire::Role::viewer; }
+  std::uint32_t listeners_below(std::uint8_t s) const;
+  void update_census();
+  ListenerCount census_;     // what we show
+  ListenerCount passed_on_;  // what our maps say: our home tree's word (the broadcaster's own count)
 
   // ---- repair (swarm_repair.cpp)
   void send_haves(Time now);

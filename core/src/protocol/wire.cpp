@@ -31,6 +31,12 @@ void varint(std::vector<std::uint8_t>& out, std::size_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> (v >= 0x80 ? 7 : 0)));
 }
 
+// LEB128 of up to 32 bits (five bytes at most): the census's counts, one byte below 128.
+void uvarint32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<std::uint8_t>(0x80 | (v & 0x7f)));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
 class Writer {
  public:
   explicit Writer(std::vector<std::uint8_t>& out) : out_(out) {}
@@ -40,6 +46,7 @@ class Writer {
   void tag(std::uint32_t epoch_tag) { be(epoch_tag, 2); }  // an epoch tag (wire::epoch_tag) is 16 bits
   void u64(std::uint64_t v) { be(v, 8); }
   void seq(std::uint64_t v) { be(std::min(v, max_seq), 4); }
+  void count(std::uint32_t v) { uvarint32(out_, v); }
   void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
   void endpoint(const Endpoint& e) {
     bytes(e.address);
@@ -69,6 +76,20 @@ class Reader {
     const std::size_t high = u8();
     if (failed_ || high >= 0x80 || high == 0) return std::nullopt;  // two bytes at most, and no padding
     return (low & 0x7f) | high << 7;
+  }
+  // uvarint32's: five bytes at most, no padding (a last byte of 0 after others), nothing beyond 32 bits.
+  std::optional<std::uint32_t> uvarint32() {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 5; ++i) {
+      const std::uint64_t b = u8();
+      if (failed_ || (i > 0 && b == 0)) return std::nullopt;
+      v |= (b & 0x7f) << (7 * i);
+      if (b < 0x80) {
+        if (v > 0xffffffffull) return std::nullopt;
+        return static_cast<std::uint32_t>(v);
+      }
+    }
+    return std::nullopt;
   }
   std::span<const std::uint8_t> bytes(std::size_t n) {
     if (!take(n)) return {};
@@ -185,6 +206,9 @@ struct Encoder {
     w.tag(m.epoch);
     w.seq(m.join_seq);
     w.seq(m.base_seq);
+    w.count(m.subtree_listeners);
+    w.count(m.listeners);
+    w.count(m.listeners_peak);
     const auto n = std::min(m.bits.size(), max_have_bits);
     w.u16(static_cast<std::uint16_t>(n));
     // A map is mostly one long run of chunks held, a few holes and the newest still on their way: as run
@@ -306,6 +330,11 @@ std::optional<Message> decode_body(Type type, Reader& r) {
       m.epoch = r.tag();
       m.join_seq = r.seq();
       m.base_seq = r.seq();
+      const auto subtree = r.uvarint32(), listeners = r.uvarint32(), peak = r.uvarint32();
+      if (!subtree || !listeners || !peak) return std::nullopt;
+      m.subtree_listeners = *subtree;
+      m.listeners = *listeners;
+      m.listeners_peak = *peak;
       const std::size_t n = r.u16();
       const auto form = r.u8();
       if (n > max_have_bits || r.failed()) return std::nullopt;

@@ -16,7 +16,7 @@
 namespace p2plive::wire {
 
 inline constexpr std::size_t max_datagram = 1200;
-inline constexpr std::uint8_t version = 7;
+inline constexpr std::uint8_t version = 8;
 // What a session's framing adds to a message: kind and connection ID (3 bytes) and the 8-byte tag.
 // Fragments carry no packet number (session_wire.hpp).
 inline constexpr std::size_t session_framing = 11;
@@ -127,6 +127,12 @@ struct Have {
   std::uint64_t join_seq = 0;          // the sender's latest join point there
   std::uint64_t base_seq = 0;
   std::vector<bool> bits;
+  // The census (core/PROTOCOL.md, "How many listen"): listeners in the subtree the sender roots in its
+  // home tree, itself included, summed up the trees; and the broadcaster's count of the whole swarm, and
+  // its peak, passed down them.
+  std::uint32_t subtree_listeners = 0;
+  std::uint32_t listeners = 0;
+  std::uint32_t listeners_peak = 0;
 };
 
 // The answer to a Have: how much longer than the sender's fastest its stamped datagrams lately took to

@@ -172,6 +172,8 @@ Stats NodeRuntime::swarm_stats(std::string role) const {
   out.introductions_sent = s.introductions_sent;
   out.introductions_received = s.introductions_received;
   out.introduced_sessions = s.introduced_sessions;
+  out.listeners = s.listeners;
+  out.listeners_peak = s.listeners_peak;
   out.dht_nodes = dht_ ? static_cast<std::int64_t>(dht_->nodes()) : -1;
   return out;
 }

@@ -14,6 +14,34 @@ nlohmann::ordered_json cdf_json(const Histogram& h) {
   return points;
 }
 
+// The census against the truth, from 10 s after the crowd's arrival (a count climbs the trees a map
+// interval per hop): the largest and the mean error of the broadcaster's count, and the largest of the
+// viewers' 5th and 95th percentiles, in % of the viewers there.
+nlohmann::ordered_json listeners_json(const Report& r) {
+  const auto settled = std::chrono::duration_cast<std::chrono::seconds>(
+      (r.scenario.visits.empty() ? r.scenario.join_window : Time{0}) + 10s);
+  double worst = 0, sum = 0, viewer_worst = 0;
+  std::size_t seconds = 0, unknown_max = 0;
+  auto series = nlohmann::ordered_json::array();
+  for (std::size_t t = 0; t < r.listeners_by_second.size(); ++t) {
+    const auto& x = r.listeners_by_second[t];
+    if (r.listeners_by_second.size() <= 600) series.push_back({x.truth, x.broadcaster, x.viewer_p5, x.viewer_p50, x.viewer_p95});
+    if (static_cast<std::int64_t>(t) < settled.count() || x.truth == 0) continue;
+    const auto error = [&](std::uint32_t v) { return 100.0 * std::abs(double(v) - double(x.truth)) / double(x.truth); };
+    worst = std::max(worst, error(x.broadcaster));
+    sum += error(x.broadcaster);
+    viewer_worst = std::max({viewer_worst, error(x.viewer_p5), error(x.viewer_p95)});
+    unknown_max = std::max<std::size_t>(unknown_max, x.viewers_unknown);
+    ++seconds;
+  }
+  return {{"from_second", settled.count()},
+          {"broadcaster_error_pct_max", worst},
+          {"broadcaster_error_pct_mean", seconds ? sum / double(seconds) : 0.0},
+          {"viewer_p5_p95_error_pct_max", viewer_worst},
+          {"viewers_unknown_max", unknown_max},
+          {"by_second_truth_broadcaster_p5_p50_p95", series}};
+}
+
 }  // namespace
 
 std::string Report::to_json(bool with_cdf, bool with_viewers) const {
@@ -66,6 +94,7 @@ std::string Report::to_json(bool with_cdf, bool with_viewers) const {
             : 100.0);
   }
   j["on_time_pct_by_second"] = by_second;
+  j["listeners"] = listeners_json(*this);
   // Playback as players see it (the Playout class), from each viewer's first keyframe.
   j["first_frame_ms_p50"] = first_frame_ms.percentile(0.50);
   j["first_frame_ms_p95"] = first_frame_ms.percentile(0.95);

@@ -111,6 +111,7 @@ Report Simulation::run() {
   while (queue_.pop(s_.duration, now_, e)) {
     if (now_ >= next_second) {
       if (s_.on_second) s_.on_second(now_, report_.events);
+      sample_listeners();
       const auto& b = peers_[broadcaster_index];
       if (report_.broadcaster_rate_kbps.size() < 3600)
         report_.broadcaster_rate_kbps.push_back(b.swarm ? b.swarm->stats(now_).send_rate_bps / 1000 : 0);

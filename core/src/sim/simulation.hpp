@@ -94,6 +94,7 @@ class Simulation {
   void on_new_session(SimPeer& p, std::uint64_t epoch);
   void play(SimPeer& p);
   void account_playback(SimPeer& p);
+  void sample_listeners();
   bool counts_on_time(const SimPeer& p, Time published) const;
   void note_progress(SimPeer& p);
   void account(std::size_t index);

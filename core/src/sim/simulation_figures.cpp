@@ -74,6 +74,36 @@ void Simulation::play(SimPeer& p) {
   }
 }
 
+// The census against the truth: what the broadcaster counts, and what every viewer shows. (The first
+// hour's seconds; the figures' summary is sim_report.cpp's.)
+void Simulation::sample_listeners() {
+  if (report_.listeners_by_second.size() >= 3600) return;
+  Report::ListenerSample sample;
+  std::vector<std::uint32_t> shown;
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    const auto& p = peers_[i];
+    if (!p.alive || !p.swarm) continue;
+    const auto count = p.swarm->listener_count().listeners;
+    if (i == broadcaster_index) {
+      sample.broadcaster = count;
+      continue;
+    }
+    ++sample.truth;
+    if (count == 0)
+      ++sample.viewers_unknown;
+    else
+      shown.push_back(count);
+  }
+  if (!shown.empty()) {
+    std::sort(shown.begin(), shown.end());
+    const auto at = [&](double q) { return shown[static_cast<std::size_t>(q * static_cast<double>(shown.size() - 1))]; };
+    sample.viewer_p5 = at(0.05);
+    sample.viewer_p50 = at(0.5);
+    sample.viewer_p95 = at(0.95);
+  }
+  report_.listeners_by_second.push_back(sample);
+}
+
 // A viewer's playback, as tests/bench/twin_bench.py reckons a real one's from its last stats line.
 void Simulation::account_playback(SimPeer& p) {
   const Time end = p.left >= Time{0} ? p.left : s_.duration;

@@ -25,6 +25,7 @@ void Swarm::send_haves(Time now) {
   });
   if (due.empty()) return;
   std::sort(due.begin(), due.end(), [](const Peer* a, const Peer* b) { return a->endpoint < b->endpoint; });
+  update_census();
   const auto map = have();
   for (Peer* p : due) {
     p->last_have_sent = now;
@@ -79,6 +80,9 @@ wire::Have Swarm::have() const {
   have.bits = store_.have_bits(have.base_seq, count);
   have.epoch = our_epoch_tag();
   have.join_seq = store_.latest_join_seq().value_or(store_.latest_seq());
+  have.subtree_listeners = home_ < trees_.size() ? listeners_below(home_) : (listens() ? 1 : 0);
+  have.listeners = passed_on_.listeners;
+  have.listeners_peak = passed_on_.peak;
   return have;
 }
 

@@ -70,6 +70,12 @@ struct Peer {
   bool suspended = false;                 // a child that fell silent: no pushes until it speaks again
   Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child
   std::vector<std::pair<Endpoint, Time>> reporters;  // the broadcaster: who reported it lately (bounded)
+  // The census, as its last map said: listeners in the subtree it roots in its home tree, and the whole
+  // swarm's count and peak as it heard them from its parents (census_heard: it has sent a map at all).
+  bool census_heard = false;
+  std::uint32_t subtree_listeners = 0;
+  std::uint32_t listeners = 0;
+  std::uint32_t listeners_peak = 0;
 
   void note_tree(const wire::TreeState& state, Time now) {
     if (state.children > 0 || tree.children > 0) childless_since = now;
