@@ -225,10 +225,13 @@ TEST(Simulation, EveryViewerShowsAListenerCountWithinTenPercentOfTheTruth) {
   for (std::size_t t = 10; t < r.listeners_by_second.size(); ++t) {
     const auto& x = r.listeners_by_second[t];
     ASSERT_EQ(x.truth, s.viewers) << "second " << t;
-    const auto within = [&](std::uint32_t v) { return std::abs(double(v) - double(x.truth)) <= 0.1 * x.truth; };
+    const auto within = [&](std::uint32_t v) {
+      return std::abs(double(v) - double(x.truth)) <= 0.1 * x.truth;
+    };
     EXPECT_TRUE(within(x.broadcaster)) << "second " << t << ": the broadcaster counts " << x.broadcaster;
     EXPECT_TRUE(within(x.viewer_p5) && within(x.viewer_p95))
-        << "second " << t << ": viewers show " << x.viewer_p5 << " to " << x.viewer_p95 << " (5th to 95th percentile)";
+        << "second " << t << ": viewers show " << x.viewer_p5 << " to " << x.viewer_p95
+        << " (5th to 95th percentile)";
     EXPECT_EQ(x.viewers_unknown, 0u) << "second " << t;
   }
 }

@@ -139,7 +139,8 @@ struct Report {
   // the counts viewers show (5th, 50th and 95th percentiles over those that show one), with how many
   // show none yet.
   struct ListenerSample {
-    std::uint32_t truth = 0, broadcaster = 0, viewer_p5 = 0, viewer_p50 = 0, viewer_p95 = 0, viewers_unknown = 0;
+    std::uint32_t truth = 0, broadcaster = 0, viewer_p5 = 0, viewer_p50 = 0, viewer_p95 = 0,
+                  viewers_unknown = 0;
   };
   std::vector<ListenerSample> listeners_by_second;
   std::uint64_t restarts = 0;

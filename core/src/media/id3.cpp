@@ -122,13 +122,15 @@ std::optional<std::string> id3_title(std::span<const std::uint8_t> tag) {
   auto frames = tag.subspan(10, *size);
   if (flags & 0x40) {  // an extended header: skip it
     if (frames.size() < 4) return std::nullopt;
-    const auto ext = version == 4 ? syncsafe(frames.subspan(0, 4)) : std::optional(big_endian(frames.subspan(0, 4)) + 4);
+    const auto ext =
+        version == 4 ? syncsafe(frames.subspan(0, 4)) : std::optional(big_endian(frames.subspan(0, 4)) + 4);
     if (!ext || *ext > frames.size()) return std::nullopt;
     frames = frames.subspan(*ext);
   }
   while (frames.size() >= 10 && frames[0] != 0) {
     const auto id = frames.subspan(0, 4);
-    const auto frame_size = version == 4 ? syncsafe(frames.subspan(4, 4)) : std::optional(big_endian(frames.subspan(4, 4)));
+    const auto frame_size =
+        version == 4 ? syncsafe(frames.subspan(4, 4)) : std::optional(big_endian(frames.subspan(4, 4)));
     if (!frame_size || *frame_size > frames.size() - 10) return std::nullopt;
     const auto body = frames.subspan(10, *frame_size);
     if (std::equal(id.begin(), id.end(), "TIT2") && !body.empty()) {
@@ -141,10 +143,17 @@ std::optional<std::string> id3_title(std::span<const std::uint8_t> tag) {
             append_utf8(utf8, c);
           }
           break;
-        case 1: utf8 = from_utf16(text, false); break;
-        case 2: utf8 = from_utf16(text, true); break;
-        case 3: utf8.assign(text.begin(), std::find(text.begin(), text.end(), std::uint8_t{0})); break;
-        default: return std::nullopt;
+        case 1:
+          utf8 = from_utf16(text, false);
+          break;
+        case 2:
+          utf8 = from_utf16(text, true);
+          break;
+        case 3:
+          utf8.assign(text.begin(), std::find(text.begin(), text.end(), std::uint8_t{0}));
+          break;
+        default:
+          return std::nullopt;
       }
       return clean_title(utf8);
     }

@@ -314,7 +314,7 @@ void FfmpegTsMuxer::finish() {
 }  // namespace
 
 Result<std::unique_ptr<TsMuxer>> TsMuxer::create(const std::vector<StreamInfo>& streams, BytesFn on_bytes,
-                                                  JoinPointFn on_join_point, bool titles) {
+                                                 JoinPointFn on_join_point, bool titles) {
   auto muxer = std::make_unique<FfmpegTsMuxer>(std::move(on_bytes), std::move(on_join_point));
   if (std::error_code error = muxer->open(streams, titles)) return error;
   return std::unique_ptr<TsMuxer>(std::move(muxer));

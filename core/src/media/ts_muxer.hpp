@@ -26,7 +26,7 @@ class TsMuxer {
 
   // `titles`: the program also carries timed ID3 (stream type 0x15), for set_title().
   static Result<std::unique_ptr<TsMuxer>> create(const std::vector<StreamInfo>& streams, BytesFn on_bytes,
-                                                  JoinPointFn on_join_point, bool titles = false);
+                                                 JoinPointFn on_join_point, bool titles = false);
   virtual ~TsMuxer() = default;
   // Packets arrive in decode order across streams. Bad packets are rejected with an error, never a crash.
   virtual std::error_code write(const EncodedPacket& packet) = 0;

@@ -125,8 +125,8 @@ void TsTitleReader::finish_pes() {
   if (header > pes.size()) return;
   std::int64_t pts_us = -1;
   if ((pes[7] & 0x80) && pes[8] >= 5) {
-    const std::int64_t pts = static_cast<std::int64_t>(pes[9] & 0x0e) << 29 | pes[10] << 22 | (pes[11] & 0xfe) << 14 |
-                             pes[12] << 7 | pes[13] >> 1;
+    const std::int64_t pts = static_cast<std::int64_t>(pes[9] & 0x0e) << 29 | pes[10] << 22 |
+                             (pes[11] & 0xfe) << 14 | pes[12] << 7 | pes[13] >> 1;
     pts_us = pts * 100 / 9;
   }
   const auto text = id3_title(std::span(pes).subspan(header));

@@ -25,9 +25,12 @@ nlohmann::ordered_json listeners_json(const Report& r) {
   auto series = nlohmann::ordered_json::array();
   for (std::size_t t = 0; t < r.listeners_by_second.size(); ++t) {
     const auto& x = r.listeners_by_second[t];
-    if (r.listeners_by_second.size() <= 600) series.push_back({x.truth, x.broadcaster, x.viewer_p5, x.viewer_p50, x.viewer_p95});
+    if (r.listeners_by_second.size() <= 600)
+      series.push_back({x.truth, x.broadcaster, x.viewer_p5, x.viewer_p50, x.viewer_p95});
     if (static_cast<std::int64_t>(t) < settled.count() || x.truth == 0) continue;
-    const auto error = [&](std::uint32_t v) { return 100.0 * std::abs(double(v) - double(x.truth)) / double(x.truth); };
+    const auto error = [&](std::uint32_t v) {
+      return 100.0 * std::abs(double(v) - double(x.truth)) / double(x.truth);
+    };
     worst = std::max(worst, error(x.broadcaster));
     sum += error(x.broadcaster);
     viewer_worst = std::max({viewer_worst, error(x.viewer_p5), error(x.viewer_p95)});

@@ -96,7 +96,9 @@ void Simulation::sample_listeners() {
   }
   if (!shown.empty()) {
     std::sort(shown.begin(), shown.end());
-    const auto at = [&](double q) { return shown[static_cast<std::size_t>(q * static_cast<double>(shown.size() - 1))]; };
+    const auto at = [&](double q) {
+      return shown[static_cast<std::size_t>(q * static_cast<double>(shown.size() - 1))];
+    };
     sample.viewer_p5 = at(0.05);
     sample.viewer_p50 = at(0.5);
     sample.viewer_p95 = at(0.95);

@@ -21,7 +21,9 @@
 namespace p2plive {
 namespace {
 
-std::uint32_t clamp32(std::uint64_t n) { return static_cast<std::uint32_t>(std::min<std::uint64_t>(n, 0xffffffffu)); }
+std::uint32_t clamp32(std::uint64_t n) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(n, 0xffffffffu));
+}
 
 // The middle of a few values: the mean of the two middle ones when they are even in number, so that one
 // outlier, high or low, moves it at most halfway to its neighbour.
@@ -52,7 +54,8 @@ std::uint32_t Swarm::listeners_below(std::uint8_t s) const {
 void Swarm::update_census() {
   std::vector<std::uint32_t> counts;
   if (is_broadcaster()) {
-    for (std::size_t s = 0; s < trees_.size(); ++s) counts.push_back(listeners_below(static_cast<std::uint8_t>(s)));
+    for (std::size_t s = 0; s < trees_.size(); ++s)
+      counts.push_back(listeners_below(static_cast<std::uint8_t>(s)));
     census_.listeners = middle(counts);
     census_.peak = std::max(census_.peak, census_.listeners);
     passed_on_ = census_;
