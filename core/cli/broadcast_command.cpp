@@ -2,6 +2,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
@@ -11,12 +13,13 @@
 #include "p2plive/broadcaster.hpp"
 #include "p2plive/link.hpp"
 #include "p2plive/media_input.hpp"
+#include "title_file.hpp"
 
 namespace p2plive::cli {
 namespace {
 
 struct BroadcastOptions {
-  std::string key_file, input, format, listen = "0.0.0.0:7000", stats, record;
+  std::string key_file, input, format, listen = "0.0.0.0:7000", stats, record, now_playing;
   std::vector<std::string> trackers;
   bool loop = false, verbose = false, no_port_mapping = false, no_dht = false;
   std::vector<std::string> dht_bootstrap;
@@ -81,6 +84,16 @@ int run_broadcast(const BroadcastOptions& o) {
     record = *file;
   }
 
+  if (!o.now_playing.empty()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(o.now_playing, ec))
+      return fail("--now-playing " + o.now_playing,
+                  "is a folder; give the text file your DJ software writes the title to");
+    if (!std::filesystem::exists(o.now_playing, ec))
+      std::fprintf(stderr, "p2plive: --now-playing %s does not exist yet; titles start when it appears\n",
+                   o.now_playing.c_str());
+  }
+
   block_stop_signals();
   BroadcasterConfig config{.key = *key};
   config.listen = *listen;
@@ -91,15 +104,21 @@ int run_broadcast(const BroadcastOptions& o) {
   config.dht = !o.no_dht;
   config.dht_bootstrap = o.dht_bootstrap;
   config.log = stderr_log(o.verbose);
+  config.titles = !o.now_playing.empty();
   if (record) config.on_published = [record](std::span<const std::uint8_t> bytes, bool) { record->write(bytes); };
   auto broadcaster = Broadcaster::start(config, (*input)->streams());
   if (!broadcaster) return fail("broadcast on " + o.listen, broadcaster.error());
 
+  std::optional<TitleFile> titles;
+  if (config.titles)
+    titles.emplace(o.now_playing,
+                   [b = broadcaster->get()](std::string title) { b->set_now_playing(std::move(title)); });
   std::atomic<bool> pumped{false};
   std::thread announcer([&] { announce_link(*key, **broadcaster, o.trackers, pumped); });
   pump_until_stopped(**input, **broadcaster, o.duration_s);
   pumped = true;
   announcer.join();
+  titles.reset();
   (*broadcaster)->stop();
   return 0;
 }
@@ -116,6 +135,10 @@ Command add_broadcast(CLI::App& app) {
   cmd->add_option("--tracker", o->trackers, "Tracker URL (repeatable)");
   cmd->add_option("--stats", o->stats, "Append one JSON stats line a second to FILE");
   cmd->add_option("--record", o->record, "Also write the published MPEG-TS to FILE");
+  cmd->add_option(
+      "--now-playing", o->now_playing,
+      "Text file whose first line is the track now playing (as DJ software writes it); it travels "
+      "in the stream as timed ID3");
   cmd->add_flag("--loop", o->loop, "Loop a file input");
   cmd->add_flag("--no-port-mapping", o->no_port_mapping,
                 "Do not ask the router to forward the port (UPnP, NAT-PMP)");

@@ -1,10 +1,14 @@
 #include "player_launcher.hpp"
 
-#include <csignal>
-#include <cstdlib>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 extern char** environ;
@@ -20,9 +24,11 @@ struct PlayerCommand {
 // Each player's own low-latency settings, and quiet terminals: the node's status line owns the terminal.
 std::vector<PlayerCommand> candidates() {
   return {
-      {"mpv", {"--profile=low-latency", "--no-terminal", "--title=p2p-live"}},
-      {"ffplay", {"-hide_banner", "-loglevel", "error", "-nostats", "-fflags", "nobuffer", "-flags", "low_delay",
-                  "-window_title", "p2p-live"}},
+      {"mpv",
+       {"--profile=low-latency", "--no-terminal", "--force-media-title=p2p-live", "--title=${media-title}"}},
+      {"ffplay",
+       {"-hide_banner", "-loglevel", "error", "-nostats", "-fflags", "nobuffer", "-flags", "low_delay",
+        "-window_title", "p2p-live"}},
       {"vlc", {"--quiet", "--network-caching=500"}},
   };
 }
@@ -43,13 +49,54 @@ bool on_path(const std::string& name) {
   return false;
 }
 
+// Private to this user: the runtime folder when there is one.
+std::string control_socket_path() {
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+  const std::string dir = runtime && *runtime ? runtime : "/tmp";
+  return dir + "/p2plive-mpv-" + std::to_string(getpid()) + ".sock";
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace
+
+void PlayerProcess::show_title(const std::string& title) {
+  if (control_.empty() || pid_ <= 0) return;
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", control_.c_str());
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string shown = title.empty() ? "p2p-live" : title + " · p2p-live";
+    const std::string commands =
+        "{\"command\":[\"set_property\",\"force-media-title\"," + json_string(shown) + "]}\n" +
+        (title.empty() ? "" : "{\"command\":[\"show-text\"," + json_string("♪ " + title) + ",4000]}\n");
+    // A few hundred bytes into a fresh socket's buffer: one write, and a player too busy to read it misses
+    // one title, never blocks the node.
+    [[maybe_unused]] const auto n = write(fd, commands.data(), commands.size());
+  }
+  close(fd);
+}
 
 std::optional<PlayerProcess> PlayerProcess::start(const std::string& url) {
   for (const auto& candidate : candidates()) {
     if (!on_path(candidate.name)) continue;
     std::vector<std::string> argv_text{candidate.name};
     argv_text.insert(argv_text.end(), candidate.args.begin(), candidate.args.end());
+    std::string control;
+    if (std::string(candidate.name) == "mpv") {
+      control = control_socket_path();
+      argv_text.push_back("--input-ipc-server=" + control);
+    }
     argv_text.push_back(url);
     std::vector<char*> argv;
     for (auto& a : argv_text) argv.push_back(a.data());
@@ -65,7 +112,7 @@ std::optional<PlayerProcess> PlayerProcess::start(const std::string& url) {
     pid_t pid = -1;
     const int rc = posix_spawnp(&pid, candidate.name, nullptr, &attr, argv.data(), environ);
     posix_spawnattr_destroy(&attr);
-    if (rc == 0) return PlayerProcess(pid, candidate.name);
+    if (rc == 0) return PlayerProcess(pid, candidate.name, control);
   }
   return std::nullopt;
 }
@@ -85,6 +132,7 @@ PlayerProcess::~PlayerProcess() {
   kill(pid_, SIGTERM);
   int status = 0;
   waitpid(pid_, &status, 0);
+  if (!control_.empty()) unlink(control_.c_str());
 }
 
 }  // namespace p2plive::cli

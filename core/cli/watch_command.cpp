@@ -95,8 +95,14 @@ int run_watch(const WatchOptions& o, bool relay) {
   std::atomic<bool> player_closed{false};
   {
     StatusReporter status(!o.quiet && isatty(STDERR_FILENO), join_peers(*link));
+    std::string shown_title;
     wait_until_stopped(duration, &player_closed, [&] {
-      status.update((*viewer)->status());
+      const auto now = (*viewer)->status();
+      status.update(now);
+      if (player && now.stats.now_playing != shown_title) {
+        shown_title = now.stats.now_playing;
+        player->show_title(shown_title);
+      }
       if (player && player->exited()) player_closed = true;  // closing the player ends the watch
     });
   }

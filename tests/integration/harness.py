@@ -129,14 +129,16 @@ def stats_lines(path):
     return lines
 
 
-def start_broadcaster(p2plive, workdir):
-    """A key, and a broadcast of the test pattern on a free loopback port that records what it publishes
-    (published.ts) and its stats (broadcaster.jsonl). Returns the process, its link and its port."""
+def start_broadcaster(p2plive, workdir, extra=(), source=None):
+    """A key, and a broadcast of the test pattern (or `source`) on a free loopback port that records what
+    it publishes (published.ts) and its stats (broadcaster.jsonl), with `extra` arguments. Returns the
+    process, its link and its port."""
     start([p2plive, "keygen", "--out", os.path.join(workdir, "stream.key")], workdir, "keygen").wait(30)
     port = free_udp_port()
-    proc = start([p2plive, "broadcast", "--key", os.path.join(workdir, "stream.key"), "--input", TEST_SOURCE,
-                  "--listen", f"127.0.0.1:{port}", "--record", os.path.join(workdir, "published.ts"),
-                  "--stats", os.path.join(workdir, "broadcaster.jsonl")], workdir, "broadcaster")
+    proc = start([p2plive, "broadcast", "--key", os.path.join(workdir, "stream.key"), "--input",
+                  source or TEST_SOURCE, "--listen", f"127.0.0.1:{port}", "--record",
+                  os.path.join(workdir, "published.ts"), "--stats", os.path.join(workdir, "broadcaster.jsonl"),
+                  *extra], workdir, "broadcaster")
     link = wait_for(lambda: first_line(os.path.join(workdir, "broadcaster.out")), 30, "the broadcaster's link")
     return proc, link, port
 

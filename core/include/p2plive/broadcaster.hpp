@@ -29,6 +29,9 @@ struct BroadcasterConfig {
   // loopback address unless bootstrap nodes are given; empty: BitTorrent's public routers.
   bool dht = true;
   std::vector<std::string> dht_bootstrap{};  // HOST:PORT
+  // The stream carries track titles (timed ID3, set with set_now_playing): the program lists the metadata
+  // stream from its first byte, so this is fixed at start.
+  bool titles = false;
   std::size_t queue_limit_bytes = 16u << 20;
   MediaSink on_published{};               // optional: every published chunk, on the node's thread
   LogSink log{};
@@ -45,6 +48,9 @@ class Broadcaster {
 
   // Thread-safe and non-blocking. When the queue is full it drops (video before audio) and returns false.
   virtual bool push(EncodedPacket packet) = 0;
+  // Thread-safe: the track now playing (the first line, cleaned), stamped with the media time of the next
+  // packet pushed. Ignored unless config.titles.
+  virtual void set_now_playing(std::string title) = 0;
   // Flushes what is queued, says goodbye to peers and joins the thread. Safe to call twice.
   virtual void stop() = 0;
   virtual Stats stats() const = 0;

@@ -54,6 +54,8 @@ struct ViewerStatus {
   std::uint64_t http_clients = 0;
   std::uint64_t http_clients_dropped = 0;
   bool started = false;           // playback has begun (a join point arrived)
+  std::string media;              // "audio" (sound alone), "video", or "" until the stream's program map came
+  std::string link;               // the link this node watches, for the page to show and share
 };
 
 class Viewer {

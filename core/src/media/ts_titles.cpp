@@ -8,6 +8,7 @@ namespace {
 constexpr std::size_t packet_bytes = 188;
 constexpr std::size_t max_pes_bytes = 16 * 1024;  // a title tag is a few hundred bytes
 constexpr std::uint8_t stream_type_metadata = 0x15;
+constexpr std::size_t max_titles_held = 16;
 
 // Video stream types: MPEG-1/2, MPEG-4 part 2, H.264, H.265. (Private streams, type 0x06, are left out:
 // Opus travels as one.)
@@ -46,8 +47,9 @@ void TsTitleReader::feed(std::span<const std::uint8_t> ts) {
 }
 
 std::optional<TsTitleReader::Title> TsTitleReader::poll_title() {
-  auto t = std::move(title_);
-  title_.reset();
+  if (titles_.empty()) return std::nullopt;
+  auto t = std::move(titles_.front());
+  titles_.pop_front();
   return t;
 }
 
@@ -130,7 +132,9 @@ void TsTitleReader::finish_pes() {
     pts_us = pts * 100 / 9;
   }
   const auto text = id3_title(std::span(pes).subspan(header));
-  if (text) title_ = Title{*text, pts_us};
+  if (!text) return;
+  if (titles_.size() >= max_titles_held) titles_.pop_front();
+  titles_.push_back(Title{*text, pts_us});
 }
 
 }  // namespace p2plive

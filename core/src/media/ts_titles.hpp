@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,7 +16,8 @@ class TsTitleReader {
  public:
   // Whole 188-byte packets or not: a packet split across two calls is put together.
   void feed(std::span<const std::uint8_t> ts);
-  // A title that arrived since the last call, and its PTS in microseconds (the stream's clock).
+  // The titles that arrived since the last calls, oldest first (the last 16 at most), each with its PTS in
+  // microseconds (the stream's clock).
   struct Title {
     std::string text;
     std::int64_t pts_us = -1;  // -1: the PES had none
@@ -38,7 +40,7 @@ class TsTitleReader {
   std::optional<bool> has_video_;
   std::vector<std::uint8_t> pes_;  // the timed ID3 PES being put together
   bool in_pes_ = false;
-  std::optional<Title> title_;
+  std::deque<Title> titles_;
 };
 
 }  // namespace p2plive

@@ -7,6 +7,7 @@
 
 #include "crypto/random.hpp"
 #include "media/chunker.hpp"
+#include "media/id3.hpp"
 #include "media/ts_muxer.hpp"
 #include "p2plive/broadcaster.hpp"
 #include "runtime/clock.hpp"
@@ -25,7 +26,7 @@ class BroadcasterNode final : public Broadcaster {
   std::error_code open() {
     auto muxer = TsMuxer::create(
         streams_, [this](std::span<const std::uint8_t> bytes) { chunker_.append(bytes, media_time_); },
-        [this] { chunker_.mark_join_point(); });
+        [this] { chunker_.mark_join_point(); }, config_.titles);
     if (!muxer) return muxer.error();
     muxer_ = std::move(muxer).value();
 
@@ -79,6 +80,18 @@ class BroadcasterNode final : public Broadcaster {
     return true;
   }
 
+  void set_now_playing(std::string title) override {
+    if (!config_.titles) return;
+    {
+      std::lock_guard lock(queue_mutex_);
+      title = clean_title(title);
+      if (title == title_) return;
+      title_ = std::move(title);
+      title_changed_ = true;
+    }
+    if (!wake_posted_.exchange(true)) asio::post(runtime_.io(), [this] { drain(); });
+  }
+
   void stop() override {
     {
       std::lock_guard lock(queue_mutex_);
@@ -123,6 +136,9 @@ class BroadcasterNode final : public Broadcaster {
       std::lock_guard lock(queue_mutex_);
       batch.swap(queue_);
       queued_bytes_ = 0;
+      // The title goes out with the first packet after it changed, stamped with that packet's time.
+      if (title_changed_) muxer_->set_title(title_);
+      title_changed_ = false;
     }
     for (const auto& packet : batch) {
       const auto& s = streams_[packet.stream_index];
@@ -170,6 +186,7 @@ class BroadcasterNode final : public Broadcaster {
     out.bytes_out = published_bytes_;
     std::lock_guard lock(queue_mutex_);
     out.packets_dropped = packets_dropped_;
+    out.now_playing = title_;
     return out;
   }
 
@@ -188,6 +205,8 @@ class BroadcasterNode final : public Broadcaster {
   std::size_t queued_bytes_ = 0;
   std::uint64_t packets_dropped_ = 0;
   bool dropping_video_ = false;
+  std::string title_;  // the track now playing, and whether the muxer has yet to hear of it
+  bool title_changed_ = false;
   bool closing_ = false;
   std::atomic<bool> wake_posted_{false};
 

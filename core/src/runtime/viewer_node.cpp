@@ -6,6 +6,7 @@
 
 #include "crypto/random.hpp"
 #include "http/http_server.hpp"
+#include "media/ts_titles.hpp"
 #include "p2plive/viewer.hpp"
 #include "playout/playout.hpp"
 #include "runtime/clock.hpp"
@@ -115,6 +116,7 @@ class ViewerNode final : public Viewer {
   void on_new_session() {
     const bool had_one = playout_.started() || bytes_out_ > 0;
     playout_.restart();
+    titles_.reset();
     first_chunk_us_ = 0;
     session_start_delay_ms_ = -1;
     if (http_ && had_one) http_->new_session();
@@ -127,6 +129,8 @@ class ViewerNode final : public Viewer {
         session_start_delay_ms_ = static_cast<double>(unix_now_us() - static_cast<std::int64_t>(chunk->timestamp_us)) / 1000.0;
       bytes_out_ += chunk->payload.size();
       last_played_us_ = chunk->timestamp_us;
+      titles_.feed(chunk->payload);
+      while (auto title = titles_.poll_title()) now_playing_ = std::move(title->text);
       if (config_.relay) continue;
       if (config_.sink) config_.sink(chunk->payload, chunk->is_join_point());
       // Shared with the store, not copied: the HLS window and the players' queues hold the same bytes.
@@ -159,6 +163,7 @@ class ViewerNode final : public Viewer {
     out.delay_ms_p50 = delays_.percentile(0.50);
     out.delay_ms_p99 = delays_.percentile(0.99);
     out.bytes_out = bytes_out_;
+    out.now_playing = now_playing_;
     update_status(out);
     return out;
   }
@@ -178,6 +183,8 @@ class ViewerNode final : public Viewer {
     const auto judged = s.chunks_played + s.chunks_missing;
     if (judged > 0) v.on_time_percent = 100.0 * static_cast<double>(s.chunks_played) / static_cast<double>(judged);
     v.started = playout_.started();
+    if (const auto video = titles_.has_video()) v.media = *video ? "video" : "audio";
+    v.link = config_.link.to_string();
     if (last_played_us_ != 0) {
       v.behind_live_ms = static_cast<double>(now_us - static_cast<std::int64_t>(last_played_us_)) / 1000.0;
       v.buffer_ms = static_cast<double>(newest_verified_us_ - std::min(newest_verified_us_, last_played_us_)) / 1000.0;
@@ -200,6 +207,8 @@ class ViewerNode final : public Viewer {
   double first_frame_ms_ = -1;
   double session_start_delay_ms_ = -1;
   std::uint64_t bytes_out_ = 0;
+  TsTitleReader titles_;  // what the played stream says of itself: video or not, and its titles
+  std::string now_playing_;
   std::uint64_t newest_verified_us_ = 0;  // broadcast times, for the status figures
   std::uint64_t last_played_us_ = 0;
   std::int64_t last_collect_us_ = 0;
@@ -222,6 +231,8 @@ std::string to_json(const ViewerStatus& v, std::int64_t unix_ms) {
   j["http_clients"] = v.http_clients;
   j["http_clients_dropped"] = v.http_clients_dropped;
   j["started"] = v.started;
+  j["media"] = v.media;
+  j["link"] = v.link;
   return j.dump();
 }
 
