@@ -1,5 +1,7 @@
 #include "dock-stats.hpp"
 
+#include <algorithm>
+
 namespace p2plive::plugin {
 namespace {
 constexpr double drop_warning_s = 10;
@@ -19,7 +21,8 @@ DockStats StatsTracker::update(const StatsSample& sample, bool encoder_poor) {
 
   DockStats stats;
   stats.direct_peers = sample.peers;
-  stats.swarm_at_least = sample.peers;
+  stats.swarm_at_least = sample.listeners > 0 ? sample.listeners : sample.peers;
+  stats.listeners_peak = std::max(sample.listeners_peak, stats.swarm_at_least);
   stats.upload_kbps = upload_kbps_;
   if (sample.time_s < dropping_until_s_) {
     stats.health = Health::dropping;

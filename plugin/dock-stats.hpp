@@ -1,9 +1,8 @@
 // What the dock shows about a live broadcast, from the core's once-a-second stats. Pure, so tested alone.
 //
-// Swarm size is an estimate from below: the broadcaster only hears its direct peers (its children in the
-// tree and viewers asking to join), and the core does not report deeper levels yet, so the dock shows
-// "≥ direct peers". Health says what limits the stream: no viewers, dropped frames (upload too slow for
-// the bitrate), or encoder settings that slow joins.
+// Listeners are the core's census (summed up the push trees, core/PROTOCOL.md "How many listen"), with
+// its peak; until the first count arrives the dock shows direct peers as a floor. Health says what limits the
+// stream: no viewers, dropped frames (upload too slow for the bitrate), or encoder settings that slow joins.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +16,8 @@ struct StatsSample {
   std::uint64_t peers = 0;
   std::uint64_t uploaded_bytes = 0;
   std::uint64_t packets_dropped = 0;
+  std::uint64_t listeners = 0;  // the census: 0 until the trees have counted
+  std::uint64_t listeners_peak = 0;
   std::string reachability;  // the stats fields of the same names (p2plive/stats.hpp)
   std::string external_address;
 };
@@ -25,7 +26,8 @@ enum class Health { offline, waiting_for_viewers, good, slow_joins, dropping };
 
 struct DockStats {
   std::uint64_t direct_peers = 0;
-  std::uint64_t swarm_at_least = 0;
+  std::uint64_t swarm_at_least = 0;  // listeners, or direct peers while no count has come
+  std::uint64_t listeners_peak = 0;
   double upload_kbps = 0;
   Health health = Health::offline;
 };

@@ -69,6 +69,8 @@ std::optional<StatsSample> read_stats(obs_output_t* output) {
   sample.peers = static_cast<std::uint64_t>(obs_data_get_int(data, "peers"));
   sample.uploaded_bytes = static_cast<std::uint64_t>(obs_data_get_int(data, "uploaded_bytes"));
   sample.packets_dropped = static_cast<std::uint64_t>(obs_data_get_int(data, "packets_dropped"));
+  sample.listeners = static_cast<std::uint64_t>(obs_data_get_int(data, "listeners"));
+  sample.listeners_peak = static_cast<std::uint64_t>(obs_data_get_int(data, "listeners_peak"));
   sample.reachability = obs_data_get_string(data, "reachability");
   sample.external_address = obs_data_get_string(data, "external_address");
   const bool has_role = obs_data_has_user_value(data, "role");
@@ -391,11 +393,13 @@ void P2PDock::refresh() {
                        : main_live    ? "P2PLive.Dock.Status.Main"
                                       : "P2PLive.Dock.Status.Offline";
   status_->setText(QString("<b>%1</b>").arg(tr_text(status)));
-  stats_->setText(QString::fromUtf8(
-      format_message(obs_module_text("P2PLive.Dock.Stats"), static_cast<unsigned long long>(stats.direct_peers),
-                     static_cast<unsigned long long>(stats.swarm_at_least), stats.upload_kbps,
-                     obs_module_text(health_text(stats.health)))
-          .c_str()));
+  stats_->setText(
+      QString::fromUtf8(format_message(obs_module_text("P2PLive.Dock.Stats"),
+                                       static_cast<unsigned long long>(stats.swarm_at_least),
+                                       static_cast<unsigned long long>(stats.listeners_peak),
+                                       static_cast<unsigned long long>(stats.direct_peers), stats.upload_kbps,
+                                       obs_module_text(health_text(stats.health)))
+                            .c_str()));
 
   reach_->setText(QString::fromUtf8(reachability_text(sample).c_str()));
 

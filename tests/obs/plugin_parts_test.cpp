@@ -234,8 +234,19 @@ TEST(DockStats, UploadRateComesFromByteCountsOverTime) {
   const DockStats stats = tracker.update(sample(1.0, 2, 125'000, 0), false);  // 1 Mbit in 1 s
   EXPECT_DOUBLE_EQ(stats.upload_kbps, 1000);
   EXPECT_EQ(stats.direct_peers, 2u);
-  EXPECT_EQ(stats.swarm_at_least, 2u);
+  EXPECT_EQ(stats.swarm_at_least, 2u) << "no census yet: direct peers are the floor";
   EXPECT_EQ(stats.health, Health::good);
+}
+
+TEST(DockStats, ListenersComeFromTheCensusWithTheirPeak) {
+  StatsTracker tracker;
+  auto s = sample(0.0, 3, 0, 0);
+  s.listeners = 1234;
+  s.listeners_peak = 1500;
+  const DockStats stats = tracker.update(s, false);
+  EXPECT_EQ(stats.swarm_at_least, 1234u);
+  EXPECT_EQ(stats.listeners_peak, 1500u);
+  EXPECT_EQ(stats.direct_peers, 3u);
 }
 
 TEST(DockStats, HealthSaysWhatLimitsTheStream) {
