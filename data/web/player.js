@@ -74,6 +74,12 @@ async function refreshStats() {
     $('down').textContent = fmtRate(s.down_kbit_s);
     $('up').textContent = fmtRate(s.up_kbit_s);
     $('ontime').textContent = `${s.on_time_percent.toFixed(2)} %`;
+    showNowPlaying(s.now_playing || '');
+    if (s.listeners > 0) {
+      $('listeners').textContent = `${s.listeners} listening · peak ${Math.max(s.listeners, s.listeners_peak)}`;
+      $('listeners').dataset.value = String(s.listeners);
+    }
+    if (s.media === 'audio' && document.body.dataset.layout !== 'listening') useListeningLayout();
     const stats = $('stats');
     stats.dataset.updates = String(Number(stats.dataset.updates) + 1);
     stats.dataset.t = String(s.t);
@@ -90,6 +96,76 @@ function refreshLocal() {
     $('player-buffer').textContent = fmtMs(aheadMs);
     if (nodeBehindMs !== null) $('behind').textContent = fmtMs(nodeBehindMs + aheadMs);
   }
+}
+
+// The title as the node last read it from the stream's timed ID3. The node is ahead of the player by the
+// player's buffer (under a second with latency chasing), so a title shows that much before its music.
+function showNowPlaying(title) {
+  const el = $('now-playing');
+  if (title === el.textContent) return;
+  el.textContent = title;
+  el.dataset.changes = String(Number(el.dataset.changes) + 1);
+  el.dataset.shownAtMs = String(Date.now());
+  el.dataset.mediaTime = String(video.currentTime);
+}
+
+// Sound alone: no video box; a big play button and a level meter drawn from the audio itself.
+function useListeningLayout() {
+  document.body.dataset.layout = 'listening';
+  $('listening').hidden = false;
+  $('unmute').hidden = true;
+  $('play').addEventListener('click', () => {
+    if (video.paused || video.muted) {
+      video.muted = false;
+      video.play();
+      startMeter();
+      $('play').textContent = '❚❚';
+    } else {
+      video.pause();
+      $('play').textContent = '▶';
+    }
+  });
+  startMeter();
+}
+
+let meterStarted = false;
+function startMeter() {
+  if (meterStarted) return;
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;  // no Web Audio: the music plays, without a meter
+  let analyser;
+  try {
+    const audio = new Context();
+    analyser = audio.createAnalyser();
+    audio.createMediaElementSource(video).connect(analyser);
+    analyser.connect(audio.destination);
+    audio.resume();
+  } catch (e) {
+    return;
+  }
+  meterStarted = true;
+  analyser.fftSize = 256;
+  const bins = new Uint8Array(analyser.frequencyBinCount);
+  const canvas = $('level-meter');
+  const ctx = canvas.getContext('2d');
+  let peak = 0, peakAt = 0;
+  const draw = () => {
+    analyser.getByteFrequencyData(bins);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    const bars = 48, width = canvas.width / bars;
+    let level = 0;
+    for (let i = 0; i < bars; ++i) {
+      const v = bins[Math.floor(i * bins.length / bars)] / 255;
+      level = Math.max(level, v);
+      ctx.fillStyle = `hsl(${30 + 200 * i / bars}, 80%, 55%)`;
+      ctx.fillRect(i * width + 1, canvas.height * (1 - v), width - 2, canvas.height * v);
+    }
+    const now = performance.now();
+    if (level > peak || now - peakAt > 1000) { peak = level; peakAt = now; }
+    canvas.dataset.peak = peak.toFixed(3);
+    requestAnimationFrame(draw);
+  };
+  draw();
 }
 
 $('unmute').addEventListener('click', () => {
