@@ -4,24 +4,14 @@
 // Prints one JSON line with what it saw; exits non-zero on failure, with a screenshot either way.
 'use strict';
 
-const path = require('path');
-const { chromium } = require(path.join(process.env.P2PLIVE_NODE_MODULES, 'playwright-core'));
+const { openPage, finish, run } = require('./chromium.js');
 
 const [url, screenshot, profile] = process.argv.slice(2);
 const PLAY_SECONDS = 3;
 
 async function main() {
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required'],
-  });
-  const page = context.pages()[0] || await context.newPage();
-  const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  const browser = await openPage(profile);
+  const { page } = browser;
   const result = { url };
   try {
     await page.goto(url, { waitUntil: 'load', timeout: 20000 });
@@ -51,11 +41,7 @@ async function main() {
     result.ok = false;
     result.error = String(e.message || e).split('\n')[0];
   }
-  result.console = consoleLines.slice(-20);
-  await page.screenshot({ path: screenshot }).catch(() => {});
-  await context.close();
-  console.log(JSON.stringify(result));
-  process.exit(result.ok ? 0 : 1);
+  await finish(browser, result, screenshot);
 }
 
-main().catch((e) => { console.log(JSON.stringify({ ok: false, error: String(e) })); process.exit(1); });
+run(main);
