@@ -75,6 +75,7 @@ async function refreshStats() {
     $('up').textContent = fmtRate(s.up_kbit_s);
     $('ontime').textContent = `${s.on_time_percent.toFixed(2)} %`;
     showNowPlaying(s.now_playing || '');
+    if (s.link && $('page-link').textContent !== s.link) showLink(s.link);
     if (s.listeners > 0) {
       $('listeners').textContent = `${s.listeners} listening · peak ${Math.max(s.listeners, s.listeners_peak)}`;
       $('listeners').dataset.value = String(s.listeners);
@@ -167,6 +168,45 @@ function startMeter() {
   };
   draw();
 }
+
+// The link this node plays, to copy and share; and a web+p2plive: link this page was opened with
+// (?open=...), when it names another stream: this node plays one stream, so it says what to run.
+function showLink(link) {
+  $('page-link').textContent = link;
+  const opened = new URLSearchParams(location.search).get('open');
+  if (!opened) return;
+  const wanted = opened.replace(/^web\+p2plive:/, '').replace(/^(?!p2plive:)/, 'p2plive:');
+  if (wanted === link) return;
+  const box = $('open-other');
+  box.hidden = false;
+  box.textContent = `This node plays another stream. To watch this one run: p2plive watch '${wanted}' --play`;
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (e) {  // no clipboard API here (or no permission): select the text for Ctrl+C
+    const range = document.createRange();
+    range.selectNodeContents($('page-link'));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    return document.execCommand && document.execCommand('copy');
+  }
+}
+
+$('copy-link').addEventListener('click', async () => {
+  $('copy-link').textContent = (await copyText($('page-link').textContent)) ? 'Copied' : 'Select and copy';
+});
+
+$('register-handler').addEventListener('click', () => {
+  try {
+    navigator.registerProtocolHandler('web+p2plive', `${location.origin}/?open=%s`);
+    $('register-result').textContent = 'asked; the browser confirms it';
+  } catch (e) {
+    $('register-result').textContent = `this browser refused: ${e.message}`;
+  }
+});
 
 $('unmute').addEventListener('click', () => {
   video.muted = false;

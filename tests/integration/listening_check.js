@@ -33,6 +33,7 @@ async function main() {
         title_before: document.getElementById('now-playing').textContent,
         listeners: document.getElementById('listeners').textContent,
         meter_peak: Number(document.getElementById('level-meter').dataset.peak),
+        page_link: document.getElementById('page-link').textContent,
       };
     }));
     const wroteAt = Date.now();
@@ -46,7 +47,7 @@ async function main() {
     })));
     result.change_wall_ms = result.shown_at_ms - wroteAt;
     result.ok = result.layout === 'listening' && result.video_box_px === 0 && result.play_button_px > 0 &&
-      result.title_before.length > 0 && result.meter_peak > 0;
+      result.title_before.length > 0 && result.meter_peak > 0 && result.page_link.startsWith('p2plive:');
   } catch (e) {
     result.ok = false;
     result.error = String(e.message || e).split('\n')[0];
