@@ -1,5 +1,6 @@
 // The viewer's page, served by its own p2plive node. mpegts.js plays /stream.ts through Media Source
 // Extensions with a small buffer (low latency); browsers without MSE fall back to the node's HLS.
+// id3.js times the track titles, listening.js draws the listening layout, share.js the link.
 'use strict';
 
 const video = document.getElementById('video');
@@ -13,8 +14,36 @@ $('hls-url').textContent = hlsUrl;
 let player = null;
 // What you see is behind live by the node's own lag (the swarm, reordering) plus what the player buffers.
 let nodeBehindMs = null;
+// What stats.json says the stream carries ("audio", "video"; "" before the node knows): it decides the
+// layout; before it knows, mpegts.js's MEDIA_INFO does.
+let statsMedia = '';
+
+// stats.json's now_playing stands in for the timed ID3 when none comes: within this long of the first
+// title at the start, and once ID3 titles stop for longer than a few join points (a video stream's
+// keyframes may be seconds apart).
+const FALLBACK_FIRST_MS = 3000;
+const FALLBACK_SILENT_MS = 10000;
+let statsTitleSinceMs = 0;
 
 function setStatus(text) { $('status').textContent = text; }
+
+const titles = new TitleSchedule(video, showNowPlaying);
+const meter = new LevelMeter(video, $('level-meter'), (level) => {
+  // The play button's ring breathes with the sound.
+  $('play').style.setProperty('--level', level.toFixed(3));
+});
+const share = new SharePanel({
+  link: $('page-link'),
+  copy: $('copy-link'),
+  qr: $('qr'),
+  open: $('open-app'),
+  other: $('open-other'),
+  otherCommand: $('open-other-command'),
+  otherCopy: $('copy-command'),
+  register: $('register-handler'),
+  registerResult: $('register-result'),
+});
+setUpPlayButton(video, $('play'), meter);
 
 function canUseMpegts() {
   return typeof mpegts !== 'undefined' && mpegts.isSupported() && mpegts.getFeatureList().mseLivePlayback;
@@ -22,6 +51,7 @@ function canUseMpegts() {
 
 function startMpegts() {
   $('mode').textContent = 'mpegts.js, low latency';
+  titles.reset();  // a new player, a new timeline
   player = mpegts.createPlayer({ type: 'mpegts', isLive: true, url: streamUrl }, {
     enableWorker: false,
     enableStashBuffer: false,       // hand bytes to the decoder as they arrive
@@ -35,6 +65,13 @@ function startMpegts() {
   player.attachMediaElement(video);
   player.on(mpegts.Events.ERROR, (type, detail) => restart(`stream error (${type}: ${detail}); reconnecting`));
   player.on(mpegts.Events.LOADING_COMPLETE, () => restart('the stream ended; reconnecting'));
+  player.on(mpegts.Events.MEDIA_INFO, (info) => {
+    if (!statsMedia && info) setLayout(info.hasVideo ? 'video' : 'listening');
+  });
+  player.on(mpegts.Events.TIMED_ID3_METADATA_ARRIVED, (m) => {
+    const frames = parseId3(m && m.data);
+    if (frames && 'TIT2' in frames) titles.id3(frames.TIT2, mapId3Pts(m.pts, video));
+  });
   player.load();
   const started = player.play();
   if (started && started.catch) started.catch(() => setStatus('press play to start'));
@@ -74,19 +111,36 @@ async function refreshStats() {
     $('down').textContent = fmtRate(s.down_kbit_s);
     $('up').textContent = fmtRate(s.up_kbit_s);
     $('ontime').textContent = `${s.on_time_percent.toFixed(2)} %`;
-    showNowPlaying(s.now_playing || '');
-    if (s.link && $('page-link').textContent !== s.link) showLink(s.link);
-    if (s.listeners > 0) {
-      $('listeners').textContent = `${s.listeners} listening · peak ${Math.max(s.listeners, s.listeners_peak)}`;
-      $('listeners').dataset.value = String(s.listeners);
+    useStatsTitle(s.now_playing || '');
+    share.setLink(s.link || '');
+    showListeners(Number(s.listeners) || 0, Number(s.listeners_peak) || 0);
+    if (s.media === 'audio' || s.media === 'video') {
+      statsMedia = s.media;
+      setLayout(s.media === 'audio' ? 'listening' : 'video');
     }
-    if (s.media === 'audio' && document.body.dataset.layout !== 'listening') useListeningLayout();
     const stats = $('stats');
     stats.dataset.updates = String(Number(stats.dataset.updates) + 1);
     stats.dataset.t = String(s.t);
   } catch (e) {
     setStatus('cannot reach the p2plive node; is `p2plive watch` still running?');
   }
+}
+
+// The node's own reading of the title runs ahead of the sound by the player's buffer; it shows only
+// when the stream's timed ID3 does not come (see FALLBACK_*).
+function useStatsTitle(title) {
+  if (!title) return;
+  const now = Date.now();
+  if (!statsTitleSinceMs) statsTitleSinceMs = now;
+  const noneYet = titles.lastId3WallMs === 0 && now - statsTitleSinceMs >= FALLBACK_FIRST_MS;
+  const stopped = titles.lastId3WallMs !== 0 && titles.id3SilentFor(FALLBACK_SILENT_MS);
+  if (noneYet || stopped) titles.fallback(title);
+}
+
+function showListeners(count, peak) {
+  const el = $('listeners');
+  el.dataset.value = String(count);
+  el.textContent = count > 0 ? `${count} listening · peak ${Math.max(count, peak)}` : '';
 }
 
 function refreshLocal() {
@@ -99,123 +153,40 @@ function refreshLocal() {
   }
 }
 
-// The title as the node last read it from the stream's timed ID3. The node is ahead of the player by the
-// player's buffer (under a second with latency chasing), so a title shows that much before its music.
-function showNowPlaying(title) {
+// The attributes are for the page checks (tests/integration/listening_check.js): when a title showed, at
+// which media time, and the ID3 time it was due at ("" when it showed on arrival).
+function showNowPlaying(title, {mediaTime, id3PtsMs}) {
   const el = $('now-playing');
-  if (title === el.textContent) return;
   el.textContent = title;
+  el.title = title;
   el.dataset.changes = String(Number(el.dataset.changes) + 1);
   el.dataset.shownAtMs = String(Date.now());
-  el.dataset.mediaTime = String(video.currentTime);
+  el.dataset.mediaTime = mediaTime.toFixed(3);
+  el.dataset.id3PtsMs = id3PtsMs === null ? '' : String(id3PtsMs);
+  document.title = title ? `${title} · p2p-live` : 'p2p-live';
 }
 
-// Sound alone: no video box; a big play button and a level meter drawn from the audio itself.
-function useListeningLayout() {
-  document.body.dataset.layout = 'listening';
-  $('listening').hidden = false;
-  $('unmute').hidden = true;
-  $('play').addEventListener('click', () => {
-    if (video.paused || video.muted) {
-      video.muted = false;
-      video.play();
-      startMeter();
-      $('play').textContent = '❚❚';
-    } else {
-      video.pause();
-      $('play').textContent = '▶';
-    }
-  });
-  startMeter();
+// "listening": sound alone, no video box; a big play button and the level meter. "video": today's player.
+function setLayout(kind) {
+  if (document.body.dataset.layout === kind) return;
+  document.body.dataset.layout = kind;
+  $('unmute').hidden = kind === 'listening' || !video.muted;
 }
-
-let meterStarted = false;
-function startMeter() {
-  if (meterStarted) return;
-  const Context = window.AudioContext || window.webkitAudioContext;
-  if (!Context) return;  // no Web Audio: the music plays, without a meter
-  let analyser;
-  try {
-    const audio = new Context();
-    analyser = audio.createAnalyser();
-    audio.createMediaElementSource(video).connect(analyser);
-    analyser.connect(audio.destination);
-    audio.resume();
-  } catch (e) {
-    return;
-  }
-  meterStarted = true;
-  analyser.fftSize = 256;
-  const bins = new Uint8Array(analyser.frequencyBinCount);
-  const canvas = $('level-meter');
-  const ctx = canvas.getContext('2d');
-  let peak = 0, peakAt = 0;
-  const draw = () => {
-    analyser.getByteFrequencyData(bins);
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    const bars = 48, width = canvas.width / bars;
-    let level = 0;
-    for (let i = 0; i < bars; ++i) {
-      const v = bins[Math.floor(i * bins.length / bars)] / 255;
-      level = Math.max(level, v);
-      ctx.fillStyle = `hsl(${30 + 200 * i / bars}, 80%, 55%)`;
-      ctx.fillRect(i * width + 1, canvas.height * (1 - v), width - 2, canvas.height * v);
-    }
-    const now = performance.now();
-    if (level > peak || now - peakAt > 1000) { peak = level; peakAt = now; }
-    canvas.dataset.peak = peak.toFixed(3);
-    requestAnimationFrame(draw);
-  };
-  draw();
-}
-
-// The link this node plays, to copy and share; and a web+p2plive: link this page was opened with
-// (?open=...), when it names another stream: this node plays one stream, so it says what to run.
-function showLink(link) {
-  $('page-link').textContent = link;
-  const opened = new URLSearchParams(location.search).get('open');
-  if (!opened) return;
-  const wanted = opened.replace(/^web\+p2plive:/, '').replace(/^(?!p2plive:)/, 'p2plive:');
-  if (wanted === link) return;
-  const box = $('open-other');
-  box.hidden = false;
-  box.textContent = `This node plays another stream. To watch this one run: p2plive watch '${wanted}' --play`;
-}
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (e) {  // no clipboard API here (or no permission): select the text for Ctrl+C
-    const range = document.createRange();
-    range.selectNodeContents($('page-link'));
-    getSelection().removeAllRanges();
-    getSelection().addRange(range);
-    return document.execCommand && document.execCommand('copy');
-  }
-}
-
-$('copy-link').addEventListener('click', async () => {
-  $('copy-link').textContent = (await copyText($('page-link').textContent)) ? 'Copied' : 'Select and copy';
-});
-
-$('register-handler').addEventListener('click', () => {
-  try {
-    navigator.registerProtocolHandler('web+p2plive', `${location.origin}/?open=%s`);
-    $('register-result').textContent = 'asked; the browser confirms it';
-  } catch (e) {
-    $('register-result').textContent = `this browser refused: ${e.message}`;
-  }
-});
 
 $('unmute').addEventListener('click', () => {
   video.muted = false;
   $('unmute').hidden = true;
   video.play();
 });
+video.addEventListener('volumechange', () => {
+  $('play-hint').textContent = video.muted ? 'tap to listen' : '';
+  if (!video.muted) $('unmute').hidden = true;
+});
+video.addEventListener('timeupdate', () => titles.tick());
 
 if (canUseMpegts()) startMpegts();
 else startHls();
 refreshStats();
 setInterval(refreshStats, 1000);
 setInterval(refreshLocal, 100);
+setInterval(() => titles.tick(), 50);
