@@ -25,6 +25,8 @@ DockConfig load_dock_config() {
   config.port_mapping =
       !obs_data_has_user_value(data, "port_mapping") || obs_data_get_bool(data, "port_mapping");
   config.dht = !obs_data_has_user_value(data, "dht") || obs_data_get_bool(data, "dht");
+  config.sound_only = obs_data_get_bool(data, "sound_only");
+  config.now_playing_source = obs_data_get_string(data, "now_playing_source");
   obs_data_release(data);
   return config;
 }
@@ -41,6 +43,8 @@ void save_dock_config(const DockConfig& config) {
   obs_data_set_bool(data, "shown_once", config.shown_once);
   obs_data_set_bool(data, "port_mapping", config.port_mapping);
   obs_data_set_bool(data, "dht", config.dht);
+  obs_data_set_bool(data, "sound_only", config.sound_only);
+  obs_data_set_string(data, "now_playing_source", config.now_playing_source.c_str());
   if (!obs_data_save_json_safe(data, file->c_str(), "tmp", "bak")) {
     blog(LOG_WARNING, "[p2p-live] cannot save the dock settings to %s", file->c_str());
   }

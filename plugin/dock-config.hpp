@@ -12,6 +12,8 @@ struct DockConfig {
   long long upload_cap_kbps = 0;     // 0: no cap
   bool port_mapping = true;          // ask the home router to forward the port (UPnP IGD, NAT-PMP)
   bool dht = true;                   // announce the stream on the Mainline DHT (key-only links find it)
+  bool sound_only = false;           // Start sends the audio alone (p2p_live_audio_output)
+  std::string now_playing_source;    // a text source whose text is the track title; "": no titles
   bool shown_once = false;           // the first start shows the dock, later starts keep the user's layout
 
   std::string listen() const { return "0.0.0.0:" + std::to_string(listen_port); }

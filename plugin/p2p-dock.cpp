@@ -1,20 +1,23 @@
 #include "p2p-dock.hpp"
 
+#include <QAbstractItemView>
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
-#include <QPlainTextEdit>
 #include <QPixmap>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <chrono>
 #include <string_view>
 
@@ -25,6 +28,7 @@
 #include "encoder-settings.hpp"
 #include "key-store.hpp"
 #include "module-config.hpp"
+#include "now-playing.hpp"
 #include "obs-log.hpp"
 #include "p2p-service.hpp"
 #include "qr-image.hpp"
@@ -40,6 +44,20 @@ constexpr int qr_scale = 3;
 bool is_ours(obs_output_t* output) {
   const char* id = output ? obs_output_get_id(output) : nullptr;
   return id && std::string_view(id) == output_id;
+}
+
+// The scene collection's text sources, by name: where a track title can come from.
+std::vector<std::string> text_source_names() {
+  std::vector<std::string> names;
+  obs_enum_sources(
+      [](void* param, obs_source_t* source) {
+        const char* name = obs_source_get_name(source);
+        if (is_text_source(source) && name) static_cast<std::vector<std::string>*>(param)->emplace_back(name);
+        return true;
+      },
+      &names);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool main_service_is_p2p() {
@@ -220,6 +238,16 @@ void P2PDock::build_ui() {
   dht_->setToolTip(tr_text("P2PLive.Dht.Description"));
   dht_->setChecked(config_.dht);
   form->addRow(dht_);
+  sound_only_ = new QCheckBox(tr_text("P2PLive.SoundOnly"), this);
+  sound_only_->setObjectName("p2p_live_sound_only");
+  sound_only_->setToolTip(tr_text("P2PLive.SoundOnly.Description"));
+  sound_only_->setChecked(config_.sound_only);
+  form->addRow(sound_only_);
+  now_playing_ = new QComboBox(this);
+  now_playing_->setObjectName("p2p_live_now_playing");
+  now_playing_->setToolTip(tr_text("P2PLive.NowPlaying.Description"));
+  update_title_sources();
+  form->addRow(tr_text("P2PLive.NowPlaying"), now_playing_);
   layout->addLayout(form);
   layout->addStretch(1);
 
@@ -227,6 +255,9 @@ void P2PDock::build_ui() {
   QObject::connect(upload_cap_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { save_settings(); });
   QObject::connect(port_mapping_, &QCheckBox::toggled, this, [this] { save_settings(); });
   QObject::connect(dht_, &QCheckBox::toggled, this, [this] { save_settings(); });
+  QObject::connect(sound_only_, &QCheckBox::toggled, this, [this] { save_settings(); });
+  QObject::connect(now_playing_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+                   [this] { save_settings(); });
   QObject::connect(server_, &QPlainTextEdit::textChanged, this, [this] { save_settings(); });
 }
 
@@ -291,6 +322,8 @@ void P2PDock::save_settings() {
   config_.upload_cap_kbps = upload_cap_->value();
   config_.port_mapping = port_mapping_->isChecked();
   config_.dht = dht_->isChecked();
+  config_.sound_only = sound_only_->isChecked();
+  config_.now_playing_source = now_playing_->currentData().toString().toStdString();
   config_.server = server_->toPlainText().toStdString();
   save_dock_config(config_);
   shown_link_.clear();
@@ -303,9 +336,10 @@ void P2PDock::toggle_p2p() {
     return;
   }
   std::vector<std::string> notices;
-  const std::string error = side_.start(
-      {config_.listen(), config_.server, config_.upload_cap_kbps, config_.port_mapping, config_.dht},
-      notices);
+  const std::string error =
+      side_.start({config_.listen(), config_.server, config_.upload_cap_kbps, config_.port_mapping,
+                   config_.dht, config_.sound_only, config_.now_playing_source},
+                  notices);
   encoder_poor_ = side_.encoder_poor();
   add_notices(notices);
   if (!error.empty()) add_notices({error});
@@ -324,6 +358,7 @@ void P2PDock::use_as_main_stream() {
   obs_data_set_int(settings, setting_upload_cap_kbps, config_.upload_cap_kbps);
   obs_data_set_bool(settings, setting_port_mapping, config_.port_mapping);
   obs_data_set_bool(settings, setting_dht, config_.dht);
+  obs_data_set_string(settings, setting_now_playing_source, config_.now_playing_source.c_str());
   obs_service_t* service = obs_service_create(service_id, "p2p_live_service", settings, nullptr);
   obs_data_release(settings);
   if (!service) return;
@@ -412,6 +447,27 @@ void P2PDock::refresh() {
   port_->setEnabled(!side_.active());
   port_mapping_->setEnabled(!side_.active());
   dht_->setEnabled(!side_.active());
+  sound_only_->setEnabled(!side_.active());
+  now_playing_->setEnabled(!side_.active());
+  update_title_sources();
+}
+
+// Lists the text sources again when they change (the dock refreshes every second), except while the list
+// is open. A chosen source that is gone stays listed, so the choice survives a scene collection switch.
+void P2PDock::update_title_sources() {
+  std::vector<std::string> names = text_source_names();
+  const std::string& chosen = config_.now_playing_source;
+  if (!chosen.empty() && std::find(names.begin(), names.end(), chosen) == names.end())
+    names.push_back(chosen);
+  if ((names == title_sources_ && now_playing_->count() > 0) || now_playing_->view()->isVisible()) return;
+  title_sources_ = names;
+  const QSignalBlocker quiet(now_playing_);
+  now_playing_->clear();
+  now_playing_->addItem(tr_text("P2PLive.NowPlaying.None"), QString());
+  for (const std::string& name : names) {
+    now_playing_->addItem(QString::fromStdString(name), QString::fromStdString(name));
+  }
+  now_playing_->setCurrentIndex(std::max(0, now_playing_->findData(QString::fromStdString(chosen))));
 }
 
 }  // namespace p2plive::plugin

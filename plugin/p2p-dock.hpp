@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QTimer>
 #include <QWidget>
 
@@ -57,7 +58,8 @@ class P2PDock : public QWidget {
   void refresh();
   void show_link(const std::string& link);
   void add_notices(const std::vector<std::string>& notices);
-  obs_output_t* live_output() const;  // ours beside, or the main stream when it is P2P; not a new reference
+  obs_output_t* live_output() const;
+  void update_title_sources();  // ours beside, or the main stream when it is P2P; not a new reference
 
   DockConfig config_;
   std::optional<SecretKey> key_;
@@ -79,6 +81,9 @@ class P2PDock : public QWidget {
   QSpinBox* upload_cap_ = nullptr;
   QCheckBox* port_mapping_ = nullptr;
   QCheckBox* dht_ = nullptr;
+  QCheckBox* sound_only_ = nullptr;         // the P2P output beside the main stream carries the audio alone
+  QComboBox* now_playing_ = nullptr;        // the text source whose text is the track title; data "" for none
+  std::vector<std::string> title_sources_;  // what now_playing_ lists
   QPushButton* start_stop_ = nullptr;
   QPushButton* use_main_ = nullptr;
   QLabel* status_ = nullptr;

@@ -9,6 +9,7 @@
 #include "bootstrap.hpp"
 #include "key-store.hpp"
 #include "module-config.hpp"
+#include "now-playing.hpp"
 #include "obs-compat.hpp"
 #include "p2p-service.hpp"
 #include "p2plive/endpoint.hpp"
@@ -33,6 +34,7 @@ struct ServiceConfig {
   long long upload_cap_kbps = 0;
   bool port_mapping = true;
   bool dht = true;
+  std::string now_playing_source;
 };
 
 bool is_p2p_service(obs_service_t* service) {
@@ -53,6 +55,7 @@ ServiceConfig read_service(obs_service_t* service) {
   config.port_mapping = !obs_data_has_user_value(settings, setting_port_mapping) ||
                         obs_data_get_bool(settings, setting_port_mapping);
   config.dht = !obs_data_has_user_value(settings, setting_dht) || obs_data_get_bool(settings, setting_dht);
+  config.now_playing_source = obs_data_get_string(settings, setting_now_playing_source);
   obs_data_release(settings);
   if (config.listen.empty()) config.listen = default_listen;
   return config;
@@ -162,6 +165,7 @@ bool P2POutput::start() {
   broadcaster_config.port_mapping = config.port_mapping;
   broadcaster_config.dht = config.dht;
   broadcaster_config.dht_bootstrap = bootstrap.dht_nodes;
+  broadcaster_config.titles = !config.now_playing_source.empty();
   auto started = Broadcaster::start(std::move(broadcaster_config), streams.streams);
   if (!started) {
     if (started.error() == Errc::port_in_use) {
@@ -181,17 +185,25 @@ bool P2POutput::start() {
          static_cast<unsigned>(local.port));
   }
   const std::string& link_text = link.text;
-  log_(LOG_INFO, "broadcasting on UDP %s (%s %dx%d, %s %d Hz)", local.to_string().c_str(),
-       codec_name(streams.streams[video_stream_index].codec), streams.streams[video_stream_index].width,
-       streams.streams[video_stream_index].height, codec_name(streams.streams[audio_stream_index].codec),
-       streams.streams[audio_stream_index].sample_rate);
+  log_(LOG_INFO, "broadcasting on UDP %s (%s)", local.to_string().c_str(),
+       describe_for_log(streams.streams).c_str());
   log_(LOG_INFO, "viewer link: %s", link_text.c_str());
+  std::unique_ptr<SourceTitle> titles;
+  if (broadcaster_config.titles) {
+    log_(LOG_INFO, "track titles from the source '%s'", config.now_playing_source.c_str());
+    titles = std::make_unique<SourceTitle>(config.now_playing_source,
+                                           [b = std::weak_ptr(broadcaster)](std::string title) {
+                                             if (auto live = b.lock())
+                                               live->set_now_playing(std::move(title));
+                                           });
+  }
 
   {
     std::lock_guard lock(mutex_);
     broadcaster_ = broadcaster;
     streams_ = std::move(streams.streams);
     viewer_link_ = link_text;
+    titles_ = std::move(titles);
     public_key_ = key->public_key();
     bootstrap_ = bootstrap;
     state_ = State::running;
@@ -206,8 +218,10 @@ bool P2POutput::start() {
     {
       std::lock_guard lock(mutex_);
       broadcaster_.reset();
+      titles = std::move(titles_);
       state_ = State::idle;
     }
+    titles.reset();
     broadcaster->stop();
     return fail(text("P2PLive.Error.NoCapture"));
   }
@@ -250,6 +264,7 @@ void P2POutput::run_stop(int code) {
   std::uint64_t session = 0;
   guarded("stop", [&] {
     std::shared_ptr<Broadcaster> broadcaster;
+    std::unique_ptr<SourceTitle> titles;
     {
       std::unique_lock lock(mutex_);
       session = session_;
@@ -257,7 +272,9 @@ void P2POutput::run_stop(int code) {
                            [this] { return stop_ts_reached_ || state_ != State::stopping; });
       broadcaster = std::move(broadcaster_);  // no packet is pushed after this
       broadcaster_.reset();
+      titles = std::move(titles_);
     }
+    titles.reset();  // joins its thread, which takes no lock of ours
     if (!broadcaster) return;
     broadcaster->stop();
     const Stats stats = broadcaster->stats();
@@ -338,12 +355,17 @@ std::string P2POutput::stats_json() const {
   return broadcaster ? to_json_line(broadcaster->stats(), unix_ms_now()) : std::string("{}");
 }
 
-void register_p2p_output() {
+namespace {
+
+// One registration for both outputs; `audio_only` leaves the picture out (OBS then connects no video
+// encoder, and a sound-only stream has a join point at every audio chunk).
+void register_one(bool audio_only) {
   OutputInfo291 info = {};
   obs_output_info& base = info.base;
-  base.id = output_id;
-  base.flags = OBS_OUTPUT_AV | OBS_OUTPUT_ENCODED | OBS_OUTPUT_SERVICE;
-  base.get_name = [](void*) { return obs_module_text("P2PLive.Output"); };
+  base.id = audio_only ? audio_output_id : output_id;
+  base.flags = (audio_only ? OBS_OUTPUT_AUDIO : OBS_OUTPUT_AV) | OBS_OUTPUT_ENCODED | OBS_OUTPUT_SERVICE;
+  base.get_name = audio_only ? [](void*) { return obs_module_text("P2PLive.AudioOutput"); }
+                             : [](void*) { return obs_module_text("P2PLive.Output"); };
   base.create = [](obs_data_t* settings, obs_output_t* output) -> void* {
     return guarded("output create", [&]() -> void* { return new P2POutput(settings, output); }, nullptr);
   };
@@ -360,13 +382,21 @@ void register_p2p_output() {
     return guarded("get_dropped_frames", [&] { return self(data)->dropped_frames(); }, 0);
   };
   base.get_connect_time_ms = [](void* data) { return self(data)->connect_time_ms(); };
-  base.encoded_video_codecs = "h264;hevc;av1";
+  base.encoded_video_codecs = audio_only ? nullptr : "h264;hevc;av1";
   // OBS 29.0's frontend treats anything but exactly "aac" as the name of one audio codec and fails to find an
   // encoder for "aac;opus", so Opus is offered from 29.1 on, whose frontend reads the list properly.
   base.encoded_audio_codecs = runtime_has_obs_29_1() ? "aac;opus" : "aac";
+  // The service names p2p_live_output as its output type, so the frontend never picks the sound-only one.
   info.protocols = protocol_name;
 
   register_output(info);
+}
+
+}  // namespace
+
+void register_p2p_output() {
+  register_one(false);
+  register_one(true);
 }
 
 }  // namespace p2plive::plugin

@@ -19,6 +19,7 @@
 #include <obs-module.h>
 
 #include "bootstrap.hpp"
+#include "now-playing.hpp"
 #include "obs-log.hpp"
 #include "p2plive/broadcaster.hpp"
 #include "p2plive/media.hpp"
@@ -54,6 +55,7 @@ class P2POutput {
 
   mutable std::mutex mutex_;  // guards everything below it, except the atomics
   std::shared_ptr<Broadcaster> broadcaster_;
+  std::unique_ptr<SourceTitle> titles_;  // the service names a text source: its text is the track title
   std::vector<StreamInfo> streams_;
   std::string viewer_link_;
   PublicKey public_key_{};

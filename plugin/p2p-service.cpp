@@ -48,6 +48,7 @@ void get_defaults(obs_data_t* settings) {
   obs_data_set_default_int(settings, setting_upload_cap_kbps, 0);
   obs_data_set_default_bool(settings, setting_port_mapping, true);
   obs_data_set_default_bool(settings, setting_dht, true);
+  obs_data_set_default_string(settings, setting_now_playing_source, "");
 }
 
 obs_properties_t* get_properties() {
@@ -64,6 +65,9 @@ obs_properties_t* get_properties() {
   obs_property_set_long_description(p, obs_module_text("P2PLive.PortMapping.Description"));
   p = obs_properties_add_bool(props, setting_dht, obs_module_text("P2PLive.Dht"));
   obs_property_set_long_description(p, obs_module_text("P2PLive.Dht.Description"));
+  p = obs_properties_add_text(props, setting_now_playing_source, obs_module_text("P2PLive.NowPlaying"),
+                              OBS_TEXT_DEFAULT);
+  obs_property_set_long_description(p, obs_module_text("P2PLive.NowPlaying.Description"));
   return props;
 }
 

@@ -6,6 +6,7 @@ namespace p2plive::plugin {
 
 inline constexpr const char* service_id = "p2p_live_service";
 inline constexpr const char* output_id = "p2p_live_output";
+inline constexpr const char* audio_output_id = "p2p_live_audio_output";  // sound alone (a DJ's set)
 inline constexpr const char* protocol_name = "P2PLIVE";  // OBS 29.1+ matches services to outputs by it
 
 // Service settings keys.
@@ -17,6 +18,8 @@ inline constexpr const char* setting_listen = "listen";  // HOST:PORT for the UD
 inline constexpr const char* setting_upload_cap_kbps = "upload_cap_kbps";  // 0: no cap
 inline constexpr const char* setting_port_mapping = "port_mapping";  // ask the router to forward the port
 inline constexpr const char* setting_dht = "dht";  // announce the stream on the Mainline DHT
+// The name of an OBS text source whose text is the track now playing (timed ID3 in the stream); "": none.
+inline constexpr const char* setting_now_playing_source = "now_playing_source";
 inline constexpr const char* default_listen = "0.0.0.0:7000";
 
 void register_p2p_service();

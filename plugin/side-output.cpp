@@ -20,12 +20,14 @@ bool is_ours(obs_output_t* output) {
   return id && std::string_view(id) == output_id;
 }
 
+bool audio_fits(obs_encoder_t* audio) {
+  const auto a = audio ? codec_from_obs(obs_encoder_get_codec(audio)) : std::nullopt;
+  return a && (*a == Codec::aac || *a == Codec::opus);
+}
+
 bool codecs_fit(obs_encoder_t* video, obs_encoder_t* audio) {
-  if (!video || !audio) return false;
-  const auto v = codec_from_obs(obs_encoder_get_codec(video));
-  const auto a = codec_from_obs(obs_encoder_get_codec(audio));
-  return v && a && (*v == Codec::h264 || *v == Codec::hevc || *v == Codec::av1) &&
-         (*a == Codec::aac || *a == Codec::opus);
+  const auto v = video ? codec_from_obs(obs_encoder_get_codec(video)) : std::nullopt;
+  return v && (*v == Codec::h264 || *v == Codec::hevc || *v == Codec::av1) && audio_fits(audio);
 }
 
 // Simple mode names encoders by a short word; 29.0's frontend maps them to these ids.
@@ -96,20 +98,22 @@ std::string SideOutput::start(const SideOutputConfig& config, std::vector<std::s
   obs_data_set_int(settings, setting_upload_cap_kbps, config.upload_cap_kbps);
   obs_data_set_bool(settings, setting_port_mapping, config.port_mapping);
   obs_data_set_bool(settings, setting_dht, config.dht);
+  obs_data_set_string(settings, setting_now_playing_source, config.now_playing_source.c_str());
   service_ = obs_service_create_private(service_id, "p2p_live_dock_service", settings);
   obs_data_release(settings);
-  output_ = obs_output_create(output_id, "p2p_live_dock", nullptr, nullptr);
+  output_ =
+      obs_output_create(config.sound_only ? audio_output_id : output_id, "p2p_live_dock", nullptr, nullptr);
   if (!service_ || !output_) {
     release();
     return text("P2PLive.Error.StartFailedGeneric");
   }
   obs_output_set_service(output_, service_);
 
-  if (std::string error = attach_encoders(notices); !error.empty()) {
+  if (std::string error = attach_encoders(config.sound_only, notices); !error.empty()) {
     release();
     return error;
   }
-  obs_output_set_video_encoder(output_, video_);
+  if (video_) obs_output_set_video_encoder(output_, video_);
   obs_output_set_audio_encoder(output_, audio_, 0);
   if (!obs_output_start(output_)) {
     const char* error = obs_output_get_last_error(output_);
@@ -120,7 +124,7 @@ std::string SideOutput::start(const SideOutputConfig& config, std::vector<std::s
   return {};
 }
 
-std::string SideOutput::attach_encoders(std::vector<std::string>& notices) {
+std::string SideOutput::attach_encoders(bool sound_only, std::vector<std::string>& notices) {
   // The main stream's encoders first, then the recording's (in Simple mode often the same ones).
   obs_output_t* candidates[] = {obs_frontend_get_streaming_output(), obs_frontend_get_recording_output()};
   std::string error;
@@ -129,32 +133,37 @@ std::string SideOutput::attach_encoders(std::vector<std::string>& notices) {
     const bool active = obs_output_active(running);
     if (active && is_ours(running)) {
       error = text("P2PLive.Error.AlreadyMain");
-    } else if (active && !video_) {
+    } else if (active && !audio_) {
       obs_encoder_t* video = obs_output_get_video_encoder(running);
       obs_encoder_t* audio = obs_output_get_audio_encoder(running, 0);
-      if (codecs_fit(video, audio)) {
-        video_ = obs_encoder_get_ref(video);
+      if (sound_only ? audio_fits(audio) : codecs_fit(video, audio)) {
+        if (!sound_only) video_ = obs_encoder_get_ref(video);
         audio_ = obs_encoder_get_ref(audio);
-        blog(LOG_INFO, "[p2p-live] P2P shares the encoders of output '%s'", obs_output_get_name(running));
+        blog(LOG_INFO, "[p2p-live] P2P shares the %s of output '%s'",
+             sound_only ? "audio encoder" : "encoders", obs_output_get_name(running));
       }
     }
     obs_output_release(running);
   }
   if (!error.empty()) return error;
-  if (video_ && audio_) {
+  if (audio_ && (video_ || sound_only)) {
+    if (!video_) return {};
     const auto problems = review_video_encoder(video_);
     encoder_poor_ = !problems.empty();
     notices.insert(notices.end(), problems.begin(), problems.end());
     return {};
   }
-  return create_encoders(notices);
+  return create_encoders(sound_only, notices);
 }
 
-std::string SideOutput::create_encoders(std::vector<std::string>& notices) {
+std::string SideOutput::create_encoders(bool sound_only, std::vector<std::string>& notices) {
   ProfileEncoders profile = read_profile_encoders();
-  const auto changes = apply_live_video_settings(profile.video_settings);
-  notices.insert(notices.end(), changes.begin(), changes.end());
-  video_ = obs_video_encoder_create(profile.video_id.c_str(), "p2p_live_video", profile.video_settings, nullptr);
+  if (!sound_only) {
+    const auto changes = apply_live_video_settings(profile.video_settings);
+    notices.insert(notices.end(), changes.begin(), changes.end());
+    video_ =
+        obs_video_encoder_create(profile.video_id.c_str(), "p2p_live_video", profile.video_settings, nullptr);
+  }
   obs_data_release(profile.video_settings);
 
   obs_data_t* audio_settings = obs_data_create();
@@ -162,10 +171,11 @@ std::string SideOutput::create_encoders(std::vector<std::string>& notices) {
   obs_data_set_int(audio_settings, "bitrate", profile.audio_bitrate_kbps);
   audio_ = obs_audio_encoder_create("ffmpeg_aac", "p2p_live_audio", audio_settings, profile.audio_mixer, nullptr);
   obs_data_release(audio_settings);
-  if (!video_ || !audio_) return text("P2PLive.Error.EncoderInit");
-  obs_encoder_set_video(video_, obs_get_video());
+  if ((!video_ && !sound_only) || !audio_) return text("P2PLive.Error.EncoderInit");
+  if (video_) obs_encoder_set_video(video_, obs_get_video());
   obs_encoder_set_audio(audio_, obs_get_audio());
-  blog(LOG_INFO, "[p2p-live] OBS is not streaming or recording: P2P encodes with its own %s", profile.video_id.c_str());
+  blog(LOG_INFO, "[p2p-live] OBS is not streaming or recording: P2P encodes with its own %s",
+       sound_only ? "AAC encoder (sound only)" : profile.video_id.c_str());
   return {};
 }
 

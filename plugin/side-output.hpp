@@ -1,7 +1,8 @@
 // P2P beside whatever OBS streams or records (the idea of obs-multi-rtmp): our own p2p_live_output on the
 // encoders that already run, so nothing is encoded twice. OBS refcounts an encoder's users, so the main
 // stream may stop and start while we keep sending. When nothing runs, we make encoders from the profile's
-// stream settings, with the keyframe interval and latency a swarm needs.
+// stream settings, with the keyframe interval and latency a swarm needs. Sound only takes the audio
+// encoder alone.
 //
 // UI thread only (the dock owns it).
 #pragma once
@@ -19,6 +20,8 @@ struct SideOutputConfig {
   long long upload_cap_kbps = 0;
   bool port_mapping = true;
   bool dht = true;
+  bool sound_only = false;         // p2p_live_audio_output: the audio encoder alone, no picture (a DJ's set)
+  std::string now_playing_source;  // a text source whose text is the track title
 };
 
 class SideOutput {
@@ -40,8 +43,8 @@ class SideOutput {
   void release();
 
  private:
-  std::string attach_encoders(std::vector<std::string>& notices);
-  std::string create_encoders(std::vector<std::string>& notices);
+  std::string attach_encoders(bool sound_only, std::vector<std::string>& notices);
+  std::string create_encoders(bool sound_only, std::vector<std::string>& notices);
 
   obs_service_t* service_ = nullptr;
   obs_output_t* output_ = nullptr;

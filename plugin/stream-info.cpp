@@ -88,13 +88,27 @@ std::optional<Codec> codec_from_obs(const char* obs_codec) {
 
 StreamsOrError describe_streams(obs_output_t* output) {
   StreamsOrError result;
-  result.streams.resize(2);
-  result.error = describe_video(obs_output_get_video_encoder(output), result.streams[video_stream_index]);
+  if ((obs_output_get_flags(output) & OBS_OUTPUT_VIDEO) != 0) {
+    result.error = describe_video(obs_output_get_video_encoder(output), result.streams.emplace_back());
+  }
   if (result.error.empty()) {
-    result.error = describe_audio(obs_output_get_audio_encoder(output, 0), result.streams[audio_stream_index]);
+    result.error = describe_audio(obs_output_get_audio_encoder(output, 0), result.streams.emplace_back());
   }
   if (!result.ok()) result.streams.clear();
   return result;
+}
+
+std::string describe_for_log(const std::vector<StreamInfo>& streams) {
+  std::string text;
+  for (const StreamInfo& stream : streams) {
+    if (!text.empty()) text += ", ";
+    text += codec_name(stream.codec);
+    text += stream.kind == MediaKind::video
+                ? " " + std::to_string(stream.width) + "x" + std::to_string(stream.height)
+                : " " + std::to_string(stream.sample_rate) + " Hz";
+  }
+  if (streams.size() == 1 && streams.front().kind == MediaKind::audio) text += ", sound only";
+  return text;
 }
 
 std::int64_t rescale(std::int64_t value, int from_num, int from_den, int to_num, int to_den) {
@@ -108,13 +122,16 @@ std::int64_t rescale(std::int64_t value, int from_num, int from_den, int to_num,
 }
 
 std::optional<EncodedPacket> to_encoded_packet(const encoder_packet& packet, const std::vector<StreamInfo>& streams) {
-  int index = 0;
-  if (packet.type == OBS_ENCODER_VIDEO) {
-    index = video_stream_index;
-  } else if (packet.type == OBS_ENCODER_AUDIO && packet.track_idx == 0) {
-    index = audio_stream_index;
-  } else {
+  MediaKind kind = MediaKind::video;
+  if (packet.type == OBS_ENCODER_AUDIO && packet.track_idx == 0) {
+    kind = MediaKind::audio;
+  } else if (packet.type != OBS_ENCODER_VIDEO) {
     return std::nullopt;
+  }
+  int index = 0;
+  while (static_cast<std::size_t>(index) < streams.size() &&
+         streams[static_cast<std::size_t>(index)].kind != kind) {
+    ++index;
   }
   if (static_cast<std::size_t>(index) >= streams.size() || !packet.data) return std::nullopt;
 

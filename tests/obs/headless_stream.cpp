@@ -5,14 +5,18 @@
 //
 // stdout carries only protocol lines for the test script:
 //   LISTENING <listen>   once the output has started (then LINK <viewer link>); STARTED for other outputs
+//   STATS <json>         every --stats-every seconds while streaming: the output's get_stats
+//   TITLE <text>         when --titles puts the next title into the "Now playing" text source
 //   STOPPED code=<obs stop code> bytes=<uploaded> frames=<video frames> stop_ms=<stop to signal>   per stop
 // Everything libobs logs goes to stderr (or --log FILE). Exit 0 on success, 1 with "error: ..." otherwise.
 //
+// --output p2p_live_audio_output streams the sound alone through the module's sound-only output.
 // --output ffmpeg_muxer --out FILE.mp4 checks the libobs setup with OBS's own file output instead.
 // --cycles N starts and stops the same output N times (stop, then start again, must work); --stop force or
 // alternate uses obs_output_force_stop for all or every second stop.
 #include <X11/Xlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -35,6 +39,8 @@
 #include <obs.h>
 #include <util/platform.h>
 
+#include "test_sources.hpp"
+
 #if defined(__SANITIZE_ADDRESS__)
 // Sanitizer builds: libobs unloads every module in obs_shutdown(), after which LeakSanitizer can neither
 // symbolize the modules' allocations nor see memory that their globals still reference, and reports the
@@ -47,8 +53,8 @@ namespace {
 
 constexpr const char* obs_plugin_dir_default = "/usr/lib/x86_64-linux-gnu/obs-plugins";
 constexpr const char* obs_data_dir_default = "/usr/share/obs/obs-plugins";
-constexpr std::uint32_t width = 640, height = 360, fps = 30;
-constexpr std::uint32_t sample_rate = 48000;
+constexpr std::uint32_t width = test_width, height = test_height, fps = test_fps;
+constexpr std::uint32_t sample_rate = test_sample_rate;
 
 struct Options {
   std::string plugin;             // our p2p-live.so
@@ -65,6 +71,10 @@ struct Options {
   std::string obs_plugin_dir = obs_plugin_dir_default;
   std::string obs_data_dir = obs_data_dir_default;
   double seconds = 10;
+  double stats_every_s = 0;  // > 0: a STATS line with the output's get_stats JSON this often
+  bool marks = false;        // p2plive_test_marks (A/V sync marks) instead of the colour and the sine tone
+  std::vector<std::string> titles;  // --titles "A|B|...": a Text (FreeType 2) source shows each in turn
+  double title_every_s = 4;
   int cycles = 1;
   std::string stop_mode = "normal";  // normal: obs_output_stop; force: obs_output_force_stop; alternate
 };
@@ -81,9 +91,17 @@ void usage_and_exit() {
       "usage: headless_stream --plugin P2P_LIVE_SO [--plugin-data DIR] --key-file FILE [--listen HOST:PORT]\n"
       "                       [--server TEXT] [--seconds N] [--cycles N] [--stop normal|force|alternate]\n"
       "                       [--log FILE] [--audio-encoder ffmpeg_aac|ffmpeg_opus] [--audio-bitrate KBPS]\n"
-      "                       [--record FILE]\n"
+      "                       [--record FILE] [--marks] [--stats-every SECONDS]\n"
+      "                       [--titles 'A|B|...' [--title-every SECONDS]]\n"
       "                       [--output ID [--out FILE]] [--obs-plugins DIR] [--obs-data DIR]\n");
   std::exit(2);
+}
+
+std::vector<std::string> split_titles(const std::string& text) {
+  std::vector<std::string> titles;
+  std::istringstream in(text);
+  for (std::string title; std::getline(in, title, '|');) titles.push_back(title);
+  return titles;
 }
 
 Options parse_options(int argc, char** argv) {
@@ -111,6 +129,14 @@ Options parse_options(int argc, char** argv) {
       options.audio_bitrate_kbps = std::stoi(value());
     else if (arg == "--record")
       options.record_file = value();
+    else if (arg == "--stats-every")
+      options.stats_every_s = std::stod(value());
+    else if (arg == "--marks")
+      options.marks = true;
+    else if (arg == "--titles")
+      options.titles = split_titles(value());
+    else if (arg == "--title-every")
+      options.title_every_s = std::stod(value());
     else if (arg == "--obs-plugins") options.obs_plugin_dir = value();
     else if (arg == "--obs-data") options.obs_data_dir = value();
     else if (arg == "--help" || arg == "-h") usage_and_exit();
@@ -121,7 +147,7 @@ Options parse_options(int argc, char** argv) {
   if (options.stop_mode != "normal" && options.stop_mode != "force" && options.stop_mode != "alternate") {
     fail("--stop is normal, force or alternate");
   }
-  const bool ours = options.output == "p2p_live_output";
+  const bool ours = options.output == "p2p_live_output" || options.output == "p2p_live_audio_output";
   if (ours && (options.plugin.empty() || options.key_file.empty())) fail("--plugin and --key-file are required");
   if (!ours && options.out_file.empty()) fail("--output " + options.output + " needs --out FILE");
   return options;
@@ -146,61 +172,6 @@ void log_to_stream(int level, const char* format, va_list args, void*) {
   std::vfprintf(log_stream, format, args);
   std::fputc('\n', log_stream);
   std::fflush(log_stream);
-}
-
-// ---- a sine tone source, registered by this program ----------------------------------------------------
-
-class SineSource {
- public:
-  explicit SineSource(obs_source_t* source) : source_(source), thread_([this] { run(); }) {}
-  ~SineSource() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  void run() {
-    constexpr std::uint32_t block = sample_rate / 100;  // 10 ms
-    constexpr double tone_hz = 440.0;
-    std::vector<float> left(block), right(block);
-    const std::uint64_t start_ns = os_gettime_ns();
-    std::uint64_t frames_sent = 0;
-    while (!stop_) {
-      for (std::uint32_t i = 0; i < block; ++i) {
-        const double t = static_cast<double>(frames_sent + i) / sample_rate;
-        left[i] = right[i] = static_cast<float>(0.2 * std::sin(2.0 * M_PI * tone_hz * t));
-      }
-      obs_source_audio audio = {};
-      audio.data[0] = reinterpret_cast<const std::uint8_t*>(left.data());
-      audio.data[1] = reinterpret_cast<const std::uint8_t*>(right.data());
-      audio.frames = block;
-      audio.speakers = SPEAKERS_STEREO;
-      audio.format = AUDIO_FORMAT_FLOAT_PLANAR;
-      audio.samples_per_sec = sample_rate;
-      audio.timestamp = start_ns + frames_sent * 1000000000ull / sample_rate;
-      obs_source_output_audio(source_, &audio);
-      frames_sent += block;
-      // Pace by the audio clock: sleep until the next block is due.
-      const std::uint64_t due_ns = start_ns + frames_sent * 1000000000ull / sample_rate;
-      const std::uint64_t now_ns = os_gettime_ns();
-      if (due_ns > now_ns) std::this_thread::sleep_for(std::chrono::nanoseconds(due_ns - now_ns));
-    }
-  }
-
-  obs_source_t* source_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-void register_sine_source() {
-  obs_source_info info = {};
-  info.id = "p2plive_test_sine";
-  info.type = OBS_SOURCE_TYPE_INPUT;
-  info.output_flags = OBS_SOURCE_AUDIO;
-  info.get_name = [](void*) { return "Sine (test)"; };
-  info.create = [](obs_data_t*, obs_source_t* source) -> void* { return new SineSource(source); };
-  info.destroy = [](void* data) { delete static_cast<SineSource*>(data); };
-  obs_register_source(&info);
 }
 
 // ---- output signals -------------------------------------------------------------------------------------
@@ -276,6 +247,59 @@ struct OutputEvents {
   }
 };
 
+// The Text (FreeType 2) source that --titles changes: what a DJ's now-playing tool writes into.
+constexpr const char* title_source_name = "Now playing";
+
+void show_title(obs_source_t* text, const std::string& title) {
+  obs_data_t* settings = obs_data_create();
+  obs_data_set_string(settings, "text", title.c_str());
+  obs_source_update(text, settings);
+  obs_data_release(settings);
+}
+
+// Waits out --seconds of streaming, printing "STATS <json>" from the output's get_stats every --stats-every
+// seconds (a long benchmark's record of the broadcaster), and showing the next --titles every
+// --title-every seconds (a TITLE line says when). False if the output stopped by itself.
+bool stream_until_due(obs_output_t* output, OutputEvents& events, int cycle, const Options& options,
+                      obs_source_t* titles) {
+  using clock = std::chrono::steady_clock;
+  auto after = [](double s) {
+    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+  };
+  const auto start = clock::now();
+  const auto until = start + after(options.seconds);
+  auto next_stats =
+      options.stats_every_s > 0 ? start + after(options.stats_every_s) : clock::time_point::max();
+  auto next_title = titles ? start + after(options.title_every_s) : clock::time_point::max();
+  std::size_t shown = 1;  // the first title is on from the start
+  while (true) {
+    {
+      std::unique_lock lock(events.mutex);
+      const auto wake = std::min({next_stats, next_title, until});
+      if (events.changed.wait_until(lock, wake, [&] { return events.stops > cycle; })) return false;
+    }
+    const auto now = clock::now();
+    if (now >= until) return true;
+    if (now >= next_title) {
+      next_title += after(options.title_every_s);
+      if (shown < options.titles.size()) {
+        show_title(titles, options.titles[shown]);
+        std::printf("TITLE %s\n", options.titles[shown++].c_str());
+        std::fflush(stdout);
+      }
+    }
+    if (now >= next_stats) {
+      next_stats += after(options.stats_every_s);
+      calldata_t params = {};
+      proc_handler_call(obs_output_get_proc_handler(output), "get_stats", &params);
+      const char* json = calldata_string(&params, "json");
+      std::printf("STATS %s\n", json ? json : "{}");
+      std::fflush(stdout);
+      calldata_free(&params);
+    }
+  }
+}
+
 // ---- libobs setup ---------------------------------------------------------------------------------------
 
 void load_module(const std::string& binary, const std::string& data) {
@@ -290,8 +314,15 @@ struct Scene {
   obs_source_t* sine = nullptr;
 };
 
-Scene make_scene() {
+Scene make_scene(bool marks) {
   Scene scene;
+  if (marks) {
+    // Picture and sound from one source, as from a capture card; output channel 0 carries both.
+    scene.color = obs_source_create("p2plive_test_marks", "marks", nullptr, nullptr);
+    if (!scene.color) fail("cannot create the marks source");
+    obs_set_output_source(0, scene.color);
+    return scene;
+  }
   obs_data_t* color_settings = obs_data_create();
   obs_data_set_int(color_settings, "color", 0xFF3366CC);  // ABGR
   obs_data_set_int(color_settings, "width", width);
@@ -349,12 +380,23 @@ int main(int argc, char** argv) {
   for (const char* name : {"image-source", "obs-x264", "obs-ffmpeg"}) {
     load_module(options.obs_plugin_dir + "/" + name + ".so", options.obs_data_dir + "/" + name);
   }
+  if (!options.titles.empty()) {
+    load_module(options.obs_plugin_dir + "/text-freetype2.so", options.obs_data_dir + "/text-freetype2");
+  }
   if (!options.plugin.empty()) load_module(options.plugin, options.plugin_data);
   obs_post_load_modules();
-  register_sine_source();
+  register_test_sources();
   register_packet_dump_output();
 
-  Scene scene = make_scene();
+  Scene scene = make_scene(options.marks);
+  obs_source_t* titles = nullptr;
+  if (!options.titles.empty()) {
+    obs_data_t* text_settings = obs_data_create();
+    obs_data_set_string(text_settings, "text", options.titles.front().c_str());
+    titles = obs_source_create("text_ft2_source", title_source_name, text_settings, nullptr);
+    obs_data_release(text_settings);
+    if (!titles) fail("cannot create a text_ft2_source (is text-freetype2.so there?)");
+  }
 
   obs_data_t* video_settings = obs_data_create();
   obs_data_set_string(video_settings, "rate_control", "CBR");
@@ -366,12 +408,15 @@ int main(int argc, char** argv) {
   obs_data_set_int(audio_settings, "bitrate", options.audio_bitrate_kbps);
 
   obs_service_t* service = nullptr;
-  if (options.output == "p2p_live_output") {
+  const bool sound_only = options.output == "p2p_live_audio_output";
+  if (options.output == "p2p_live_output" || sound_only) {
     obs_data_t* service_settings = obs_data_create();
     const std::string key = read_key(options.key_file);
     obs_data_set_string(service_settings, "key", key.c_str());
     obs_data_set_string(service_settings, "listen", options.listen.c_str());
     obs_data_set_string(service_settings, "server", options.server.c_str());
+    if (!options.titles.empty())
+      obs_data_set_string(service_settings, "now_playing_source", title_source_name);
     service = obs_service_create("p2p_live_service", "p2p live", service_settings, nullptr);
     obs_data_release(service_settings);
     if (!service) fail("cannot create p2p_live_service (did the p2p-live module load?)");
@@ -394,7 +439,7 @@ int main(int argc, char** argv) {
   obs_output_t* output = obs_output_create(options.output.c_str(), "headless", output_settings, nullptr);
   obs_data_release(output_settings);
   if (!output) fail("cannot create the output " + options.output);
-  obs_output_set_video_encoder(output, video_encoder);
+  if (!sound_only) obs_output_set_video_encoder(output, video_encoder);
   obs_output_set_audio_encoder(output, audio_encoder, 0);
   if (service) obs_output_set_service(output, service);
   // The audio encoder's own packets, dumped beside the stream: what a viewer gets must equal them.
@@ -442,15 +487,11 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     // Stream; an early stop signal is a failure.
-    {
-      std::unique_lock lock(events.mutex);
-      const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.seconds);
-      if (events.changed.wait_until(lock, until, [&] { return events.stops > cycle; })) {
-        std::fprintf(stderr, "error: the output stopped by itself (code %lld): %s\n", events.last_code,
-                     events.last_error.c_str());
-        exit_code = 1;
-        break;
-      }
+    if (!stream_until_due(output, events, cycle, options, titles)) {
+      std::fprintf(stderr, "error: the output stopped by itself (code %lld): %s\n", events.last_code,
+                   events.last_error.c_str());
+      exit_code = 1;
+      break;
     }
     if (recording) obs_output_stop(recording);
     const bool force = options.stop_mode == "force" || (options.stop_mode == "alternate" && cycle % 2 == 1);
@@ -493,6 +534,7 @@ int main(int argc, char** argv) {
   obs_set_output_source(1, nullptr);
   obs_source_release(scene.color);
   obs_source_release(scene.sine);
+  obs_source_release(titles);
   obs_shutdown();
   XCloseDisplay(display);
   if (log_stream != stderr) std::fclose(log_stream);

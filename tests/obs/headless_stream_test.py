@@ -524,11 +524,21 @@ def case_audio(args, children, workdir):
     key_file = os.path.join(workdir, "broadcaster.key")
     keygen(args, key_file)
     display = start_xvfb(children, workdir)
-    for encoder, kbps, codec in (("ffmpeg_aac", 320, "aac"), ("ffmpeg_opus", 256, "opus")):
+    # The third run is the module's sound-only output (the dock's "Sound only"): no picture at all, and track
+    # titles from an OBS Text source (the dock's "Track title from") that changes while the viewer listens.
+    for encoder, kbps, codec, output in (("ffmpeg_aac", 320, "aac", "p2p_live_output"),
+                                         ("ffmpeg_opus", 256, "opus", "p2p_live_output"),
+                                         ("ffmpeg_aac", 320, "aac", "p2p_live_audio_output")):
+        sound_only = output == "p2p_live_audio_output"
+        if sound_only:
+            codec = "aac_sound_only"
         listen = f"127.0.0.1:{free_udp_port()}"
         recording, viewer_ts = (os.path.join(workdir, f"{codec}_{name}") for name in ("packets.bin", "viewer.ts"))
         argv = headless_argv(args, workdir, key_file, listen, 12) + [
-            "--audio-encoder", encoder, "--audio-bitrate", str(kbps), "--record", recording]
+            "--audio-encoder", encoder, "--audio-bitrate", str(kbps), "--record", recording, "--output", output]
+        stats_path = os.path.join(workdir, f"{codec}_viewer.jsonl")
+        if sound_only:
+            argv += ["--titles", "First track|Second track", "--title-every", "5"]
         with open(os.path.join(workdir, f"{codec}.stderr"), "w") as err:
             headless = children.spawn(f"headless_stream {codec}", argv, env=dict(os.environ, DISPLAY=display),
                                       stdout=subprocess.PIPE, stderr=err)
@@ -536,15 +546,26 @@ def case_audio(args, children, workdir):
         link = reader.wait_for("LINK", 60, headless)
         with open(os.path.join(workdir, f"{codec}_viewer.log"), "w") as log:
             viewer = children.spawn(f"viewer {codec}", [args.cli, "watch", link, "--out", viewer_ts, "--duration",
-                                                        "8", "--listen", "127.0.0.1:0"], stdout=log, stderr=log)
+                                                        "8", "--listen", "127.0.0.1:0", "--stats", stats_path],
+                                    stdout=log, stderr=log)
         if viewer.wait(timeout=60) != 0 or headless.wait(timeout=60) != 0:
             raise Failure(f"{codec}: the viewer or headless_stream failed (see {codec}_viewer.log, {codec}.stderr)")
-        if audio_codecs(viewer_ts) != [codec]:
+        if audio_codecs(viewer_ts) != [codec.split("_")[0]]:
             raise Failure(f"{codec}: the viewer got {audio_codecs(viewer_ts)}")
+        kinds = sorted(s.get("codec_type") for s in ffprobe(viewer_ts).get("streams", []))
+        if kinds != (["audio", "data"] if sound_only else ["audio", "video"]):  # data: the titles' timed ID3
+            raise Failure(f"{codec}: the viewer's file holds {kinds}")
+        if sound_only:
+            with open(stats_path) as f:
+                shown = [json.loads(line).get("now_playing") for line in f if line.strip()]
+            titles = [t for i, t in enumerate(shown) if t and (i == 0 or shown[i - 1] != t)]
+            if titles != ["First track", "Second track"]:
+                raise Failure(f"{codec}: the viewer's stats showed the titles {titles} (every line: {shown})")
         same, count = compare(dumped_packet_hashes(recording), audio_packet_hashes(viewer_ts))
         if count < 5 * 48000 // 1024 or same != count:
             raise Failure(f"{codec}: {same} of {count} audio packets equal OBS's (at least 234 expected)")
-        print(f"{encoder} at {kbps} kbit/s: {same} of {count} audio packets byte for byte")
+        print(f"{encoder} at {kbps} kbit/s{' (sound only)' if sound_only else ''}: {same} of {count} audio "
+              f"packets byte for byte")
 
 
 CASES = {"stream": case_stream, "errors": case_errors, "restart": case_restart, "ui": case_ui,

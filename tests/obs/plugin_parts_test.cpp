@@ -13,6 +13,7 @@
 #include "dock-stats.hpp"
 #include "encoder-settings.hpp"
 #include "key-store.hpp"
+#include "now-playing.hpp"
 #include "obs-compat.hpp"
 
 // The module defines this through OBS_MODULE_USE_DEFAULT_LOCALE; here every text is its own key.
@@ -258,6 +259,30 @@ TEST(DockStats, HealthSaysWhatLimitsTheStream) {
       << "a drop stays visible";
   EXPECT_EQ(tracker.update(sample(13.0, 3, 4000, 5), false).health, Health::good);
   EXPECT_EQ(tracker.offline().health, Health::offline);
+}
+
+// ---- track titles from a text source ------------------------------------------------------------------
+
+TEST(NowPlaying, ATextSourceGivesTheFirstLineOfItsTextOrOfItsFile) {
+  obs_data_t* settings = obs_data_create();
+  obs_data_set_string(settings, "text", "Artist - Title\nsecond line");
+  EXPECT_EQ(title_of_text_source(settings), "Artist - Title");
+
+  const fs::path file = fs::temp_directory_path() / "p2plive-now-playing-test.txt";
+  std::ofstream(file) << "From the file\r\nmore\n";
+  obs_data_set_bool(settings, "from_file", true);  // FreeType 2
+  obs_data_set_string(settings, "text_file", file.c_str());
+  EXPECT_EQ(title_of_text_source(settings), "From the file");
+  obs_data_set_string(settings, "text_file", (file.string() + ".missing").c_str());
+  EXPECT_EQ(title_of_text_source(settings), "");  // a file that is gone shows no title, never an old one
+
+  obs_data_set_bool(settings, "from_file", false);
+  obs_data_set_bool(settings, "read_from_file", true);  // GDI+
+  obs_data_set_string(settings, "file", file.c_str());
+  EXPECT_EQ(title_of_text_source(settings), "From the file");
+  obs_data_release(settings);
+  fs::remove(file);
+  EXPECT_EQ(title_of_text_source(nullptr), "");
 }
 
 }  // namespace
