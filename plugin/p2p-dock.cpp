@@ -102,9 +102,11 @@ std::optional<StatsSample> read_stats(obs_output_t* output) {
 std::string reachability_text(const std::optional<StatsSample>& sample) {
   if (!sample) return {};
   const std::string& r = sample->reachability;
-  if (r == "upnp" || r == "nat-pmp")
+  if (r == "upnp" || r == "pcp" || r == "nat-pmp")
     return format_message(obs_module_text("P2PLive.Dock.Reach.Mapped"), sample->external_address.c_str(),
-                          r == "upnp" ? "UPnP" : "NAT-PMP");
+                          r == "upnp"  ? "UPnP"
+                          : r == "pcp" ? "PCP"
+                                       : "NAT-PMP");
   if (r == "not_mapped") return obs_module_text("P2PLive.Dock.Reach.Unreachable");
   if (r == "probing") return obs_module_text("P2PLive.Dock.Reach.Probing");
   if (r == "local") return obs_module_text("P2PLive.Dock.Reach.Local");

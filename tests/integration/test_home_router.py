@@ -1,5 +1,5 @@
 """A broadcaster behind a home router, with its defaults only: it asks the router to forward its port
-(UPnP IGD, then NAT-PMP), prints a link with the router's public address, and viewers on the internet side
+(UPnP IGD, then PCP, then NAT-PMP), prints a link with the router's public address, and viewers on the internet side
 play from that link. The router is a namespace that masquerades and lets in only replies and what
 miniupnpd maps; the control run, with --no-port-mapping, shows that nothing else gets through."""
 
@@ -75,8 +75,13 @@ def run_with(method, viewers):
 home.serve(upnp=True, natpmp=True)
 run_with("UPnP", viewers=3)
 
+# miniupnpd answers PCP and NAT-PMP on one port: with UPnP off the broadcaster maps over PCP, and over
+# NAT-PMP once told to try only that (P2PLIVE_PORT_MAPPING, for routers that misbehave with PCP).
 home.serve(upnp=False, natpmp=True)
+run_with("PCP", viewers=1)
+os.environ["P2PLIVE_PORT_MAPPING"] = "natpmp"
 run_with("NAT-PMP", viewers=1)
+del os.environ["P2PLIVE_PORT_MAPPING"]
 
 # Control: the same router without a mapping lets nobody in, whatever the link says.
 proc, link = broadcast("unmapped", "--no-port-mapping")
@@ -87,4 +92,4 @@ time.sleep(5)
 check(played("unmapped_viewer") == 0, "a viewer outside played through a router that forwards nothing")
 stop(viewer)
 stop(proc)
-harness.passed(3, "home_router")
+harness.passed(4, "home_router")

@@ -20,12 +20,13 @@ struct Reachability {
     not_mapped,  // no router answered, or it refused; `detail` says which
   };
   State state = State::off;
-  std::string method;                // "UPnP" or "NAT-PMP" when mapped
+  std::string method;                // "UPnP", "PCP" or "NAT-PMP" when mapped
   std::optional<Endpoint> external;  // the address to put in links, when known
   std::string detail;                // in words, for the terminal and the dock
 };
 
-// "off", "local", "public", "probing", "upnp", "nat-pmp" or "not_mapped": the stats field `reachability`.
+// "off", "local", "public", "probing", "upnp", "pcp", "nat-pmp" or "not_mapped": the stats field
+// `reachability`.
 std::string reachability_field(const Reachability& r);
 // One line for a person: "reachable at 198.51.100.7:7000 (UPnP)" or "not reachable from the internet: ...".
 std::string describe(const Reachability& r);

@@ -1,5 +1,7 @@
 #include "reachability/port_mapper.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 
@@ -30,8 +32,25 @@ std::vector<RouterFinder> default_finders(const Endpoint& bound) {
       why = "this computer has no default route, so no router to ask";
       return std::unique_ptr<RouterPort>{};
     }};
-  return {[bound](std::string& why) { return find_upnp_router(bound, upnp_discovery_wait, why); },
-          [](std::string& why) { return find_nat_pmp_router(nat_pmp_wait, why); }};
+  // PCP before NAT-PMP: routers that speak both prefer PCP, its successor; one that speaks only NAT-PMP
+  // answers PCP at once with "unsupported version". P2PLIVE_PORT_MAPPING=upnp,pcp,natpmp (any of them, in
+  // any order) picks what to try, for a router that misbehaves with one protocol, and for tests.
+  std::vector<RouterFinder> all;
+  const char* chosen = std::getenv("P2PLIVE_PORT_MAPPING");
+  const std::string methods = chosen && *chosen ? chosen : "upnp,pcp,natpmp";
+  std::size_t at = 0;
+  while (at <= methods.size()) {
+    const std::size_t end = std::min(methods.find(',', at), methods.size());
+    const std::string method = methods.substr(at, end - at);
+    at = end + 1;
+    if (method == "upnp")
+      all.push_back([bound](std::string& why) { return find_upnp_router(bound, upnp_discovery_wait, why); });
+    else if (method == "pcp")
+      all.push_back([](std::string& why) { return find_pcp_router(nat_pmp_wait, why); });
+    else if (method == "natpmp")
+      all.push_back([](std::string& why) { return find_nat_pmp_router(nat_pmp_wait, why); });
+  }
+  return all;
 }
 
 std::uint32_t v4_host_order(const Endpoint& e) {

@@ -13,7 +13,7 @@ std::string reachability_field(const Reachability& r) {
     case Reachability::State::probing:
       return "probing";
     case Reachability::State::mapped:
-      return r.method == "NAT-PMP" ? "nat-pmp" : "upnp";
+      return r.method == "NAT-PMP" ? "nat-pmp" : r.method == "PCP" ? "pcp" : "upnp";
     case Reachability::State::not_mapped:
       return "not_mapped";
   }
@@ -34,7 +34,7 @@ std::string describe(const Reachability& r) {
       return "reachable at " + r.external->to_string() + " (" + r.method + ")";
     case Reachability::State::not_mapped:
       return "not reachable from the internet: " + r.detail +
-             ". Turn on UPnP or NAT-PMP on your router, forward the UDP port to this computer, "
+             ". Turn on UPnP, PCP or NAT-PMP on your router, forward the UDP port to this computer, "
              "or put a tracker in the link";
   }
   return {};

@@ -1,5 +1,6 @@
-// A home router that maps ports on request. Two protocols speak to one: UPnP IGD (miniupnpc) and NAT-PMP
-// (libnatpmp). Every call blocks, for at most a few seconds, so only the port mapper's thread makes them.
+// A home router that maps ports on request. Three protocols speak to one: UPnP IGD (miniupnpc), PCP (ours,
+// pcp_wire.hpp) and NAT-PMP (libnatpmp). Every call blocks, for at most a few seconds, so only the port
+// mapper's thread makes them.
 #pragma once
 
 #include <chrono>
@@ -26,7 +27,7 @@ struct MapAttempt {
 class RouterPort {
  public:
   virtual ~RouterPort() = default;
-  virtual const char* method() const = 0;  // "UPnP" or "NAT-PMP"
+  virtual const char* method() const = 0;  // "UPnP", "PCP" or "NAT-PMP"
   // Asks for UDP `external_port` on the router to reach `internal_port` here. Asking again renews.
   virtual MapAttempt map(std::uint16_t internal_port, std::uint16_t external_port,
                          std::chrono::seconds lifetime) = 0;
@@ -38,5 +39,6 @@ class RouterPort {
 std::unique_ptr<RouterPort> find_upnp_router(const Endpoint& bound, std::chrono::milliseconds wait,
                                              std::string& why);
 std::unique_ptr<RouterPort> find_nat_pmp_router(std::chrono::milliseconds wait, std::string& why);
+std::unique_ptr<RouterPort> find_pcp_router(std::chrono::milliseconds wait, std::string& why);
 
 }  // namespace p2plive
