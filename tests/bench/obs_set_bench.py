@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(here, "..", "integration"))
 sys.path.insert(0, os.path.join(here, "..", "obs"))
 from audio_packets import compare, dumped_packet_hashes  # noqa: E402
 from headless_stream_test import Children, LineReader, start_xvfb  # noqa: E402
-from swarm_run import Swarm, stats, status_kib, summarize  # noqa: E402
+from swarm_run import Swarm, Visits, stats, status_kib, summarize  # noqa: E402
 
 MARK_PERIOD_S = 5.0  # tests/obs/test_sources.hpp
 AUDIO_FRAME_TICKS = 1024 * 90000 // 48000  # one AAC frame in the TS's 90 kHz clock
@@ -115,21 +115,12 @@ def main():
         stay_ts = swarm.path("staying.ts")
         resident = swarm.start_viewer(extra=["--out", stay_ts])
 
-        places = [None] * args.places
-        free_until = [time.time() + rng.uniform(0, 5) for _ in places]
+        visits = Visits(swarm, args.places, args.mean_watch, rng)
         end = swarm.t0 + seconds - 5
-        memory, last_sample, visits = [], 0, 0
+        memory, last_sample = [], 0
         while time.time() < end:
             now = time.time()
-            for i, place in enumerate(places):
-                if place is None and now >= free_until[i]:
-                    places[i] = (swarm.start_viewer(), now + max(5.0, rng.expovariate(1 / args.mean_watch)),
-                                 visits % 2 == 1)
-                    visits += 1
-                elif place is not None and now >= place[1]:
-                    swarm.leave(place[0], goodbye=place[2])
-                    places[i] = None
-                    free_until[i] = now + rng.expovariate(1 / 5)
+            visits.tick()
             if now - last_sample >= 10:
                 last_sample = now
                 memory.append({"t_s": round(now - swarm.t0), "obs_kib": status_kib(headless_proc.pid, "VmRSS"),

@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from swarm_run import Swarm, stats, status_kib, summarize  # noqa: E402
+from swarm_run import Swarm, Visits, stats, status_kib, summarize  # noqa: E402
 
 
 def counter_trouble(lines, fields):
@@ -43,23 +43,13 @@ def main():
     swarm.start_broadcaster()
     time.sleep(2)
     resident = swarm.start_viewer()
-    places = [None] * (args.places - 1)  # (viewer, leaves_at, goodbye) or the time it is free until
-    free_until = [time.time() + rng.uniform(0, 5) for _ in places]
+    visits = Visits(swarm, args.places - 1, args.mean_watch, rng)
     end = time.time() + 60 * args.minutes
     memory = []
     last_sample = 0
-    visits = 0
     while time.time() < end:
         now = time.time()
-        for i, place in enumerate(places):
-            if place is None and now >= free_until[i]:
-                leaves = now + max(5.0, rng.expovariate(1 / args.mean_watch))
-                places[i] = (swarm.start_viewer(), leaves, visits % 2 == 1)
-                visits += 1
-            elif place is not None and now >= place[1]:
-                swarm.leave(place[0], goodbye=place[2])
-                places[i] = None
-                free_until[i] = now + rng.expovariate(1 / 5)
+        visits.tick()
         if now - last_sample >= 10:
             last_sample = now
             memory.append({"t_s": round(now - swarm.t0), "broadcaster_kib": status_kib(swarm.broadcaster.pid, "VmRSS"),

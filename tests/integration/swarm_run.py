@@ -145,6 +145,30 @@ class Swarm:
                 "upload_ratio": upload_kbps / ts_kbps if ts_kbps else 0}
 
 
+class Visits:
+    """Viewer places that people keep coming to and leaving: each visit lasts an exponential `mean_watch`
+    (at least 5 s) and ends alternately with Ctrl-C and with kill -9; the next visitor comes an
+    exponential 5 s later. Call tick() often."""
+
+    def __init__(self, swarm, places, mean_watch, rng):
+        self.swarm, self.mean_watch, self.rng = swarm, mean_watch, rng
+        self.places = [None] * places  # (viewer, leaves_at, says_goodbye) while someone is there
+        self.free_until = [time.time() + rng.uniform(0, 5) for _ in self.places]
+        self.count = 0
+
+    def tick(self):
+        now = time.time()
+        for i, place in enumerate(self.places):
+            if place is None and now >= self.free_until[i]:
+                leaves = now + max(5.0, self.rng.expovariate(1 / self.mean_watch))
+                self.places[i] = (self.swarm.start_viewer(), leaves, self.count % 2 == 1)
+                self.count += 1
+            elif place is not None and now >= place[1]:
+                self.swarm.leave(place[0], goodbye=place[2])
+                self.places[i] = None
+                self.free_until[i] = now + self.rng.expovariate(1 / 5)
+
+
 def status_kib(pid, field):
     """A size field of /proc/PID/status (VmRSS, VmHWM) in KiB; None once the process is gone."""
     try:
