@@ -46,7 +46,8 @@ def viewer_figures(path, t_from, t_to):
     late = b["chunks_late"] - a["chunks_late"]
     return {"reached": reached, "played_pct": 100.0 * (reached - missing) / reached if reached > 0 else 0.0,
             "on_time_pct": 100.0 * (reached - missing - late) / reached if reached > 0 else 0.0,
-            "forged_rejected": b["forged_rejected"]}
+            "forged_rejected": b["forged_rejected"],
+            "missing_before": a["chunks_missing"]}  # lost while joining, before the window
 
 
 def broadcaster_ratio(path, t_from, t_to):

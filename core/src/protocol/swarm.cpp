@@ -176,6 +176,7 @@ void Swarm::on(const Endpoint&, Peer& peer, const wire::Have& m, Time now) {
   }
   peer.have_epoch = m.epoch;
   const bool has_chunks = std::find(m.bits.begin(), m.bits.end(), true) != m.bits.end();
+  if (peer.proven_root && has_chunks && !root_live_since_) root_live_since_ = now;
   if (!is_broadcaster()) note_epoch_claim(peer, m.epoch, m.join_seq, has_chunks, now);
   if (store_.epoch() && m.epoch != our_epoch_tag()) {
     peer.clear_map();  // a map of another session says nothing of what we lack

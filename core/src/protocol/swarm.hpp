@@ -238,6 +238,7 @@ class Swarm {
     Time pending_since{0};
     bool switching = false;           // the pending subscription replaces the current parent
     Time last_chunk{0};               // the last chunk the parent completed
+    Time taken_at{0};                 // when the parent took us (an epoch's start does not reset it)
     bool delivered = false;           // the parent has completed a chunk since we took it
     std::optional<std::uint64_t> newest;  // newest chunk of this substream we hold, from anyone
     std::uint64_t push_start = 0;         // the parent pushes chunks from here on; older ones we pull
@@ -285,6 +286,8 @@ class Swarm {
   bool has_room(std::uint8_t s) const;
   std::size_t tree_slots(std::uint8_t s) const;
   const Peer* worst_forwarder(std::uint8_t s) const;
+  Peer* reported_by(const Peer& reporter, std::uint8_t s);
+  Peer* broadcaster_peer();
   Time rank(const Peer& child) const;
   bool take_child(Peer& peer, std::uint8_t s);
   wire::TreeState tree_state() const;
@@ -330,6 +333,7 @@ class Swarm {
   std::size_t next_optimized_ = 0;   // faster-parent checks take the trees in turn
   Time last_optimize_{0};
   Time stream_last_seen_{-3600s};  // when a new chunk last appeared anywhere (verified, or in a buffer map)
+  std::optional<Time> root_live_since_;  // the broadcaster's own map first listed chunks (maintain_tree)
   Time stream_started_at_{0};      // when the first one did: parents are not silent before that
   std::uint64_t newest_seen_ = 0;
   double root_repair_tokens_ = 0;  // bytes the broadcaster may still spend on repair answers...

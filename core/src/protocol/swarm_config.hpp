@@ -52,6 +52,7 @@ struct MembershipConfig {
   std::size_t reports_to_evict = 2;      // distinct reporters before the broadcaster drops a withholding child
   Time report_window = 10s;
   Time withholder_refusal = 60s;
+  Time reported_refusal = 10s;  // a child one reporter displaced (take_child) is not taken back sooner
 };
 
 // The push trees (distribution/swarm_trees.cpp): parents, children, homes, catch-up pushes.

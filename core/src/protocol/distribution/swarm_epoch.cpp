@@ -37,6 +37,7 @@ bool Swarm::follow_epoch(const Chunk& chunk, Time now) {
   if (epoch_) {
     if (past_epochs_.size() >= max_past_epochs) past_epochs_.erase(past_epochs_.begin());
     past_epochs_.push_back(our_epoch_tag());
+    root_live_since_ = now;  // a restart: parents get their time again from here
   }
   epoch_ = Epoch{chunk.epoch, chunk.epoch_start_us};
   store_.reset(tag);

@@ -37,37 +37,50 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
   // A silent parent that lists newer chunks of this substream than we hold is withholding them: it is
   // dropped and avoided for a while. One that lacks them too is starved by its own parent and will most
   // likely recover, so it gets longer before we leave it; its whole subtree moving would be worse.
-  if (tree.parent && stream_last_seen_ >= Time{0}) {
-    const auto silence = now - std::max(tree.last_chunk, stream_started_at_);
-    Peer* p = peers_.find(*tree.parent);
+  Peer* p = tree.parent ? peers_.find(*tree.parent) : nullptr;
+  // One hop below the broadcaster a parent has no excuse: its chunks come straight from the root. Once the
+  // broadcaster's own map has listed chunks, such a parent is judged from when it took us, not from our
+  // first chunk (a Sybil's bait would otherwise hold a newcomer until its first chunk came from elsewhere,
+  // and 750 ms more).
+  const bool judged_from_taking = p && p->tree.depth == 1 && root_live_since_;
+  if (p && (stream_last_seen_ >= Time{0} || judged_from_taking)) {
+    // (Before our first chunk, only the rule for a parent that never delivered applies.)
+    const auto silence =
+        stream_last_seen_ >= Time{0} ? now - std::max(tree.last_chunk, stream_started_at_) : Time{0};
     // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
     // repairs delivers nothing new, and is not to blame).
     const bool behind = !tree.newest || newest_seen_ > *tree.newest + 2 * trees_.size();
     // A parent that has not completed one chunk since we took it, while the stream went on without it, has
     // shown nothing but its claims (a Sybil's welcome offers the best place in the tree): it gets no more
     // time than a withholder, and is avoided as long.
-    const bool never_delivered =
-        p && !tree.delivered && behind && silence > config_.trees.parent_silence_timeout;
+    const bool never_delivered = !tree.delivered && behind &&
+                                 (judged_from_taking ? now - std::max(tree.taken_at, *root_live_since_)
+                                                     : silence) > config_.trees.parent_silence_timeout;
     const bool withholding =
-        p && silence > config_.trees.parent_silence_timeout && (lists_newer(*p, s) || never_delivered);
+        never_delivered || (silence > config_.trees.parent_silence_timeout && lists_newer(*p, s));
     if (withholding) p->avoid_until = now + config_.trees.silent_parent_penalty;
     // A parent that has said nothing at all for a while (no map, no answer) is gone, not starved.
-    const bool gone = p && now - p->last_heard > config_.trees.child_silence;
+    const bool gone = now - p->last_heard > config_.trees.child_silence;
     if (gone) lost_sight_of(*p);
     const bool starving = silence > 2 * config_.trees.parent_silence_timeout;
     // It delivered, then stopped. Starved or lying, it is not asked again soon, and each time longer.
-    const bool useless = p && starving && behind && !withholding && !gone;
+    const bool useless = starving && behind && !withholding && !gone;
     if (useless)
       p->avoid_until =
           now + config_.trees.starved_parent_penalty * (1 << std::min<std::uint32_t>(p->times_starved++, 4));
     // One hop below the broadcaster little starves a parent but the broadcaster's own uplink, and nobody
     // else can route around it: the broadcaster is told, and weighs what several viewers say.
-    if ((withholding || useless) && p->tree.depth == 1 && p->tree.home == s)
-      report_to_broadcaster(s, p->endpoint);
+    const bool reported = (withholding || useless) && p->tree.depth == 1 && p->tree.home == s;
+    if (reported) report_to_broadcaster(s, p->endpoint);
     if (withholding || gone || starving) drop_parent(s, now);
+    // The report is our claim to the accused's slot: we ask for it at once (take_child), rather than wait
+    // for a second reporter to evict it while the whole tree starves.
+    if (reported && !tree.pending)
+      if (Peer* b = broadcaster_peer(); b && !((b->child_in | b->parent_in) & bit(s))) subscribe(s, *b, now);
   }
   if (tree.pending && now - tree.pending_since > config_.trees.subscribe_timeout) {
-    if (auto* p = peers_.find(*tree.pending)) p->retry_after = now + 3 * config_.membership.hello_interval;
+    if (auto* pending = peers_.find(*tree.pending))
+      pending->retry_after = now + 3 * config_.membership.hello_interval;
     tree.pending.reset();
     tree.switching = false;
   }
@@ -280,6 +293,15 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
       return true;
     }
   }
+  // A peer that reported one of our children here as withholding takes that child's slot. One report
+  // could be a lie, so the accused is only released for a while (it finds a parent further down, and two
+  // reporters evict it): a liar gains a slot it will lose the same way, an honest reporter its stream.
+  if (Peer* accused = reported_by(peer, s)) {
+    release_child(*accused, s);
+    accused->refuse_until = std::max(accused->refuse_until, now_ + config_.membership.reported_refusal);
+    accused->displaced = true;
+    return true;
+  }
   if (peer.tree.home != s) return false;
   auto victim = leaf_child(s);
   if (!victim) {
@@ -290,6 +312,17 @@ bool Swarm::take_child(Peer& peer, std::uint8_t s) {
   if (!released) return false;
   release_child(*released, s);
   return true;
+}
+
+// Our child in this tree that `reporter` reported lately, if any.
+Peer* Swarm::reported_by(const Peer& reporter, std::uint8_t s) {
+  Peer* accused = nullptr;
+  peers_.for_each([&](Peer& p) {
+    if (accused || !(p.child_in & bit(s))) return;
+    for (const auto& [from, at] : p.reporters)
+      if (from == reporter.endpoint && now_ - at <= config_.membership.report_window) accused = &p;
+  });
+  return accused;
 }
 
 // How well a forwarding child serves its subtree from here, lower is better: half the round trip to it,

@@ -70,6 +70,7 @@ struct Peer {
   bool suspended = false;                 // a child that fell silent: no pushes until it speaks again
   Time refuse_until{0};                   // the broadcaster: reported withholding, not taken as a child
   std::vector<std::pair<Endpoint, Time>> reporters;  // the broadcaster: who reported it lately (bounded)
+  bool displaced = false;  // the broadcaster: one reporter took its slot; on trial until refuse_until
   // The census, as its last map said: listeners in the subtree it roots in its home tree, and the whole
   // swarm's count and peak as it heard them from its parents (census_heard: it has sent a map at all).
   bool census_heard = false;

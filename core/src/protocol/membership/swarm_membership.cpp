@@ -191,6 +191,7 @@ void Swarm::on(const Endpoint& from, Peer& peer, const wire::Welcome& m, Time no
     peer.parent_in |= b;
     peer.child_in &= static_cast<std::uint16_t>(~b);
     tree.last_chunk = now;
+    tree.taken_at = now;
     tree.delivered = false;
     // It pushes from where we asked; what is older than its answer's push_from we fetch ourselves.
     tree.push_start = m.has_chunks && same_epoch ? std::min(m.push_from, tree.newest ? *tree.newest + 1 : m.push_from) : 0;
@@ -319,8 +320,9 @@ void Swarm::on(const Endpoint& from, Peer&, const wire::Report& m, Time now) {
   // Reporters only name a parent that says it is one hop below us in that tree and forwards there. One
   // that says so in a tree where it is not our child lies (a Sybil accepts children in every tree): the
   // report counts wherever it is our child.
+  // A child that one report displaced lately (take_child) is still on trial: a second reporter evicts it.
   Peer* accused = peers_.find(m.accused);
-  if (!accused || !accused->child_in) return;
+  if (!accused || (!accused->child_in && !(accused->displaced && now < accused->refuse_until))) return;
   auto& r = accused->reporters;
   std::erase_if(
       r, [&](const auto& e) { return e.first == from || now - e.second > config_.membership.report_window; });
@@ -334,8 +336,18 @@ void Swarm::report_to_broadcaster(std::uint8_t substream, const Endpoint& accuse
   for (const auto& b : config_.bootstrap) send(b, wire::Report{substream, accused});
 }
 
+// The broadcaster, once a session with it has proved it (its handshake was signed by the stream key).
+Peer* Swarm::broadcaster_peer() {
+  Peer* root = nullptr;
+  peers_.for_each([&](Peer& p) {
+    if (!root && p.proven_root && p.heard) root = &p;
+  });
+  return root;
+}
+
 void Swarm::evict_child(Peer& child, std::uint8_t substream, Time now) {
   child.reporters.clear();
+  child.displaced = false;
   ++stats_.withholders_evicted;
   child.child_in = 0;
   child.refuse_until = now + config_.membership.withholder_refusal;
