@@ -59,6 +59,11 @@ def broadcaster_ratio(path, t_from, t_to):
 MEMBERS = ("sybils", "forger")
 
 
+def is_member(args_of):
+    """Whether the attack poses as swarm members (they need no victim's address: they meet the viewers)."""
+    return args_of is not None and args_of({"b": "", "v": "", "link": ""})[0] in MEMBERS
+
+
 def run(p2plive, attack_peer, workdir, name, args_of, seconds, warmup=5.0, corrupt_share=None):
     """One attack on a fresh swarm. With corrupt_share, the attacked viewer reaches the broadcaster only
     through a path that corrupts that share of datagrams (and there is no other attacker)."""
@@ -67,7 +72,7 @@ def run(p2plive, attack_peer, workdir, name, args_of, seconds, warmup=5.0, corru
     b_at = f"127.0.0.1:{swarm.port}"
     addresses = {"b": b_at, "v": None, "link": swarm.link}
     early = None
-    if args_of and args_of(addresses)[0] in MEMBERS:  # members need no victim: they meet the viewers
+    if is_member(args_of):
         early = subprocess.Popen([attack_peer] + args_of(addresses) + ["--seconds", str(warmup + seconds + 1)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)

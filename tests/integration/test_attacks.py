@@ -5,7 +5,7 @@ are tests/bench/attack_bench.py's.)"""
 
 import os
 
-from attack_run import MEMBERS, attacks, run
+from attack_run import attacks, is_member, run
 from harness import SANITIZED, check, parse_args, passed
 
 SECONDS = 5
@@ -19,7 +19,7 @@ args = parse_args()
 cases = 0
 results = []
 for n, (name, _, args_of) in enumerate(attacks(rate=2000, flood_rate=10000 if SANITIZED else 20000)):
-    member = args_of({"b": "", "v": "", "link": ""})[0] in MEMBERS
+    member = is_member(args_of)
     r = run(args.p2plive, args.attack_peer, os.path.join(args.workdir, f"attack{n}"), name, args_of, SECONDS,
             MEMBER_WARMUP if member else WARMUP)
     results.append(r)

@@ -43,10 +43,10 @@ void Swarm::maintain_tree(std::uint8_t s, Time now, bool hello_due, bool optimiz
   // first chunk (a Sybil's bait would otherwise hold a newcomer until its first chunk came from elsewhere,
   // and 750 ms more).
   const bool judged_from_taking = p && p->tree.depth == 1 && root_live_since_;
-  if (p && (stream_last_seen_ >= Time{0} || judged_from_taking)) {
+  const bool stream_seen = stream_last_seen_ >= Time{0};
+  if (p && (stream_seen || judged_from_taking)) {
     // (Before our first chunk, only the rule for a parent that never delivered applies.)
-    const auto silence =
-        stream_last_seen_ >= Time{0} ? now - std::max(tree.last_chunk, stream_started_at_) : Time{0};
+    const auto silence = stream_seen ? now - std::max(tree.last_chunk, stream_started_at_) : Time{0};
     // Behind in this substream: we lack its recent chunks (a parent whose pushes only lost the race to
     // repairs delivers nothing new, and is not to blame).
     const bool behind = !tree.newest || newest_seen_ > *tree.newest + 2 * trees_.size();
